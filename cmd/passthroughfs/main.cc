@@ -1,0 +1,174 @@
+// passthroughfs: mounts SOURCE at MOUNTPOINT and serves it until unmounted.
+//
+// Start-up order matters: everything that can fail with a useful message
+// (options, SOURCE, /dev/fuse, the mount itself) happens in the foreground
+// process, so its exit status says whether the mount is live. Only then does
+// it fork the daemon, which starts the worker threads and reports back
+// through a pipe before the parent exits.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "abi/fuse_abi.h"
+#include "cmd/passthroughfs/options.h"
+#include "passthrough/passthrough_fs.h"
+#include "session/server.h"
+#include "session/session.h"
+#include "transport/channel.h"
+#include "transport/mount.h"
+#include "util/log.h"
+
+namespace ptfs::cmd {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+[[noreturn]] void Die(const std::string& message) {
+  fprintf(stderr, "passthroughfs: %s\n", message.c_str());
+  exit(1);
+}
+
+void CheckSource(const std::string& source) {
+  struct stat st;
+  if (::stat(source.c_str(), &st) < 0) {
+    Die("SOURCE " + source + ": " + strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) Die("SOURCE " + source + " is not a directory");
+}
+
+uint64_t WantedInitFlags(const Options& o) {
+  using namespace ptfs::abi;  // NOLINT
+  uint64_t f = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
+               FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS |
+               FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
+               FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_CACHE_SYMLINKS;
+  // The kernel then enforces ACLs itself; without default_permissions it
+  // would turn them on anyway, so only offer it together.
+  if (o.mount.default_permissions) f |= FUSE_POSIX_ACL;
+  return f;
+}
+
+// Blocks the signals we handle in every thread; a dedicated thread waits for
+// them and unmounts, which ends the workers' reads with ENODEV.
+sigset_t BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int Run(const Options& o) {
+  log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
+  CheckSource(o.source);
+  auto fs = passthrough::PassthroughFs::Create(o.fs);
+  if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
+
+  std::string why;
+  auto mounted = transport::Mount(o.mount, &why);
+  if (!mounted.ok()) Die(why);
+  const transport::MountMethod method = mounted->method;
+
+  int ready_pipe[2] = {-1, -1};
+  if (!o.foreground) {
+    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
+    fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      (void)transport::Unmount(o.mountpoint, method);
+      Die(std::string("fork: ") + strerror(errno));
+    }
+    if (pid > 0) {  // parent: wait for the daemon to say it serves
+      ::close(ready_pipe[1]);
+      char status = 1;
+      ssize_t n;
+      do {
+        n = ::read(ready_pipe[0], &status, 1);
+      } while (n < 0 && errno == EINTR);
+      _exit(n == 1 && status == 0 ? 0 : 1);
+    }
+    ::close(ready_pipe[0]);
+    ::setsid();
+    if (::chdir("/") < 0) {
+      // Not fatal: every host access is fd-relative.
+    }
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      ::close(null);
+    }
+    log::Configure(log::Level::kInfo, log::Sink::kSyslog);
+  }
+
+  sigset_t signals = BlockSignals();
+  std::thread([signals, mountpoint = o.mountpoint, method]() mutable {
+    int sig;
+    while (sigwait(&signals, &sig) == 0) {
+      LOG_INFO("signal %d: unmounting %s", sig, mountpoint.c_str());
+      if (Errno e = transport::Unmount(mountpoint, method)) {
+        LOG_ERROR("unmounting %s failed: %s", mountpoint.c_str(), strerror(e.value()));
+      }
+    }
+  }).detach();
+
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
+  session::SessionOptions sopts;
+  sopts.debug = o.debug;
+  sopts.init.wanted_flags = WantedInitFlags(o);
+  sopts.init.max_write = session::kMaxWriteSupported;
+  session::Session session(fs->get(), sopts);
+  const int dev_fd = mounted->device.get();
+  transport::FuseDeviceControl control(dev_fd);
+  auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
+  session::Server server(&session, &control, std::move(channel), threads);
+  LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
+           threads, (*fs)->handles_enabled() ? "file handles" : "O_PATH fds");
+  if (ready_pipe[1] >= 0) {
+    char ok = 0;
+    if (::write(ready_pipe[1], &ok, 1) != 1) {
+      // The parent is gone; keep serving.
+    }
+    ::close(ready_pipe[1]);
+  }
+  Errno e = server.Run();
+  if (e) {
+    LOG_ERROR("stopped: %s", strerror(e.value()));
+    return 1;
+  }
+  LOG_INFO("unmounted %s", o.mountpoint.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace ptfs::cmd
+
+int main(int argc, char** argv) {
+  try {
+    ptfs::cmd::Options o = ptfs::cmd::ParseOptions(argc, argv);
+    if (o.help) {
+      fputs(ptfs::cmd::Usage(argv[0]).c_str(), stdout);
+      return 0;
+    }
+    if (o.version) {
+      printf("passthroughfs %s (FUSE protocol 7.%u)\n", ptfs::cmd::kVersion,
+             ptfs::abi::kKernelMinorVersion);
+      return 0;
+    }
+    return ptfs::cmd::Run(o);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "passthroughfs: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,193 @@
+#include "cmd/passthroughfs/options.h"
+
+#include <sys/mount.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+
+namespace ptfs::cmd {
+namespace {
+
+int ParseInt(std::string_view what, const std::string& value, int lo, int hi) {
+  char* end = nullptr;
+  long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || v < lo || v > hi) {
+    throw std::invalid_argument(std::string(what) + " must be an integer in [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                                value + "'");
+  }
+  return static_cast<int>(v);
+}
+
+double ParseSeconds(std::string_view what, const std::string& value) {
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || v < 0 || v > 1e9) {
+    throw std::invalid_argument(std::string(what) + " must be a number of seconds, got '" +
+                                value + "'");
+  }
+  return v;
+}
+
+void SetNoCache(Options* o) {
+  o->fs.entry_timeout = Timeout{};
+  o->fs.attr_timeout = Timeout{};
+}
+
+// One -o option. Mount flags the kernel knows are applied; options that only
+// mount(8)/fstab care about are accepted and ignored; anything else is an
+// error, so that a typo does not silently mount with the wrong policy.
+void ApplyMountOption(Options* o, const std::string& opt) {
+  const auto eq = opt.find('=');
+  const std::string key = opt.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+  auto& m = o->mount;
+  struct Flag {
+    const char* name;
+    unsigned long set;
+    unsigned long clear;
+  };
+  static constexpr Flag kFlags[] = {
+      {"nosuid", MS_NOSUID, 0},        {"suid", 0, MS_NOSUID},
+      {"nodev", MS_NODEV, 0},          {"dev", 0, MS_NODEV},
+      {"noexec", MS_NOEXEC, 0},        {"exec", 0, MS_NOEXEC},
+      {"noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME},
+      {"relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME},
+      {"strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME},
+      {"atime", 0, MS_NOATIME},        {"nodiratime", MS_NODIRATIME, 0},
+      {"diratime", 0, MS_NODIRATIME},  {"sync", MS_SYNCHRONOUS, 0},
+      {"async", 0, MS_SYNCHRONOUS},    {"dirsync", MS_DIRSYNC, 0},
+      {"lazytime", MS_LAZYTIME, 0},    {"nolazytime", 0, MS_LAZYTIME},
+  };
+  for (const Flag& f : kFlags) {
+    if (opt == f.name) {
+      m.flags = (m.flags | f.set) & ~f.clear;
+      return;
+    }
+  }
+  if (opt == "allow_other") m.allow_other = true;
+  else if (opt == "default_permissions") m.default_permissions = true;
+  else if (opt == "nodefault_permissions") m.default_permissions = false;
+  else if (opt == "ro") m.read_only = true;
+  else if (opt == "rw") m.read_only = false;
+  else if (key == "fsname") m.fsname = value;
+  else if (key == "subtype") m.subtype = value;
+  else if (opt == "auto_unmount" || opt == "allow_root") {
+    if (!m.fusermount_options.empty()) m.fusermount_options += ',';
+    m.fusermount_options += opt;
+  }
+  // passthroughfs options, also accepted as -o so fstab lines can carry them.
+  else if (key == "threads") o->threads = ParseInt("threads", value, 1, 256);
+  else if (opt == "nocache") SetNoCache(o);
+  else if (key == "entry_timeout") o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
+  else if (key == "attr_timeout") o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
+  // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
+  else if (opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" ||
+           opt == "nouser" || opt == "users" || opt == "owner" || opt == "group" ||
+           opt == "nofail" || opt == "_netdev" || opt == "loop" || opt.rfind("x-", 0) == 0 ||
+           opt.rfind("comment=", 0) == 0) {
+  } else {
+    throw std::invalid_argument("unknown mount option '" + opt + "'");
+  }
+}
+
+void ApplyMountOptions(Options* o, const std::string& list) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > start) ApplyMountOption(o, list.substr(start, comma - start));
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+std::string Usage(const char* argv0) {
+  return std::string("usage: ") + argv0 +
+         " [options] SOURCE MOUNTPOINT\n"
+         "\n"
+         "Mirrors the directory SOURCE at MOUNTPOINT through FUSE.\n"
+         "\n"
+         "options:\n"
+         "  -o OPT[,OPT...]     mount options (see below)\n"
+         "  -f, --foreground    stay in the foreground (default: daemonize once mounted)\n"
+         "  -d, --debug         log every request (implies --foreground)\n"
+         "  -t, --threads=N     worker threads (default: number of CPUs, at least 2)\n"
+         "      --nocache       entry and attribute timeouts 0: every stat asks\n"
+         "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default 1s)\n"
+         "      --fd-cache=N    bound on cached O_PATH fds (default 8192)\n"
+         "      --no-handles    hold an O_PATH fd per inode instead of a file handle\n"
+         "  -h, --help          this text\n"
+         "  -V, --version       version\n"
+         "\n"
+         "mount options (-o):\n"
+         "  allow_other, default_permissions (on by default), nodefault_permissions,\n"
+         "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
+         "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
+         "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
+         "  attr_timeout=S. fstab-only options (defaults, noauto, user, nofail, _netdev,\n"
+         "  x-*) are accepted and ignored.\n";
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  o.mount.flags = MS_NOSUID | MS_NODEV;  // FUSE's safe defaults, as libfuse
+  o.mount.subtype = "passthroughfs";
+  std::vector<std::string> positional;
+  auto value_of = [&](int* i, const std::string& arg, const std::string& name) -> std::string {
+    if (arg.size() > name.size() && arg[name.size()] == '=') return arg.substr(name.size() + 1);
+    if (*i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
+    return argv[++*i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) positional.emplace_back(argv[i]);
+      break;
+    }
+    if (arg == "-o") {
+      if (i + 1 >= argc) throw std::invalid_argument("-o needs a value");
+      ApplyMountOptions(&o, argv[++i]);
+    } else if (arg.rfind("-o", 0) == 0 && arg.size() > 2) {
+      ApplyMountOptions(&o, arg.substr(2));
+    } else if (arg == "-f" || arg == "--foreground") {
+      o.foreground = true;
+    } else if (arg == "-d" || arg == "--debug" || arg == "-odebug") {
+      o.debug = o.foreground = true;
+    } else if (arg == "-h" || arg == "--help") {
+      o.help = true;
+    } else if (arg == "-V" || arg == "--version") {
+      o.version = true;
+    } else if (arg == "-t" || arg.rfind("--threads", 0) == 0) {
+      o.threads = ParseInt("--threads", value_of(&i, arg, arg == "-t" ? "-t" : "--threads"), 1, 256);
+    } else if (arg == "--nocache") {
+      SetNoCache(&o);
+    } else if (arg.rfind("--entry-timeout", 0) == 0) {
+      o.fs.entry_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--entry-timeout")));
+    } else if (arg.rfind("--attr-timeout", 0) == 0) {
+      o.fs.attr_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--attr-timeout")));
+    } else if (arg.rfind("--fd-cache", 0) == 0) {
+      o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
+    } else if (arg == "--no-handles") {
+      o.fs.handles = passthrough::PassthroughOptions::Handles::kOff;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      throw std::invalid_argument("unknown option '" + arg + "'");
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (o.help || o.version) return o;
+  if (positional.size() != 2) {
+    throw std::invalid_argument("expected SOURCE and MOUNTPOINT (try --help)");
+  }
+  o.source = positional[0];
+  o.mountpoint = positional[1];
+  o.fs.source = o.source;
+  o.mount.mountpoint = o.mountpoint;
+  if (o.mount.fsname.empty()) o.mount.fsname = o.source;
+  return o;
+}
+
+}  // namespace ptfs::cmd

@@ -1,0 +1,28 @@
+// Command line of the passthroughfs daemon.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "passthrough/passthrough_fs.h"
+#include "transport/mount.h"
+
+namespace ptfs::cmd {
+
+struct Options {
+  std::string source;
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;
+  bool help = false;
+  bool version = false;
+  int threads = 0;  // 0: number of CPUs, at least 2
+  transport::MountRequest mount;
+  passthrough::PassthroughOptions fs;
+};
+
+// Parses argv. Throws std::invalid_argument with a one-line message.
+Options ParseOptions(int argc, char** argv);
+std::string Usage(const char* argv0);
+
+}  // namespace ptfs::cmd

@@ -1,0 +1,187 @@
+#include "passthrough/inode_table.h"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+
+#include <cassert>
+#include <limits>
+
+#include "util/log.h"
+
+namespace ptfs::passthrough {
+
+FdCache::FdCache(size_t slots) : slots_(std::max<size_t>(slots, 1)) {}
+
+SharedFd FdCache::Get(NodeId id) {
+  const size_t i = Index(id);
+  MutexLock lock(&stripes_[i % kStripes]);
+  return slots_[i].id == id ? slots_[i].fd : nullptr;
+}
+
+void FdCache::Put(NodeId id, SharedFd fd) {
+  const size_t i = Index(id);
+  SharedFd evicted;  // closed after unlocking
+  MutexLock lock(&stripes_[i % kStripes]);
+  evicted = std::move(slots_[i].fd);
+  slots_[i] = Slot{id, std::move(fd)};
+}
+
+void FdCache::Drop(NodeId id) {
+  const size_t i = Index(id);
+  SharedFd evicted;
+  MutexLock lock(&stripes_[i % kStripes]);
+  if (slots_[i].id == id) {
+    evicted = std::move(slots_[i].fd);
+    slots_[i].id = NodeId{};
+  }
+}
+
+InodeTable::InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat,
+                       InodeTableOptions options)
+    : options_(options),
+      root_fd_(std::make_shared<const sys::UniqueFd>(std::move(root_fd))),
+      cache_(options.fd_cache_slots) {
+  const InodeKey key{makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor),
+                     root_stat.stx_ino};
+  auto root = std::make_shared<Inode>(kRootNode, key, S_IFDIR);
+  root->pinned_fd_ = root_fd_;
+  root->nlookup_ = std::numeric_limits<uint64_t>::max() / 2;  // never forgotten
+  if (options_.use_handles) {
+    int mount_id;
+    if (sys::NameToHandle(root_fd_->get(), "", &mount_id).ok()) {
+      (void)MountFd(mount_id, root_fd_->get());
+    }
+  }
+  MutexLock lock(&table_mu_);
+  by_id_[kRootNode.value] = root;
+  by_key_[key] = kRootNode;
+}
+
+Result<InodePtr> InodeTable::Get(NodeId id) const {
+  ReaderLock lock(&table_mu_);
+  auto it = by_id_.find(id.value);
+  if (it == by_id_.end()) return Errno(ESTALE);
+  return it->second;
+}
+
+Result<sys::HandleBlob> InodeTable::HandleFor(int fd, int* mount_id) {
+  return sys::NameToHandle(fd, "", mount_id);
+}
+
+Result<int> InodeTable::MountFd(int mount_id, int fd_on_mount) {
+  MutexLock lock(&mounts_mu_);
+  auto it = mount_fds_.find(mount_id);
+  if (it != mount_fds_.end()) return it->second.get();
+  // open_by_handle_at() wants a real (not O_PATH) fd on the mount. The first
+  // inode we meet on a mount is normally its root directory (the lookup
+  // that crosses the mountpoint), so open that; a mount whose first inode is
+  // not a directory (a bind-mounted file) gets no handles: its inodes pin fds.
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
+                        sys::Reopen(fd_on_mount, O_RDONLY | O_DIRECTORY | O_NONBLOCK));
+  const int raw = fd.get();
+  mount_fds_.emplace(mount_id, std::move(fd));
+  return raw;
+}
+
+Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx,
+                                    uint64_t refs) {
+  const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
+  sys::HandleBlob handle;
+  int mount_id = -1;
+  if (options_.use_handles) {
+    auto h = HandleFor(path_fd.get(), &mount_id);
+    if (h.ok()) {
+      handle = std::move(*h);
+      auto mfd = MountFd(mount_id, path_fd.get());
+      if (!mfd.ok()) handle = {};
+    }
+  }
+  InodePtr stale;  // an inode whose number was reused; released after unlocking
+  MutexLock lock(&table_mu_);
+  auto kit = by_key_.find(key);
+  if (kit != by_key_.end()) {
+    InodePtr& existing = by_id_[kit->second.value];
+    // With handles the old host inode may be gone and its number reused by a
+    // new file: the handle (which carries the generation) tells them apart.
+    // A pinned fd keeps the old inode alive, so its number cannot be reused.
+    if (existing->handle_.empty() || handle.empty() || existing->handle_.bytes == handle.bytes) {
+      existing->nlookup_ += refs;
+      return existing;
+    }
+    by_key_.erase(kit);
+  }
+  const NodeId id{next_id_++};
+  auto inode = std::make_shared<Inode>(id, key, stx.stx_mode & S_IFMT);
+  auto shared_fd = std::make_shared<const sys::UniqueFd>(std::move(path_fd));
+  if (!handle.empty()) {
+    inode->handle_ = std::move(handle);
+    inode->mount_id_ = mount_id;
+    cache_.Put(id, shared_fd);
+  } else {
+    inode->pinned_fd_ = shared_fd;
+  }
+  inode->nlookup_ = refs;
+  by_id_[id.value] = inode;
+  by_key_[key] = id;
+  return inode;
+}
+
+void InodeTable::Forget(NodeId id, uint64_t n) {
+  if (id == kRootNode) return;
+  InodePtr released;
+  {
+    MutexLock lock(&table_mu_);
+    auto it = by_id_.find(id.value);
+    if (it == by_id_.end()) return;  // unknown or already forgotten: ignore
+    Inode& inode = *it->second;
+    if (n >= inode.nlookup_) {
+      inode.nlookup_ = 0;
+      auto kit = by_key_.find(inode.key_);
+      if (kit != by_key_.end() && kit->second == id) by_key_.erase(kit);
+      released = std::move(it->second);
+      by_id_.erase(it);
+    } else {
+      inode.nlookup_ -= n;
+    }
+  }
+  if (released) cache_.Drop(id);
+}
+
+Result<SharedFd> InodeTable::PathFd(const Inode& inode) {
+  if (inode.pinned_fd_) return inode.pinned_fd_;
+  if (SharedFd fd = cache_.Get(inode.id_)) return fd;
+  if (inode.open_count_.load(std::memory_order_acquire) > 0) {
+    ReaderLock lock(&table_mu_);
+    if (inode.open_pin_) return inode.open_pin_;
+  }
+  int mount_fd;
+  {
+    MutexLock lock(&mounts_mu_);
+    auto it = mount_fds_.find(inode.mount_id_);
+    if (it == mount_fds_.end()) return Errno(ESTALE);
+    mount_fd = it->second.get();
+  }
+  auto fd = sys::OpenByHandle(mount_fd, inode.handle_, O_PATH | O_NOFOLLOW);
+  if (!fd.ok()) return fd.error();
+  auto shared = std::make_shared<const sys::UniqueFd>(std::move(*fd));
+  cache_.Put(inode.id_, shared);
+  return shared;
+}
+
+void InodeTable::NoteOpened(Inode& inode, const SharedFd& path_fd) {
+  MutexLock lock(&table_mu_);
+  if (inode.open_count_.fetch_add(1) == 0 && !inode.pinned_fd_) inode.open_pin_ = path_fd;
+}
+
+void InodeTable::NoteReleased(Inode& inode) {
+  SharedFd unpinned;
+  MutexLock lock(&table_mu_);
+  if (inode.open_count_.fetch_sub(1) == 1) unpinned = std::move(inode.open_pin_);
+}
+
+size_t InodeTable::size() const {
+  ReaderLock lock(&table_mu_);
+  return by_id_.size();
+}
+
+}  // namespace ptfs::passthrough

@@ -1,0 +1,144 @@
+// InodeTable: the server's inodes, keyed two ways.
+//
+//  - by NodeId, the id the kernel uses. NodeIds come from a 64-bit counter and
+//    are never reused, so a stale or forged nodeid can never alias a live
+//    inode: an unknown id is simply ESTALE. (This is the "generation check"
+//    of the design, with the generation folded into the id itself.)
+//  - by {st_dev, st_ino}, so hard links and repeated lookups share one inode.
+//
+// How an inode reaches its host file without holding an fd forever: where the
+// source filesystem supports file handles (and we may open them: needs
+// CAP_DAC_READ_SEARCH) an inode stores its handle, and O_PATH fds live in a
+// bounded cache (FdCache) that reopens by handle on a miss. Otherwise the
+// inode pins an O_PATH fd for its whole life. This keeps the server far
+// below RLIMIT_NOFILE on trees of any size.
+//
+// Locking: table_mu_ guards the maps and lookup counts. Cache slots have their
+// own striped locks and never call back into the table. No Inode is destroyed
+// while table_mu_ is held (erased entries are released after unlocking).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "ptfs/types.h"
+#include "sys/fd.h"
+#include "sys/syscalls.h"
+#include "util/result.h"
+#include "util/thread_annotations.h"
+
+namespace ptfs::passthrough {
+
+struct InodeKey {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  friend bool operator==(const InodeKey&, const InodeKey&) = default;
+};
+struct InodeKeyHash {
+  size_t operator()(const InodeKey& k) const { return k.ino * 0x9E3779B97F4A7C15ULL ^ k.dev; }
+};
+
+using SharedFd = std::shared_ptr<const sys::UniqueFd>;
+
+class Inode {
+ public:
+  Inode(NodeId id, InodeKey key, uint32_t type) : id_(id), key_(key), type_(type) {}
+  NodeId id() const { return id_; }
+  const InodeKey& key() const { return key_; }
+  uint32_t type() const { return type_; }  // S_IFMT bits
+  bool is_dir() const { return type_ == S_IFDIR; }
+
+ private:
+  friend class InodeTable;
+  const NodeId id_;
+  const InodeKey key_;
+  const uint32_t type_;
+  // Exactly one of these identifies the host inode: a handle (+ the mount it
+  // lives on), or a pinned O_PATH fd. Both are set before the inode is
+  // published and never change afterwards.
+  sys::HandleBlob handle_;
+  int mount_id_ = -1;
+  SharedFd pinned_fd_;
+  // Open file handles on this inode; while > 0 the inode pins a fd so an
+  // unlinked-but-open file stays reachable even when its handle goes stale.
+  std::atomic<int> open_count_{0};
+  SharedFd open_pin_;  // guarded by InodeTable::table_mu_
+  uint64_t nlookup_ = 0;  // guarded by InodeTable::table_mu_
+};
+
+using InodePtr = std::shared_ptr<Inode>;
+
+// A bounded, direct-mapped cache of O_PATH fds keyed by NodeId, with striped
+// locks. A miss reopens the inode by handle.
+class FdCache {
+ public:
+  explicit FdCache(size_t slots);
+  SharedFd Get(NodeId id);
+  void Put(NodeId id, SharedFd fd);
+  void Drop(NodeId id);
+  size_t capacity() const { return slots_.size(); }
+
+ private:
+  struct Slot {
+    NodeId id;
+    SharedFd fd;
+  };
+  static constexpr size_t kStripes = 64;
+  size_t Index(NodeId id) const { return (id.value * 0x9E3779B97F4A7C15ULL >> 17) % slots_.size(); }
+  std::vector<Slot> slots_;
+  std::array<Mutex, kStripes> stripes_;
+};
+
+struct InodeTableOptions {
+  size_t fd_cache_slots = 8192;
+  bool use_handles = true;  // false: every inode pins an O_PATH fd
+};
+
+class InodeTable {
+ public:
+  // `root_fd` is an O_PATH fd on SOURCE; the root inode is NodeId 1 forever.
+  InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat, InodeTableOptions options);
+
+  // The inode for a live nodeid, or ESTALE.
+  Result<InodePtr> Get(NodeId id) const;
+
+  // Finds or creates the inode for the host file behind `path_fd` (an O_PATH
+  // fd) with attributes `stx`, and takes `refs` lookup references.
+  Result<InodePtr> Insert(sys::UniqueFd path_fd, const struct statx& stx, uint64_t refs);
+
+  // Drops `n` lookup references; the inode leaves the table at zero.
+  void Forget(NodeId id, uint64_t n);
+
+  // An O_PATH fd for the inode: pinned, cached, or reopened by handle.
+  Result<SharedFd> PathFd(const Inode& inode);
+
+  // Open-file accounting: pins a fd while the inode has open files.
+  void NoteOpened(Inode& inode, const SharedFd& path_fd);
+  void NoteReleased(Inode& inode);
+
+  size_t size() const;
+  bool handles_enabled() const { return options_.use_handles; }
+  int root_fd() const { return root_fd_->get(); }
+
+ private:
+  Result<sys::HandleBlob> HandleFor(int fd, int* mount_id);
+  Result<int> MountFd(int mount_id, int fd_on_mount);
+
+  InodeTableOptions options_;
+  SharedFd root_fd_;
+  FdCache cache_;
+  mutable Mutex table_mu_;
+  std::unordered_map<uint64_t, InodePtr> by_id_ GUARDED_BY(table_mu_);
+  std::unordered_map<InodeKey, NodeId, InodeKeyHash> by_key_ GUARDED_BY(table_mu_);
+  uint64_t next_id_ GUARDED_BY(table_mu_) = 2;
+  Mutex mounts_mu_;
+  std::unordered_map<int, sys::UniqueFd> mount_fds_ GUARDED_BY(mounts_mu_);
+};
+
+}  // namespace ptfs::passthrough

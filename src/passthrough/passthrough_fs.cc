@@ -1,0 +1,621 @@
+#include "passthrough/passthrough_fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "abi/fuse_abi.h"
+#include "util/log.h"
+
+namespace ptfs::passthrough {
+
+namespace {
+
+using abi::FATTR_ATIME;
+using abi::FATTR_FH;
+using abi::FATTR_GID;
+using abi::FATTR_MODE;
+using abi::FATTR_MTIME;
+using abi::FATTR_SIZE;
+using abi::FATTR_UID;
+
+constexpr unsigned kStatxMask = STATX_BASIC_STATS | STATX_BTIME;
+
+// A NUL-terminated copy of a wire name (the views are not terminated).
+class CName {
+ public:
+  explicit CName(std::string_view s) : s_(s) {}
+  const char* c_str() const { return s_.c_str(); }
+
+ private:
+  std::string s_;
+};
+
+// Decodes the kernel's 32-bit rdev (new_encode_dev) into a dev_t.
+dev_t DecodeRdev(uint32_t rdev) {
+  const unsigned major = (rdev & 0xfff00) >> 8;
+  const unsigned minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+  return makedev(major, minor);
+}
+
+// Flags of a host open on behalf of the kernel: O_DIRECT is dropped because
+// WRITE payloads sit at unaligned offsets in the request buffer (the kernel
+// already bypassed its own page cache for the caller); creation flags were
+// handled by the kernel or are added explicitly by CREATE.
+int HostOpenFlags(uint32_t flags) {
+  return (static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) | O_CLOEXEC;
+}
+
+Errno ApplyUmask(bool dont_mask, uint32_t umask) {
+  return sys::SetThreadUmask(dont_mask ? static_cast<mode_t>(umask & 07777) : 0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOptions& options) {
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root,
+                        sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root_dir, sys::Reopen(root.get(), O_RDONLY | O_DIRECTORY));
+  PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(root.get(), kStatxMask));
+  InodeTableOptions topts;
+  topts.fd_cache_slots = options.fd_cache_slots;
+  topts.use_handles = options.handles == PassthroughOptions::Handles::kAuto;
+  if (topts.use_handles) {
+    // Handles are usable only if we can also open them again (needs
+    // CAP_DAC_READ_SEARCH) and SOURCE's filesystem exports them.
+    int mount_id;
+    auto handle = sys::NameToHandle(root.get(), "", &mount_id);
+    Errno why = handle.error();
+    if (handle.ok()) why = sys::OpenByHandle(root_dir.get(), *handle, O_PATH).error();
+    if (why) {
+      topts.use_handles = false;
+      LOG_INFO("file handles unavailable on %s (%s): holding an O_PATH fd per inode",
+               options.source.c_str(), strerror(why.value()));
+    }
+  }
+  auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
+  return std::unique_ptr<PassthroughFs>(
+      new PassthroughFs(options, std::move(table), std::move(root_dir)));
+}
+
+PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
+                             sys::UniqueFd root_dir_fd)
+    : options_(options), inodes_(std::move(inodes)), root_dir_fd_(std::move(root_dir_fd)) {}
+
+void PassthroughFs::Init(const ConnectionInfo& info) {
+  dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
+}
+
+Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(parent));
+  if (!inode->is_dir()) return Errno(ENOTDIR);
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  return DirFd{std::move(inode), std::move(fd)};
+}
+
+Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
+  PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Insert(std::move(path_fd), stx, refs));
+  Entry e;
+  e.node = inode->id();
+  e.attr = stx;
+  e.entry_timeout = options_.entry_timeout;
+  e.attr_timeout = options_.attr_timeout;
+  return e;
+}
+
+Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_t refs) {
+  CName cname(name);
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
+                        sys::OpenAt(dir_fd, cname.c_str(), O_PATH | O_NOFOLLOW));
+  return EntryFor(std::move(fd), refs);
+}
+
+Result<Entry> PassthroughFs::Lookup(const Context&, NodeId parent, std::string_view name) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  return LookupAt(dir.fd->get(), name, 1);
+}
+
+void PassthroughFs::Forget(NodeId node, uint64_t nlookup) { inodes_->Forget(node, nlookup); }
+
+Result<std::shared_ptr<FileState>> PassthroughFs::FileOf(NodeId node, FileHandle fh) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, files_.Get(fh));
+  if (file->inode->id() != node) return Errno(EBADF);
+  return file;
+}
+
+Result<Attr> PassthroughFs::GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) {
+  return Statx(ctx, node, fh, 0, kStatxMask);
+}
+
+Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle* fh,
+                                  uint32_t sx_flags, uint32_t sx_mask) {
+  const int sync = static_cast<int>(sx_flags) & AT_STATX_SYNC_TYPE;
+  const unsigned mask = (sx_mask != 0 ? sx_mask : kStatxMask) | STATX_BASIC_STATS;
+  struct statx stx;
+  int rc;
+  if (fh != nullptr) {
+    PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, *fh));
+    rc = ::statx(file->fd.get(), "", AT_EMPTY_PATH | sync, mask, &stx);
+  } else {
+    PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+    PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+    rc = ::statx(fd->get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | sync, mask, &stx);
+  }
+  if (rc < 0) return Errno::Last();
+  return Attr{stx, options_.attr_timeout};
+}
+
+Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  std::shared_ptr<FileState> file;
+  if ((in.valid & FATTR_FH) != 0) {
+    auto f = FileOf(node, in.fh);
+    if (f.ok()) file = std::move(*f);
+  }
+  const std::string proc = sys::ProcFdPath(path_fd->get());
+  if (in.valid & FATTR_MODE) {
+    int rc = file ? ::fchmod(file->fd.get(), in.mode & 07777)
+                  : ::fchmodat(AT_FDCWD, proc.c_str(), in.mode & 07777, 0);
+    if (rc < 0) return Errno::Last();
+  }
+  if (in.valid & (FATTR_UID | FATTR_GID)) {
+    const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
+    const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
+    if (::fchownat(path_fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+      return Errno::Last();
+    }
+  }
+  if (in.valid & FATTR_SIZE) {
+    int rc = file && file->access_mode != O_RDONLY
+                 ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
+                 : ::truncate(proc.c_str(), static_cast<off_t>(in.size));
+    if (rc < 0) return Errno::Last();
+  }
+  if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
+    struct timespec times[2];
+    times[0] = (in.valid & FATTR_ATIME) ? in.atime : timespec{0, UTIME_OMIT};
+    times[1] = (in.valid & FATTR_MTIME) ? in.mtime : timespec{0, UTIME_OMIT};
+    int rc = ::utimensat(path_fd->get(), "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    if (rc < 0 && errno == EINVAL) rc = ::utimensat(AT_FDCWD, proc.c_str(), times, 0);
+    if (rc < 0) return Errno::Last();
+  }
+  FileHandle fh = in.fh;
+  return Statx(ctx, node, file ? &fh : nullptr, 0, kStatxMask);
+}
+
+Result<std::string> PassthroughFs::ReadLink(const Context&, NodeId node) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  std::string target(PATH_MAX, '\0');
+  ssize_t n = ::readlinkat(fd->get(), "", target.data(), target.size());
+  if (n < 0) return Errno::Last();
+  target.resize(static_cast<size_t>(n));
+  return target;
+}
+
+Result<Entry> PassthroughFs::Symlink(const Context&, NodeId parent, std::string_view name,
+                                     std::string_view target) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  CName cname(name), ctarget(target);
+  if (::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()) < 0) return Errno::Last();
+  return LookupAt(dir.fd->get(), name, 1);
+}
+
+Result<Entry> PassthroughFs::MkNod(const Context&, NodeId parent, std::string_view name,
+                                   uint32_t mode, uint32_t rdev, uint32_t umask) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  PTFS_TRY(ApplyUmask(dont_mask_, umask));
+  CName cname(name);
+  if (::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)) < 0) return Errno::Last();
+  return LookupAt(dir.fd->get(), name, 1);
+}
+
+Result<Entry> PassthroughFs::MkDir(const Context&, NodeId parent, std::string_view name,
+                                   uint32_t mode, uint32_t umask) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  PTFS_TRY(ApplyUmask(dont_mask_, umask));
+  CName cname(name);
+  if (::mkdirat(dir.fd->get(), cname.c_str(), mode) < 0) return Errno::Last();
+  return LookupAt(dir.fd->get(), name, 1);
+}
+
+Errno PassthroughFs::Unlink(const Context&, NodeId parent, std::string_view name) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  CName cname(name);
+  return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), 0));
+}
+
+Errno PassthroughFs::RmDir(const Context&, NodeId parent, std::string_view name) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  CName cname(name);
+  return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), AT_REMOVEDIR));
+}
+
+Errno PassthroughFs::Rename(const Context&, NodeId parent, std::string_view name,
+                            NodeId new_parent, std::string_view new_name, uint32_t flags) {
+  PTFS_ASSIGN_OR_RETURN(DirFd from, DirOf(parent));
+  PTFS_ASSIGN_OR_RETURN(DirFd to, DirOf(new_parent));
+  CName cname(name), cnew(new_name);
+  return CheckSys(
+      ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags));
+}
+
+Result<Entry> PassthroughFs::Link(const Context&, NodeId node, NodeId new_parent,
+                                  std::string_view new_name) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(new_parent));
+  CName cnew(new_name);
+  int rc = ::linkat(fd->get(), "", dir.fd->get(), cnew.c_str(), AT_EMPTY_PATH);
+  if (rc < 0 && (errno == ENOENT || errno == EPERM)) {
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc magic link does not.
+    rc = ::linkat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(), dir.fd->get(), cnew.c_str(),
+                  AT_SYMLINK_FOLLOW);
+  }
+  if (rc < 0) return Errno::Last();
+  return LookupAt(dir.fd->get(), new_name, 1);
+}
+
+Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), HostOpenFlags(flags)));
+  auto file = std::make_shared<FileState>();
+  file->inode = inode;
+  file->fd = std::move(fd);
+  file->access_mode = static_cast<int>(flags) & O_ACCMODE;
+  inodes_->NoteOpened(*inode, path_fd);
+  Opened o;
+  o.fh = files_.Add(std::move(file));
+  return o;
+}
+
+Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flags) {
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd path_fd, sys::Reopen(open_fd.get(), O_PATH));
+  PTFS_ASSIGN_OR_RETURN(Entry entry, EntryFor(std::move(path_fd), 1));
+  auto inode = inodes_->Get(entry.node);
+  if (!inode.ok()) return inode.error();  // cannot happen: we hold a reference
+  auto pin = inodes_->PathFd(**inode);
+  if (!pin.ok()) {
+    inodes_->Forget(entry.node, 1);
+    return pin.error();
+  }
+  auto file = std::make_shared<FileState>();
+  file->inode = *inode;
+  file->fd = std::move(open_fd);
+  file->access_mode = static_cast<int>(flags) & O_ACCMODE;
+  inodes_->NoteOpened(**inode, *pin);
+  Created c;
+  c.entry = entry;
+  c.open.fh = files_.Add(std::move(file));
+  return c;
+}
+
+Result<Created> PassthroughFs::Create(const Context&, NodeId parent, std::string_view name,
+                                      uint32_t flags, uint32_t mode, uint32_t umask) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  PTFS_TRY(ApplyUmask(dont_mask_, umask));
+  CName cname(name);
+  // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
+                        sys::OpenAt(dir.fd->get(), cname.c_str(),
+                                    HostOpenFlags(flags) | O_CREAT | (flags & O_EXCL) | O_NOFOLLOW,
+                                    mode));
+  return FinishCreate(std::move(fd), flags);
+}
+
+Result<Created> PassthroughFs::TmpFile(const Context&, NodeId parent, uint32_t flags,
+                                       uint32_t mode, uint32_t umask) {
+  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  PTFS_TRY(ApplyUmask(dont_mask_, umask));
+  int host_flags = (HostOpenFlags(flags) & ~O_DIRECTORY) | O_TMPFILE;
+  if ((host_flags & O_ACCMODE) == O_RDONLY) host_flags |= O_RDWR;  // O_TMPFILE needs write
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::OpenAt(dir.fd->get(), ".", host_flags, mode));
+  return FinishCreate(std::move(fd), flags);
+}
+
+Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+                                   std::span<char> out) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  ssize_t n = ::pread(file->fd.get(), out.data(), out.size(), static_cast<off_t>(offset));
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+Result<size_t> PassthroughFs::Write(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+                                    std::span<const char> data, uint32_t) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(file->fd.get(), data.data() + done, data.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (done > 0) break;  // report the partial write, as write(2) would
+      return Errno::Last();
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  // close(2) drops the closing process's POSIX locks on the file.
+  SharedFd dropped;
+  {
+    MutexLock lock(&file->locks_mu);
+    auto it = file->lock_fds.find(lock_owner);
+    if (it != file->lock_fds.end()) {
+      dropped = std::move(it->second);
+      file->lock_fds.erase(it);
+    }
+  }
+  // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2) does.
+  int dup = ::fcntl(file->fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return Errno::Last();
+  return CheckSys(::close(dup));
+}
+
+Errno PassthroughFs::Release(const Context&, NodeId, FileHandle fh, uint32_t, uint64_t) {
+  std::shared_ptr<FileState> file = files_.Remove(fh);
+  if (!file) return Errno(EBADF);
+  inodes_->NoteReleased(*file->inode);
+  return Errno::Ok();
+}
+
+Errno PassthroughFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(file->fd.get())
+                                              : ::fsync(file->fd.get()));
+}
+
+Result<Opened> PassthroughFs::OpenDir(const Context&, NodeId node, uint32_t flags) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  if (!inode->is_dir()) return Errno(ENOTDIR);
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  const int host_flags = (static_cast<int>(flags) & (O_NOATIME)) | O_RDONLY | O_DIRECTORY;
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), host_flags));
+  auto dir = std::make_shared<DirState>();
+  dir->inode = std::move(inode);
+  dir->fd = std::move(fd);
+  Opened o;
+  o.fh = dirs_.Add(std::move(dir));
+  return o;
+}
+
+Errno PassthroughFs::ReadDir(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+                             DirentSink& sink) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
+  if (dir->inode->id() != node) return Errno(EBADF);
+  MutexLock lock(&dir->mu);
+  // The kernel passes back the offset of the last entry it consumed. Host
+  // offsets are the filesystem's own stable cookies (what telldir returns),
+  // so a listing continues correctly across calls and concurrent changes.
+  if (offset != dir->offset || dir->buf_pos >= dir->buf_len) {
+    if (offset != dir->offset) {
+      if (::lseek(dir->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return Errno::Last();
+      dir->offset = offset;
+    }
+    dir->buf_pos = dir->buf_len = 0;
+  }
+  if (dir->buf.empty()) dir->buf.resize(32 * 1024);
+  bool any = false;
+  for (;;) {
+    if (dir->buf_pos >= dir->buf_len) {
+      auto n = sys::GetDents64(dir->fd.get(), dir->buf);
+      if (!n.ok()) return any ? Errno::Ok() : n.error();
+      if (*n == 0) break;  // end of directory
+      dir->buf_pos = 0;
+      dir->buf_len = *n;
+    }
+    auto* d = reinterpret_cast<struct dirent64*>(dir->buf.data() + dir->buf_pos);
+    const std::string_view name(d->d_name);
+    if (!sink.Fits(name)) break;
+    const uint64_t next = static_cast<uint64_t>(d->d_off);
+    if (!sink.plus()) {
+      sink.Add(name, d->d_ino, d->d_type, next);
+    } else {
+      Entry e;
+      auto looked_up = (name == "." || name == "..")
+                           ? Result<Entry>(Errno(EINVAL))
+                           : LookupAt(dir->fd.get(), name, 1);
+      if (looked_up.ok()) {
+        e = *looked_up;
+      } else {
+        // "." and "..", or an entry that vanished meanwhile: send it without
+        // a node, so the kernel takes no reference and looks it up on use.
+        e.attr.stx_ino = d->d_ino;
+        e.attr.stx_mode = static_cast<uint32_t>(d->d_type) << 12;
+      }
+      sink.AddPlus(name, e, next);
+    }
+    any = true;
+    dir->buf_pos += d->d_reclen;
+    dir->offset = next;
+  }
+  return Errno::Ok();
+}
+
+Errno PassthroughFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
+  return dirs_.Remove(fh) ? Errno::Ok() : Errno(EBADF);
+}
+
+Errno PassthroughFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
+  if (dir->inode->id() != node) return Errno(EBADF);
+  return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(dir->fd.get())
+                                              : ::fsync(dir->fd.get()));
+}
+
+Result<struct statvfs> PassthroughFs::StatFs(const Context&, NodeId node) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  struct statvfs st;
+  if (::fstatvfs(fd->get(), &st) < 0) return Errno::Last();
+  return st;
+}
+
+// Extended attributes go through the inode's /proc/self/fd magic link: the
+// f*xattr calls refuse O_PATH fds, and the magic link resolves to the inode
+// itself (a symlink's own xattrs included), never to a path in SOURCE.
+Errno PassthroughFs::SetXattr(const Context&, NodeId node, std::string_view name,
+                              std::span<const char> value, uint32_t flags) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  CName cname(name);
+  return CheckSys(::setxattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str(), value.data(),
+                             value.size(), static_cast<int>(flags)));
+}
+
+Result<size_t> PassthroughFs::GetXattr(const Context&, NodeId node, std::string_view name,
+                                       std::span<char> out) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  CName cname(name);
+  ssize_t n = ::getxattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str(),
+                         out.empty() ? nullptr : out.data(), out.size());
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+Result<size_t> PassthroughFs::ListXattr(const Context&, NodeId node, std::span<char> out) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  ssize_t n = ::listxattr(sys::ProcFdPath(fd->get()).c_str(), out.empty() ? nullptr : out.data(),
+                          out.size());
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+Errno PassthroughFs::RemoveXattr(const Context&, NodeId node, std::string_view name) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  CName cname(name);
+  return CheckSys(::removexattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str()));
+}
+
+Errno PassthroughFs::Access(const Context&, NodeId node, uint32_t mask) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  return CheckSys(::faccessat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(),
+                              static_cast<int>(mask), AT_EACCESS));
+}
+
+Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, uint64_t owner) {
+  auto& f = const_cast<FileState&>(file);
+  MutexLock lock(&f.locks_mu);
+  auto it = f.lock_fds.find(owner);
+  if (it != f.lock_fds.end()) return it->second;
+  // A separate open file description per owner: OFD locks of different
+  // descriptions conflict, exactly like POSIX locks of different processes.
+  auto fd = sys::Reopen(file.fd.get(), O_RDWR);
+  if (!fd.ok()) fd = sys::Reopen(file.fd.get(), file.access_mode);
+  if (!fd.ok()) return fd.error();
+  auto shared = std::make_shared<const sys::UniqueFd>(std::move(*fd));
+  f.lock_fds.emplace(owner, shared);
+  return shared;
+}
+
+namespace {
+struct flock ToFlock(const LockIn& l) {
+  struct flock fl{};
+  fl.l_type = static_cast<short>(l.type);
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(l.start);
+  // The wire's end is inclusive with UINT64_MAX meaning "to EOF" (len 0).
+  fl.l_len = l.end == UINT64_MAX || l.end >= static_cast<uint64_t>(INT64_MAX)
+                 ? 0
+                 : static_cast<off_t>(l.end - l.start + 1);
+  return fl;
+}
+}  // namespace
+
+Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
+                                    const LockIn& lock) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, owner));
+  struct flock fl = ToFlock(lock);
+  if (::fcntl(fd->get(), F_OFD_GETLK, &fl) < 0) return Errno::Last();
+  LockIn out;
+  out.type = static_cast<uint32_t>(fl.l_type);
+  if (fl.l_type != F_UNLCK) {
+    out.start = static_cast<uint64_t>(fl.l_start);
+    out.end = fl.l_len == 0 ? UINT64_MAX : static_cast<uint64_t>(fl.l_start + fl.l_len - 1);
+    out.pid = 0;  // OFD locks have no owning pid
+  }
+  return out;
+}
+
+Errno PassthroughFs::SetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
+                           const LockIn& lock, LockKind kind, LockWait wait) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  // Waiting is done by polling with a short back-off rather than a blocking
+  // call, so that a waiting lock never pins a worker beyond an INTERRUPT and
+  // two waiters cannot starve the whole server.
+  auto attempt = [&]() -> Errno {
+    if (kind == LockKind::kFlock) {
+      int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
+      return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
+    }
+    PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, owner));
+    struct flock fl = ToFlock(lock);
+    return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
+  };
+  auto delay = std::chrono::microseconds(100);
+  for (;;) {
+    Errno e = attempt();
+    if (!e || wait == LockWait::kNoWait) return e;
+    if (e.value() != EAGAIN && e.value() != EWOULDBLOCK && e.value() != EACCES) return e;
+    if (ctx.interrupted != nullptr && ctx.interrupted->load()) return Errno(EINTR);
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::microseconds(10000));
+  }
+}
+
+Errno PassthroughFs::Fallocate(const Context&, NodeId node, FileHandle fh, uint32_t mode,
+                               uint64_t offset, uint64_t length) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  return CheckSys(::fallocate(file->fd.get(), static_cast<int>(mode), static_cast<off_t>(offset),
+                              static_cast<off_t>(length)));
+}
+
+Result<uint64_t> PassthroughFs::Lseek(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+                                      uint32_t whence) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  off_t r = ::lseek(file->fd.get(), static_cast<off_t>(offset), static_cast<int>(whence));
+  if (r < 0) return Errno::Last();
+  return static_cast<uint64_t>(r);
+}
+
+Result<uint64_t> PassthroughFs::CopyFileRange(const Context&, NodeId node_in, FileHandle fh_in,
+                                              uint64_t off_in, NodeId node_out,
+                                              FileHandle fh_out, uint64_t off_out, uint64_t len,
+                                              uint64_t flags) {
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> in, FileOf(node_in, fh_in));
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> out, FileOf(node_out, fh_out));
+  loff_t oi = static_cast<loff_t>(off_in), oo = static_cast<loff_t>(off_out);
+  ssize_t n = ::copy_file_range(in->fd.get(), &oi, out->fd.get(), &oo, len,
+                                static_cast<unsigned>(flags));
+  if (n < 0) return Errno::Last();
+  return static_cast<uint64_t>(n);
+}
+
+Errno PassthroughFs::SyncFs(const Context&, NodeId) {
+  return CheckSys(::syncfs(root_dir_fd_.get()));
+}
+
+}  // namespace ptfs::passthrough

@@ -1,0 +1,117 @@
+// PassthroughFs: mirrors a host directory (SOURCE). Every host access goes
+// through fds and *at() calls relative to inodes we already hold; names from
+// the wire are single components (validated by the decoder) opened with
+// O_NOFOLLOW, so neither a planted symlink nor a concurrent rename in SOURCE
+// can make the server touch a file outside SOURCE.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "passthrough/handles.h"
+#include "passthrough/inode_table.h"
+#include "ptfs/filesystem.h"
+
+namespace ptfs::passthrough {
+
+struct PassthroughOptions {
+  std::string source;
+  Timeout entry_timeout = Timeout::Seconds(1.0);
+  Timeout attr_timeout = Timeout::Seconds(1.0);
+  size_t fd_cache_slots = 8192;
+  enum class Handles { kAuto, kOff } handles = Handles::kAuto;
+};
+
+class PassthroughFs final : public FileSystem {
+ public:
+  // Opens SOURCE; fails with a clear errno if it is missing or not a directory.
+  static Result<std::unique_ptr<PassthroughFs>> Create(const PassthroughOptions& options);
+
+  void Init(const ConnectionInfo& info) override;
+  Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override;
+  void Forget(NodeId node, uint64_t nlookup) override;
+  Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override;
+  Result<Attr> Statx(const Context& ctx, NodeId node, const FileHandle* fh, uint32_t sx_flags,
+                     uint32_t sx_mask) override;
+  Result<Attr> SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) override;
+  Result<std::string> ReadLink(const Context& ctx, NodeId node) override;
+  Result<Entry> Symlink(const Context& ctx, NodeId parent, std::string_view name,
+                        std::string_view target) override;
+  Result<Entry> MkNod(const Context& ctx, NodeId parent, std::string_view name, uint32_t mode,
+                      uint32_t rdev, uint32_t umask) override;
+  Result<Entry> MkDir(const Context& ctx, NodeId parent, std::string_view name, uint32_t mode,
+                      uint32_t umask) override;
+  Errno Unlink(const Context& ctx, NodeId parent, std::string_view name) override;
+  Errno RmDir(const Context& ctx, NodeId parent, std::string_view name) override;
+  Errno Rename(const Context& ctx, NodeId parent, std::string_view name, NodeId new_parent,
+               std::string_view new_name, uint32_t flags) override;
+  Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
+                     std::string_view new_name) override;
+  Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags) override;
+  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name, uint32_t flags,
+                         uint32_t mode, uint32_t umask) override;
+  Result<Created> TmpFile(const Context& ctx, NodeId parent, uint32_t flags, uint32_t mode,
+                          uint32_t umask) override;
+  Result<size_t> Read(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                      std::span<char> out) override;
+  Result<size_t> Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                       std::span<const char> data, uint32_t write_flags) override;
+  Errno Flush(const Context& ctx, NodeId node, FileHandle fh, uint64_t lock_owner) override;
+  Errno Release(const Context& ctx, NodeId node, FileHandle fh, uint32_t release_flags,
+                uint64_t lock_owner) override;
+  Errno Fsync(const Context& ctx, NodeId node, FileHandle fh, SyncKind kind) override;
+  Result<Opened> OpenDir(const Context& ctx, NodeId node, uint32_t flags) override;
+  Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                DirentSink& sink) override;
+  Errno ReleaseDir(const Context& ctx, NodeId node, FileHandle fh) override;
+  Errno FsyncDir(const Context& ctx, NodeId node, FileHandle fh, SyncKind kind) override;
+  Result<struct statvfs> StatFs(const Context& ctx, NodeId node) override;
+  Errno SetXattr(const Context& ctx, NodeId node, std::string_view name,
+                 std::span<const char> value, uint32_t flags) override;
+  Result<size_t> GetXattr(const Context& ctx, NodeId node, std::string_view name,
+                          std::span<char> out) override;
+  Result<size_t> ListXattr(const Context& ctx, NodeId node, std::span<char> out) override;
+  Errno RemoveXattr(const Context& ctx, NodeId node, std::string_view name) override;
+  Errno Access(const Context& ctx, NodeId node, uint32_t mask) override;
+  Result<LockIn> GetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
+                       const LockIn& lock) override;
+  Errno SetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner, const LockIn& lock,
+              LockKind kind, LockWait wait) override;
+  Errno Fallocate(const Context& ctx, NodeId node, FileHandle fh, uint32_t mode, uint64_t offset,
+                  uint64_t length) override;
+  Result<uint64_t> Lseek(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                         uint32_t whence) override;
+  Result<uint64_t> CopyFileRange(const Context& ctx, NodeId node_in, FileHandle fh_in,
+                                 uint64_t off_in, NodeId node_out, FileHandle fh_out,
+                                 uint64_t off_out, uint64_t len, uint64_t flags) override;
+  Errno SyncFs(const Context& ctx, NodeId node) override;
+
+  // Introspection for tests and stats.
+  size_t inode_count() const { return inodes_->size(); }
+  size_t open_file_count() const { return files_.size(); }
+  bool handles_enabled() const { return inodes_->handles_enabled(); }
+
+ private:
+  PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
+                sys::UniqueFd root_dir_fd);
+
+  struct DirFd {
+    InodePtr inode;
+    SharedFd fd;
+  };
+  Result<DirFd> DirOf(NodeId parent);
+  Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
+  Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
+  Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
+  Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
+  Result<SharedFd> LockFdFor(const FileState& file, uint64_t owner);
+
+  PassthroughOptions options_;
+  std::unique_ptr<InodeTable> inodes_;
+  sys::UniqueFd root_dir_fd_;  // O_RDONLY, for syncfs
+  HandleTable<FileState> files_;
+  HandleTable<DirState> dirs_;
+  bool dont_mask_ = false;
+};
+
+}  // namespace ptfs::passthrough

@@ -1,0 +1,85 @@
+// Session: the protocol state of one FUSE connection (INIT outcome, in-flight
+// interruptible requests) and the dispatcher that turns each validated
+// request into one FileSystem call and one reply.
+//
+// Thread-safety: HandleMessage runs concurrently on every worker. Before INIT
+// is answered the kernel sends nothing else, so the INIT outcome is written
+// once and then only read (published through an atomic flag).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/init.h"
+#include "proto/request.h"
+#include "ptfs/filesystem.h"
+#include "session/reply.h"
+#include "transport/channel.h"
+#include "util/thread_annotations.h"
+
+namespace ptfs::session {
+
+struct SessionOptions {
+  proto::InitConfig init;
+  bool debug = false;  // log every request and its outcome
+};
+
+// Per-worker scratch memory for reply payloads (READ data, directory
+// listings, xattr values). Sized for the largest reply.
+struct WorkerBuffers {
+  explicit WorkerBuffers(size_t size);
+  ~WorkerBuffers();
+  WorkerBuffers(const WorkerBuffers&) = delete;
+  WorkerBuffers& operator=(const WorkerBuffers&) = delete;
+  std::span<char> in;   // request messages
+  std::span<char> out;  // reply payloads (page aligned)
+
+ private:
+  char* in_mem_;
+  char* out_mem_;
+};
+
+// Bytes a worker's request buffer needs: max_write plus the largest header.
+inline constexpr size_t kMaxWriteSupported = 1 << 20;
+inline constexpr size_t kRequestBufferSize = kMaxWriteSupported + 4096;
+
+class Session {
+ public:
+  Session(FileSystem* fs, SessionOptions options);
+
+  // Handles one message exactly as received from `channel`.
+  void HandleMessage(std::span<const char> msg, transport::Channel& channel, WorkerBuffers& bufs);
+
+  bool initialized() const { return initialized_.load(std::memory_order_acquire); }
+  bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
+  // REQUIRES: initialized().
+  const proto::InitOutcome& init() const { return init_; }
+  FileSystem& fs() { return *fs_; }
+
+ private:
+  void HandleInit(const proto::Request& req, Reply reply);
+  void Dispatch(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs);
+  void DoForget(const proto::Request& req);
+  void DoInterrupt(const proto::Request& req);
+  void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
+                 bool plus);
+  void SendEntry(Result<Entry> entry, Reply reply);
+  void SendCreated(Result<Created> created, const Context& ctx, Reply reply);
+  void SendAttr(Result<Attr> attr, Reply reply);
+
+  FileSystem* fs_;
+  SessionOptions options_;
+  std::atomic<bool> initialized_{false};
+  std::atomic<bool> destroyed_{false};
+  proto::InitOutcome init_;
+  proto::DecodeOptions decode_;
+
+  // Interruptible requests in flight: unique -> flag the handler polls.
+  Mutex interrupt_mu_;
+  std::unordered_map<uint64_t, std::atomic<bool>*> interruptible_ GUARDED_BY(interrupt_mu_);
+};
+
+}  // namespace ptfs::session

@@ -1,0 +1,110 @@
+#include "sys/syscalls.h"
+
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace ptfs::sys {
+
+Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode) {
+  int fd = ::openat(dirfd, name, flags | O_CLOEXEC, mode);
+  if (fd < 0) return Errno::Last();
+  return UniqueFd(fd);
+}
+
+Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
+                         uint64_t resolve) {
+  struct {
+    uint64_t flags, mode, resolve;
+  } how{flags | O_CLOEXEC, mode, resolve};
+  long fd = ::syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+  if (fd < 0) return Errno::Last();
+  return UniqueFd(static_cast<int>(fd));
+}
+
+std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Result<UniqueFd> Reopen(int path_fd, int flags) {
+  // O_NOFOLLOW is wrong here: the magic link must be followed to the inode.
+  int fd = ::open(ProcFdPath(path_fd).c_str(), (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+  if (fd < 0) return Errno::Last();
+  return UniqueFd(fd);
+}
+
+Result<struct statx> StatxFd(int fd, unsigned mask) {
+  struct statx stx;
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, mask,
+              &stx) < 0) {
+    return Errno::Last();
+  }
+  return stx;
+}
+
+Result<struct statx> StatxAt(int dirfd, const char* name, unsigned mask) {
+  struct statx stx;
+  if (::statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, mask, &stx) < 0) {
+    return Errno::Last();
+  }
+  return stx;
+}
+
+Result<HandleBlob> NameToHandle(int dirfd, const char* name, int* mount_id) {
+  // MAX_HANDLE_SZ is 128; allocate it all once rather than probing the size.
+  constexpr size_t kMaxHandle = 128;
+  HandleBlob blob;
+  blob.bytes.resize(sizeof(struct file_handle) + kMaxHandle);
+  auto* fh = reinterpret_cast<struct file_handle*>(blob.bytes.data());
+  fh->handle_bytes = kMaxHandle;
+  const int flags = name[0] == '\0' ? AT_EMPTY_PATH : 0;
+  if (::name_to_handle_at(dirfd, name, fh, mount_id, flags) < 0) return Errno::Last();
+  blob.bytes.resize(sizeof(struct file_handle) + fh->handle_bytes);
+  blob.bytes.shrink_to_fit();
+  return blob;
+}
+
+Result<UniqueFd> OpenByHandle(int mount_fd, const HandleBlob& handle, int flags) {
+  auto* fh = reinterpret_cast<struct file_handle*>(const_cast<unsigned char*>(handle.bytes.data()));
+  int fd = ::open_by_handle_at(mount_fd, fh, flags | O_CLOEXEC);
+  if (fd < 0) return Errno::Last();
+  return UniqueFd(fd);
+}
+
+Result<size_t> GetDents64(int dirfd, std::span<char> buf) {
+  long n = ::syscall(SYS_getdents64, dirfd, buf.data(), buf.size());
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+int CountOpenFds() {
+  int dfd = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  DIR* d = ::fdopendir(dfd);
+  if (d == nullptr) {
+    ::close(dfd);
+    return -1;
+  }
+  int n = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(d);
+  return n - 1;  // the directory fd itself
+}
+
+}  // namespace ptfs::sys
+
+#include <sched.h>
+
+namespace ptfs::sys {
+Errno SetThreadUmask(mode_t mask) {
+  thread_local bool unshared = false;
+  if (!unshared) {
+    if (::unshare(CLONE_FS) < 0) return Errno::Last();
+    unshared = true;
+  }
+  ::umask(mask);
+  return Errno::Ok();
+}
+}  // namespace ptfs::sys

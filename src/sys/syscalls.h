@@ -1,0 +1,64 @@
+// Host syscall wrappers. Every function returns Result/Errno with the errno
+// captured immediately after the call. Nothing here takes a path relative to
+// the process's cwd: all access is relative to a directory fd.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sys/fd.h"
+#include "util/result.h"
+
+namespace ptfs::sys {
+
+// openat2(2) flags we need, spelled out so old headers do not matter.
+inline constexpr uint64_t kResolveNoXdev = 0x01;
+inline constexpr uint64_t kResolveNoMagiclinks = 0x02;
+inline constexpr uint64_t kResolveNoSymlinks = 0x04;
+inline constexpr uint64_t kResolveBeneath = 0x08;
+
+Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode = 0);
+Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
+                         uint64_t resolve);
+// Opens an O_PATH fd as a real file description with `flags` via /proc/self/fd,
+// so the permission check happens on the inode without a path walk.
+Result<UniqueFd> Reopen(int path_fd, int flags);
+Result<struct statx> StatxFd(int fd, unsigned mask);  // AT_EMPTY_PATH, no follow
+Result<struct statx> StatxAt(int dirfd, const char* name, unsigned mask);  // no follow
+
+// Linux file handles.
+struct HandleBlob {
+  // struct file_handle header (handle_bytes, handle_type) followed by f_handle.
+  std::vector<unsigned char> bytes;
+  bool empty() const { return bytes.empty(); }
+};
+// Returns the handle for dirfd/name (or dirfd itself when name is empty) and
+// the mount id it lives on.
+Result<HandleBlob> NameToHandle(int dirfd, const char* name, int* mount_id);
+Result<UniqueFd> OpenByHandle(int mount_fd, const HandleBlob& handle, int flags);
+
+// Fills buf with linux_dirent64 records; returns bytes used (0 at end).
+Result<size_t> GetDents64(int dirfd, std::span<char> buf);
+
+// "/proc/self/fd/N" for an fd.
+std::string ProcFdPath(int fd);
+
+// Number of fds open in this process (for reporting).
+int CountOpenFds();
+
+}  // namespace ptfs::sys
+
+namespace ptfs::sys {
+// Sets the umask of the calling thread only. The first call unshares the
+// thread's fs_struct (CLONE_FS), which makes umask per-thread; the server
+// needs that to create files with each caller's umask (FUSE_DONT_MASK), so
+// that default ACLs on the parent apply as they do natively.
+Errno SetThreadUmask(mode_t mask);
+}  // namespace ptfs::sys

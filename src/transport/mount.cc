@@ -1,0 +1,157 @@
+#include "transport/mount.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+extern char** environ;
+
+namespace ptfs::transport {
+namespace {
+
+std::string MountData(const MountRequest& r, int fd, mode_t rootmode) {
+  std::string d = "fd=" + std::to_string(fd);
+  char mode[16];
+  snprintf(mode, sizeof(mode), "%o", rootmode & S_IFMT);
+  d += ",rootmode=";
+  d += mode;
+  d += ",user_id=" + std::to_string(getuid()) + ",group_id=" + std::to_string(getgid());
+  if (r.default_permissions) d += ",default_permissions";
+  if (r.allow_other) d += ",allow_other";
+  return d;
+}
+
+Result<Mounted> MountSyscall(const MountRequest& r, mode_t rootmode, std::string* why) {
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    Errno e = Errno::Last();
+    *why = std::string("cannot open /dev/fuse: ") + strerror(e.value());
+    return e;
+  }
+  sys::UniqueFd dev(fd);
+  const std::string type = r.subtype.empty() ? "fuse" : "fuse." + r.subtype;
+  const std::string data = MountData(r, fd, rootmode);
+  unsigned long flags = r.flags | (r.read_only ? MS_RDONLY : 0);
+  if (::mount(r.fsname.c_str(), r.mountpoint.c_str(), type.c_str(), flags, data.c_str()) < 0) {
+    Errno e = Errno::Last();
+    *why = "mount(2) on " + r.mountpoint + " failed: " + strerror(e.value());
+    return e;
+  }
+  return Mounted{std::move(dev), MountMethod::kSyscall};
+}
+
+// Receives one fd sent with SCM_RIGHTS.
+int ReceiveFd(int sock) {
+  char byte;
+  struct iovec iov{&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+  return fd;
+}
+
+int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (strncmp(*e, "_FUSE_COMMFD=", 13) != 0) envp.push_back(*e);
+  }
+  if (pass_fd >= 0) {
+    env_store.push_back("_FUSE_COMMFD=" + std::to_string(pass_fd));
+    envp.push_back(env_store.back().data());
+  }
+  envp.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, argv.data(), envp.data()) != 0) {
+    return -1;
+  }
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return Errno::Last();
+  sys::UniqueFd ours(sv[0]), theirs(sv[1]);
+  ::fcntl(ours.get(), F_SETFD, FD_CLOEXEC);  // only the child's end is inherited
+  std::string opts = r.read_only ? "ro" : "rw";
+  if (r.flags & MS_NOSUID) opts += ",nosuid";
+  if (r.flags & MS_NODEV) opts += ",nodev";
+  if (r.flags & MS_NOEXEC) opts += ",noexec";
+  if (r.flags & MS_NOATIME) opts += ",noatime";
+  if (r.flags & MS_NODIRATIME) opts += ",nodiratime";
+  if (r.flags & MS_SYNCHRONOUS) opts += ",sync";
+  if (r.flags & MS_DIRSYNC) opts += ",dirsync";
+  if (r.default_permissions) opts += ",default_permissions";
+  if (r.allow_other) opts += ",allow_other";
+  if (!r.fsname.empty()) opts += ",fsname=" + r.fsname;
+  if (!r.subtype.empty()) opts += ",subtype=" + r.subtype;
+  if (!r.fusermount_options.empty()) opts += "," + r.fusermount_options;
+  int rc = RunFusermount({"fusermount3", "-o", opts, "--", r.mountpoint}, theirs.get());
+  theirs.Reset();
+  if (rc != 0) {
+    *why = rc < 0 ? "cannot run fusermount3 (install the fuse3 package)"
+                  : "fusermount3 failed to mount " + r.mountpoint + " (see its message above)";
+    return Errno(rc < 0 ? ENOENT : EPERM);
+  }
+  int fd = ReceiveFd(ours.get());
+  if (fd < 0) {
+    *why = "fusermount3 did not pass back the /dev/fuse fd";
+    return Errno(EIO);
+  }
+  return Mounted{sys::UniqueFd(fd), MountMethod::kFusermount};
+}
+
+}  // namespace
+
+Result<Mounted> Mount(const MountRequest& request, std::string* why) {
+  struct stat st;
+  if (::stat(request.mountpoint.c_str(), &st) < 0) {
+    Errno e = Errno::Last();
+    *why = e.value() == ENOTCONN
+               ? "mountpoint " + request.mountpoint +
+                     " is busy: a dead FUSE mount is still there (fusermount3 -u it)"
+               : "mountpoint " + request.mountpoint + ": " + strerror(e.value());
+    return e;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *why = "mountpoint " + request.mountpoint + " is not a directory";
+    return Errno(ENOTDIR);
+  }
+  if (::geteuid() == 0) return MountSyscall(request, st.st_mode, why);
+  return MountFusermount(request, why);
+}
+
+Errno Unmount(const std::string& mountpoint, MountMethod method) {
+  if (method == MountMethod::kSyscall) {
+    return CheckSys(::umount2(mountpoint.c_str(), MNT_DETACH));
+  }
+  int rc = RunFusermount({"fusermount3", "-u", "-q", "-z", "--", mountpoint}, -1);
+  return rc == 0 ? Errno::Ok() : Errno(EIO);
+}
+
+}  // namespace ptfs::transport

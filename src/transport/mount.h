@@ -1,0 +1,36 @@
+// Mounting and unmounting a FUSE filesystem, following libfuse's conventions:
+// as root with mount(2) on a freshly opened /dev/fuse; otherwise through the
+// setuid helper fusermount3, which passes the device fd back over a socket.
+#pragma once
+
+#include <string>
+
+#include "sys/fd.h"
+#include "util/result.h"
+
+namespace ptfs::transport {
+
+struct MountRequest {
+  std::string mountpoint;
+  std::string fsname;   // shown as the mount's source
+  std::string subtype;  // "passthroughfs": type fuse.passthroughfs
+  bool allow_other = false;
+  bool default_permissions = true;
+  bool read_only = false;
+  unsigned long flags = 0;  // extra MS_* flags (nosuid, nodev, noatime, ...)
+  std::string fusermount_options;  // generic options only fusermount3 understands
+};
+
+enum class MountMethod { kSyscall, kFusermount };
+
+struct Mounted {
+  sys::UniqueFd device;  // the session's /dev/fuse fd
+  MountMethod method = MountMethod::kSyscall;
+};
+
+// Mounts; on failure returns the errno and fills `why` with a one-line reason.
+Result<Mounted> Mount(const MountRequest& request, std::string* why);
+// Lazily unmounts (MNT_DETACH / fusermount3 -u -z).
+Errno Unmount(const std::string& mountpoint, MountMethod method);
+
+}  // namespace ptfs::transport
