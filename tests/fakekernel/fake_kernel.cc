@@ -1,0 +1,345 @@
+#include "tests/fakekernel/fake_kernel.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace ptfs::testing {
+
+using namespace ptfs::abi;  // NOLINT
+
+Result<std::unique_ptr<transport::Channel>> FakeDeviceControl::Clone() {
+  ++clones;
+  int fd = ::fcntl(server_fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return Errno::Last();
+  return std::unique_ptr<transport::Channel>(new transport::FdChannel(fd, true));
+}
+
+Result<int32_t> FakeDeviceControl::BackingOpen(int fd, uint32_t) {
+  std::lock_guard<std::mutex> lock(mu);
+  ++backing_opens;
+  if (backing_open_error) return backing_open_error;
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return Errno::Last();
+  const int32_t id = next_id_++;
+  open_backings[id] = dup;
+  return id;
+}
+
+Errno FakeDeviceControl::BackingClose(int32_t id) {
+  std::lock_guard<std::mutex> lock(mu);
+  ++backing_closes;
+  auto it = open_backings.find(id);
+  if (it == open_backings.end()) return Errno(EINVAL);
+  ::close(it->second);
+  open_backings.erase(it);
+  return Errno::Ok();
+}
+
+FakeKernel::FakeKernel(FakeKernelOptions options) {
+  char tmpl[] = "/tmp/ptfs-fakekernel-XXXXXX";
+  const char* dir = ::mkdtemp(tmpl);
+  if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
+  source_ = dir;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    throw std::runtime_error("socketpair failed");
+  }
+  kernel_fd_ = sv[0];
+  server_fd_ = sv[1];
+  // Large messages (1 MiB writes) need room in the socket buffers.
+  int size = 4 << 20;
+  ::setsockopt(kernel_fd_, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+  ::setsockopt(server_fd_, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+
+  options.fs.source = source_;
+  auto fs = passthrough::PassthroughFs::Create(options.fs);
+  if (!fs.ok()) throw std::runtime_error("PassthroughFs::Create failed");
+  fs_ = std::move(*fs);
+  control_ = std::make_unique<FakeDeviceControl>(server_fd_);
+  session::SessionOptions sopts;
+  sopts.init.wanted_flags = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC |
+                            FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_FLOCK_LOCKS |
+                            FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
+                            FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_SETXATTR_EXT |
+                            FUSE_INIT_EXT | FUSE_POSIX_ACL;
+  session_ = std::make_unique<session::Session>(fs_.get(), sopts);
+  server_ = std::make_unique<session::Server>(
+      session_.get(), control_.get(),
+      std::make_unique<transport::FdChannel>(server_fd_, /*owned=*/false), options.threads);
+  server_thread_ = std::thread([this] { server_result_ = server_->Run(); });
+  if (options.init) {
+    KernelReply r = Init(kKernelVersion, options.minor, options.offered_flags);
+    EXPECT_EQ(r.error(), 0);
+  }
+}
+
+FakeKernel::~FakeKernel() {
+  (void)Shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(source_, ec);
+}
+
+Errno FakeKernel::Shutdown() {
+  if (shut_down_) return server_result_;
+  shut_down_ = true;
+  // Closing the kernel's end makes every worker's read return EOF (ENODEV).
+  ::shutdown(kernel_fd_, SHUT_RDWR);
+  ::close(kernel_fd_);
+  server_thread_.join();
+  ::close(server_fd_);
+  return server_result_;
+}
+
+std::vector<char> FakeKernel::Encode(const RequestBuilder& req, uint64_t unique) {
+  fuse_in_header h{};
+  h.len = static_cast<uint32_t>(sizeof(h) + req.body.size());
+  h.opcode = req.opcode;
+  h.unique = unique;
+  h.nodeid = req.nodeid;
+  h.uid = req.uid;
+  h.gid = req.gid;
+  h.pid = req.pid;
+  std::vector<char> msg(sizeof(h) + req.body.size());
+  std::memcpy(msg.data(), &h, sizeof(h));
+  if (!req.body.empty()) std::memcpy(msg.data() + sizeof(h), req.body.data(), req.body.size());
+  return msg;
+}
+
+namespace {
+
+// The exact payload size of a successful reply, or -1 when it varies.
+long ExpectedReplySize(uint32_t opcode) {
+  switch (opcode) {
+    case FUSE_LOOKUP: case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_SYMLINK: case FUSE_LINK:
+      return sizeof(fuse_entry_out);
+    case FUSE_CREATE: case FUSE_TMPFILE:
+      return sizeof(fuse_entry_out) + sizeof(fuse_open_out);
+    case FUSE_GETATTR: case FUSE_SETATTR:
+      return sizeof(fuse_attr_out);
+    case FUSE_STATX:
+      return sizeof(fuse_statx_out);
+    case FUSE_OPEN: case FUSE_OPENDIR:
+      return sizeof(fuse_open_out);
+    case FUSE_WRITE: case FUSE_COPY_FILE_RANGE:
+      return sizeof(fuse_write_out);
+    case FUSE_COPY_FILE_RANGE_64:
+      return sizeof(fuse_copy_file_range_out);
+    case FUSE_STATFS:
+      return sizeof(fuse_statfs_out);
+    case FUSE_GETLK:
+      return sizeof(fuse_lk_out);
+    case FUSE_LSEEK:
+      return sizeof(fuse_lseek_out);
+    case FUSE_INIT:
+      return sizeof(fuse_init_out);
+    case FUSE_READ: case FUSE_READDIR: case FUSE_READDIRPLUS: case FUSE_READLINK:
+    case FUSE_GETXATTR: case FUSE_LISTXATTR:
+      return -1;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+KernelReply FakeKernel::Receive(uint64_t unique, uint32_t opcode) {
+  KernelReply r;
+  std::vector<char> buf(4 << 20);
+  struct pollfd pfd{kernel_fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, 10000) != 1) {
+    ADD_FAILURE() << "no reply to opcode " << opcode << " (unique " << unique << ") in 10 s";
+    r.header.error = -ETIMEDOUT;
+    return r;
+  }
+  ssize_t n = ::recv(kernel_fd_, buf.data(), buf.size(), 0);
+  if (n < static_cast<ssize_t>(sizeof(fuse_out_header))) {
+    ADD_FAILURE() << "short reply (" << n << " bytes) to opcode " << opcode;
+    r.header.error = -EIO;
+    return r;
+  }
+  std::memcpy(&r.header, buf.data(), sizeof(r.header));
+  EXPECT_EQ(r.header.len, static_cast<uint32_t>(n)) << "reply length field, opcode " << opcode;
+  EXPECT_EQ(r.header.unique, unique) << "reply unique, opcode " << opcode;
+  EXPECT_LE(r.header.error, 0) << "reply error must be 0 or a negated errno";
+  EXPECT_GT(r.header.error, -4096) << "reply error out of range";
+  r.payload.assign(buf.data() + sizeof(r.header), buf.data() + n);
+  if (r.header.error != 0) {
+    EXPECT_TRUE(r.payload.empty()) << "error replies carry no payload, opcode " << opcode;
+  } else {
+    const long want = ExpectedReplySize(opcode);
+    if (want >= 0) {
+      EXPECT_EQ(static_cast<long>(r.payload.size()), want) << "reply size, opcode " << opcode;
+    }
+  }
+  return r;
+}
+
+void FakeKernel::Track(uint32_t opcode, const KernelReply& r) {
+  if (r.header.error != 0) return;
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  switch (opcode) {
+    case FUSE_LOOKUP: case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_SYMLINK: case FUSE_LINK:
+    case FUSE_CREATE: case FUSE_TMPFILE: {
+      const auto e = r.As<fuse_entry_out>();
+      if (e.nodeid != 0) ++refs_[e.nodeid];
+      break;
+    }
+    case FUSE_READDIRPLUS: {
+      size_t off = 0;
+      while (off + sizeof(fuse_direntplus) <= r.payload.size()) {
+        fuse_direntplus d;
+        std::memcpy(&d, r.payload.data() + off, sizeof(d));
+        if (d.entry_out.nodeid != 0) ++refs_[d.entry_out.nodeid];
+        off += (sizeof(fuse_direntplus) + d.dirent.namelen + 7) & ~size_t{7};
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+KernelReply FakeKernel::Call(const RequestBuilder& req) {
+  const uint64_t unique = next_unique_++;
+  std::vector<char> msg = Encode(req, unique);
+  if (::send(kernel_fd_, msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size())) {
+    ADD_FAILURE() << "send failed: " << strerror(errno);
+  }
+  KernelReply r = Receive(unique, req.opcode);
+  Track(req.opcode, r);
+  return r;
+}
+
+void FakeKernel::Post(const RequestBuilder& req) {
+  std::vector<char> msg = Encode(req, next_unique_++);
+  if (::send(kernel_fd_, msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size())) {
+    ADD_FAILURE() << "send failed: " << strerror(errno);
+  }
+}
+
+KernelReply FakeKernel::SendRaw(const std::vector<char>& bytes, bool expect_reply) {
+  uint64_t unique = 0;
+  uint32_t opcode = 0;
+  if (bytes.size() >= 16) std::memcpy(&unique, bytes.data() + 8, 8);
+  if (bytes.size() >= 8) std::memcpy(&opcode, bytes.data() + 4, 4);
+  if (::send(kernel_fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    ADD_FAILURE() << "send failed: " << strerror(errno);
+  }
+  if (!expect_reply) return {};
+  return Receive(unique, opcode);
+}
+
+KernelReply FakeKernel::Init(uint32_t major, uint32_t minor, uint64_t flags) {
+  fuse_init_in in{};
+  in.major = major;
+  in.minor = minor;
+  in.max_readahead = 128 * 1024;
+  in.flags = static_cast<uint32_t>(flags) | (minor >= 36 ? FUSE_INIT_EXT : 0);
+  in.flags2 = static_cast<uint32_t>(flags >> 32);
+  RequestBuilder b{FUSE_INIT, 0};
+  b.Arg(in);
+  if (minor < 36) b.body.resize(kCompatInitInSize);  // pre-7.36 kernels send 16 bytes
+  const uint64_t unique = next_unique_++;
+  std::vector<char> msg = Encode(b, unique);
+  if (::send(kernel_fd_, msg.data(), msg.size(), 0) < 0) ADD_FAILURE() << "send INIT failed";
+  return Receive(unique, FUSE_INIT);
+}
+
+KernelReply FakeKernel::Lookup(uint64_t parent, std::string_view name) {
+  return Call(RequestBuilder{FUSE_LOOKUP, parent}.Name(name));
+}
+
+KernelReply FakeKernel::GetAttr(uint64_t node) {
+  return Call(RequestBuilder{FUSE_GETATTR, node}.Arg(fuse_getattr_in{}));
+}
+
+KernelReply FakeKernel::MkDir(uint64_t parent, std::string_view name, uint32_t mode) {
+  return Call(RequestBuilder{FUSE_MKDIR, parent}.Arg(fuse_mkdir_in{mode, 022}).Name(name));
+}
+
+KernelReply FakeKernel::Create(uint64_t parent, std::string_view name, uint32_t flags,
+                               uint32_t mode) {
+  return Call(RequestBuilder{FUSE_CREATE, parent}
+                  .Arg(fuse_create_in{flags, S_IFREG | mode, 022, 0})
+                  .Name(name));
+}
+
+KernelReply FakeKernel::Open(uint64_t node, uint32_t flags) {
+  return Call(RequestBuilder{FUSE_OPEN, node}.Arg(fuse_open_in{flags, 0}));
+}
+
+KernelReply FakeKernel::OpenDir(uint64_t node) {
+  return Call(RequestBuilder{FUSE_OPENDIR, node}.Arg(fuse_open_in{O_RDONLY | O_DIRECTORY, 0}));
+}
+
+KernelReply FakeKernel::Write(uint64_t node, uint64_t fh, uint64_t off, std::string_view data) {
+  fuse_write_in in{};
+  in.fh = fh;
+  in.offset = off;
+  in.size = static_cast<uint32_t>(data.size());
+  return Call(RequestBuilder{FUSE_WRITE, node}.Arg(in).Bytes(data));
+}
+
+KernelReply FakeKernel::Read(uint64_t node, uint64_t fh, uint64_t off, uint32_t size) {
+  fuse_read_in in{};
+  in.fh = fh;
+  in.offset = off;
+  in.size = size;
+  return Call(RequestBuilder{FUSE_READ, node}.Arg(in));
+}
+
+KernelReply FakeKernel::ReadDir(uint32_t opcode, uint64_t node, uint64_t fh, uint64_t off,
+                                uint32_t size) {
+  fuse_read_in in{};
+  in.fh = fh;
+  in.offset = off;
+  in.size = size;
+  return Call(RequestBuilder{opcode, node}.Arg(in));
+}
+
+KernelReply FakeKernel::Release(uint64_t node, uint64_t fh, uint32_t opcode) {
+  fuse_release_in in{};
+  in.fh = fh;
+  return Call(RequestBuilder{opcode, node}.Arg(in));
+}
+
+void FakeKernel::Forget(uint64_t node, uint64_t n) {
+  {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    auto it = refs_.find(node);
+    if (it != refs_.end()) {
+      it->second -= std::min(it->second, n);
+      if (it->second == 0) refs_.erase(it);
+    }
+  }
+  Post(RequestBuilder{FUSE_FORGET, node}.Arg(fuse_forget_in{n}));
+}
+
+std::map<uint64_t, uint64_t> FakeKernel::outstanding() const {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  return refs_;
+}
+
+void FakeKernel::ForgetAll() {
+  std::map<uint64_t, uint64_t> refs;
+  {
+    std::lock_guard<std::mutex> lock(refs_mu_);
+    refs.swap(refs_);
+  }
+  if (refs.empty()) return;
+  RequestBuilder b{FUSE_BATCH_FORGET, 0};
+  b.Arg(fuse_batch_forget_in{static_cast<uint32_t>(refs.size()), 0});
+  for (const auto& [node, n] : refs) b.Arg(fuse_forget_one{node, n});
+  Post(b);
+  // FORGETs get no reply: a round trip through the same connection makes
+  // sure the server has processed it before the caller inspects state.
+  (void)Call(RequestBuilder{FUSE_STATFS, kRootId});
+}
+
+}  // namespace ptfs::testing

@@ -1,0 +1,158 @@
+// FakeKernel: plays the kernel's side of a FUSE connection over
+// socketpair(AF_UNIX, SOCK_SEQPACKET) — one read is one message, as on
+// /dev/fuse — against the real Session, Server and PassthroughFs running on a
+// temporary directory, in-process, with no mount and no root.
+//
+// It checks every reply as the kernel would: the unique matches the request,
+// the length field equals the bytes received, the error is 0 or a negated
+// errno, and successful replies have the exact size the opcode requires. It
+// also counts the lookup references handed out, so a test can FORGET them all
+// and assert the server's inode table is back to the root alone.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "abi/fuse_abi.h"
+#include "passthrough/passthrough_fs.h"
+#include "session/server.h"
+#include "session/session.h"
+#include "transport/channel.h"
+
+namespace ptfs::testing {
+
+// Records the device ioctls the server makes.
+class FakeDeviceControl final : public transport::DeviceControl {
+ public:
+  explicit FakeDeviceControl(int server_fd) : server_fd_(server_fd) {}
+  Result<std::unique_ptr<transport::Channel>> Clone() override;
+  Result<int32_t> BackingOpen(int fd, uint32_t flags) override;
+  Errno BackingClose(int32_t backing_id) override;
+
+  std::atomic<int> clones{0};
+  std::mutex mu;
+  std::map<int32_t, int> open_backings;  // id -> dup'd fd
+  int backing_opens = 0;
+  int backing_closes = 0;
+  Errno backing_open_error;  // when set, BackingOpen fails with it
+
+ private:
+  int server_fd_;
+  int32_t next_id_ = 1;
+};
+
+struct KernelReply {
+  abi::fuse_out_header header{};
+  std::vector<char> payload;
+  int error() const { return -header.error; }  // positive errno, 0 on success
+  template <typename T>
+  T As() const {
+    T v{};
+    std::memcpy(&v, payload.data(), std::min(sizeof(T), payload.size()));
+    return v;
+  }
+};
+
+// A request under construction: header fields plus body bytes.
+struct RequestBuilder {
+  uint32_t opcode = 0;
+  uint64_t nodeid = 0;
+  uint32_t uid = 0, gid = 0, pid = 1;
+  std::vector<char> body;
+  template <typename T>
+  RequestBuilder& Arg(const T& v) {
+    const char* p = reinterpret_cast<const char*>(&v);
+    body.insert(body.end(), p, p + sizeof(T));
+    return *this;
+  }
+  RequestBuilder& Name(std::string_view s) {  // NUL-terminated
+    body.insert(body.end(), s.begin(), s.end());
+    body.push_back('\0');
+    return *this;
+  }
+  RequestBuilder& Bytes(std::string_view s) {
+    body.insert(body.end(), s.begin(), s.end());
+    return *this;
+  }
+};
+
+struct FakeKernelOptions {
+  uint32_t minor = abi::kKernelMinorVersion;
+  uint64_t offered_flags = ~0ULL >> 20;  // everything up to bit 43
+  int threads = 2;
+  passthrough::PassthroughOptions fs;    // .source is filled in by the harness
+  bool init = true;                      // send INIT in the constructor
+};
+
+class FakeKernel {
+ public:
+  explicit FakeKernel(FakeKernelOptions options = {});
+  ~FakeKernel();  // FORGETs nothing: call ForgetAll()/Shutdown() explicitly
+
+  const std::string& source() const { return source_; }
+  passthrough::PassthroughFs& fs() { return *fs_; }
+  FakeDeviceControl& control() { return *control_; }
+  session::Session& session() { return *session_; }
+
+  // Sends a request and waits for its reply, checking the framing. Records
+  // any failure as a gtest failure.
+  KernelReply Call(const RequestBuilder& req);
+  // Sends a request that gets no reply (FORGET, BATCH_FORGET, INTERRUPT).
+  void Post(const RequestBuilder& req);
+  // Sends raw bytes; returns the reply (if `expect_reply`).
+  KernelReply SendRaw(const std::vector<char>& bytes, bool expect_reply = true);
+
+  // Convenience wrappers; each checks framing and returns the reply.
+  KernelReply Init(uint32_t major, uint32_t minor, uint64_t flags);
+  KernelReply Lookup(uint64_t parent, std::string_view name);
+  KernelReply GetAttr(uint64_t node);
+  KernelReply MkDir(uint64_t parent, std::string_view name, uint32_t mode = 0755);
+  KernelReply Create(uint64_t parent, std::string_view name, uint32_t flags, uint32_t mode = 0644);
+  KernelReply Open(uint64_t node, uint32_t flags);
+  KernelReply OpenDir(uint64_t node);
+  KernelReply Write(uint64_t node, uint64_t fh, uint64_t off, std::string_view data);
+  KernelReply Read(uint64_t node, uint64_t fh, uint64_t off, uint32_t size);
+  KernelReply ReadDir(uint32_t opcode, uint64_t node, uint64_t fh, uint64_t off, uint32_t size);
+  KernelReply Release(uint64_t node, uint64_t fh, uint32_t opcode = abi::FUSE_RELEASE);
+  void Forget(uint64_t node, uint64_t n);
+
+  // Lookup references the server has handed out and not yet been given back.
+  std::map<uint64_t, uint64_t> outstanding() const;
+  // FORGETs every outstanding reference (with one BATCH_FORGET).
+  void ForgetAll();
+  // Closes the connection and joins the server; returns what Server::Run did.
+  Errno Shutdown();
+
+  uint64_t requests_sent() const { return next_unique_ - 1; }
+
+ private:
+  void Track(uint32_t opcode, const KernelReply& r);
+  std::vector<char> Encode(const RequestBuilder& req, uint64_t unique);
+  KernelReply Receive(uint64_t unique, uint32_t opcode);
+
+  std::string source_;
+  int kernel_fd_ = -1;
+  int server_fd_ = -1;
+  std::unique_ptr<passthrough::PassthroughFs> fs_;
+  std::unique_ptr<FakeDeviceControl> control_;
+  std::unique_ptr<session::Session> session_;
+  std::unique_ptr<session::Server> server_;
+  std::thread server_thread_;
+  Errno server_result_;
+  bool shut_down_ = false;
+  uint64_t next_unique_ = 1;
+  mutable std::mutex refs_mu_;
+  std::map<uint64_t, uint64_t> refs_;  // nodeid -> references held by "the kernel"
+};
+
+}  // namespace ptfs::testing
