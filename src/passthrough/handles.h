@@ -17,15 +17,11 @@
 
 namespace ptfs::passthrough {
 
-// A file the kernel opened. POSIX record locks are held on per-owner open
-// file descriptions (OFD locks), so that different lock owners conflict as
-// processes do natively; they are dropped when the owner closes the file.
+// A file the kernel opened.
 struct FileState {
   InodePtr inode;
   sys::UniqueFd fd;
   int access_mode = 0;  // O_RDONLY / O_WRONLY / O_RDWR
-  Mutex locks_mu;
-  std::map<uint64_t, SharedFd> lock_fds GUARDED_BY(locks_mu);  // owner -> OFD
 };
 
 // An open directory: the host fd plus the unconsumed tail of the last

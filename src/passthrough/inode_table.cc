@@ -173,10 +173,12 @@ void InodeTable::NoteOpened(Inode& inode, const SharedFd& path_fd) {
   if (inode.open_count_.fetch_add(1) == 0 && !inode.pinned_fd_) inode.open_pin_ = path_fd;
 }
 
-void InodeTable::NoteReleased(Inode& inode) {
+bool InodeTable::NoteReleased(Inode& inode) {
   SharedFd unpinned;
   MutexLock lock(&table_mu_);
-  if (inode.open_count_.fetch_sub(1) == 1) unpinned = std::move(inode.open_pin_);
+  if (inode.open_count_.fetch_sub(1) != 1) return false;
+  unpinned = std::move(inode.open_pin_);
+  return true;
 }
 
 size_t InodeTable::size() const {

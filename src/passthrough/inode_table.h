@@ -120,7 +120,8 @@ class InodeTable {
 
   // Open-file accounting: pins a fd while the inode has open files.
   void NoteOpened(Inode& inode, const SharedFd& path_fd);
-  void NoteReleased(Inode& inode);
+  // Returns true when this was the inode's last open file.
+  bool NoteReleased(Inode& inode);
 
   size_t size() const;
   bool handles_enabled() const { return options_.use_handles; }

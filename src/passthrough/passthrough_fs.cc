@@ -355,25 +355,38 @@ Result<size_t> PassthroughFs::Write(const Context&, NodeId node, FileHandle fh, 
 Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   // close(2) drops the closing process's POSIX locks on the file.
-  SharedFd dropped;
-  {
-    MutexLock lock(&file->locks_mu);
-    auto it = file->lock_fds.find(lock_owner);
-    if (it != file->lock_fds.end()) {
-      dropped = std::move(it->second);
-      file->lock_fds.erase(it);
-    }
-  }
+  DropLocks(node, lock_owner);
   // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2) does.
   int dup = ::fcntl(file->fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return Errno::Last();
   return CheckSys(::close(dup));
 }
 
-Errno PassthroughFs::Release(const Context&, NodeId, FileHandle fh, uint32_t, uint64_t) {
+void PassthroughFs::DropLocks(NodeId node, uint64_t owner) {
+  SharedFd dropped;  // closed (dropping its locks) after unlocking
+  MutexLock lock(&locks_mu_);
+  auto it = lock_fds_.find(LockKey{node.value, owner});
+  if (it == lock_fds_.end()) return;
+  dropped = std::move(it->second);
+  lock_fds_.erase(it);
+}
+
+Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t release_flags,
+                             uint64_t lock_owner) {
   std::shared_ptr<FileState> file = files_.Remove(fh);
   if (!file) return Errno(EBADF);
-  inodes_->NoteReleased(*file->inode);
+  // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
+  if (release_flags & abi::FUSE_RELEASE_FLUSH) DropLocks(node, lock_owner);
+  if (inodes_->NoteReleased(*file->inode)) {
+    // The last open file of the inode is gone: no owner can hold locks on it.
+    std::vector<SharedFd> dropped;
+    MutexLock lock(&locks_mu_);
+    for (auto it = lock_fds_.lower_bound(LockKey{node.value, 0});
+         it != lock_fds_.end() && it->first.node == node.value;) {
+      dropped.push_back(std::move(it->second));
+      it = lock_fds_.erase(it);
+    }
+  }
   return Errno::Ok();
 }
 
@@ -516,18 +529,19 @@ Errno PassthroughFs::Access(const Context&, NodeId node, uint32_t mask) {
 }
 
 Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, uint64_t owner) {
-  auto& f = const_cast<FileState&>(file);
-  MutexLock lock(&f.locks_mu);
-  auto it = f.lock_fds.find(owner);
-  if (it != f.lock_fds.end()) return it->second;
-  // A separate open file description per owner: OFD locks of different
-  // descriptions conflict, exactly like POSIX locks of different processes.
+  const LockKey key{file.inode->id().value, owner};
+  {
+    MutexLock lock(&locks_mu_);
+    auto it = lock_fds_.find(key);
+    if (it != lock_fds_.end()) return it->second;
+  }
   auto fd = sys::Reopen(file.fd.get(), O_RDWR);
   if (!fd.ok()) fd = sys::Reopen(file.fd.get(), file.access_mode);
   if (!fd.ok()) return fd.error();
   auto shared = std::make_shared<const sys::UniqueFd>(std::move(*fd));
-  f.lock_fds.emplace(owner, shared);
-  return shared;
+  MutexLock lock(&locks_mu_);
+  auto [it, inserted] = lock_fds_.emplace(key, shared);
+  return it->second;  // another thread may have won the race: use its fd
 }
 
 namespace {

@@ -5,6 +5,7 @@
 // can make the server touch a file outside SOURCE.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -105,6 +106,7 @@ class PassthroughFs final : public FileSystem {
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   Result<SharedFd> LockFdFor(const FileState& file, uint64_t owner);
+  void DropLocks(NodeId node, uint64_t owner);
 
   PassthroughOptions options_;
   std::unique_ptr<InodeTable> inodes_;
@@ -112,6 +114,19 @@ class PassthroughFs final : public FileSystem {
   HandleTable<FileState> files_;
   HandleTable<DirState> dirs_;
   bool dont_mask_ = false;
+
+  // POSIX record locks are held on one open file description per
+  // {inode, lock owner} (OFD locks): descriptions of different owners
+  // conflict exactly as processes do natively, and closing any fd of the file
+  // (FLUSH with the owner) drops all of that owner's locks on it, as close(2)
+  // does for a process.
+  struct LockKey {
+    uint64_t node;
+    uint64_t owner;
+    friend auto operator<=>(const LockKey&, const LockKey&) = default;
+  };
+  Mutex locks_mu_;
+  std::map<LockKey, SharedFd> lock_fds_ GUARDED_BY(locks_mu_);
 };
 
 }  // namespace ptfs::passthrough
