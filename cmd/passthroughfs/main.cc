@@ -6,6 +6,7 @@
 // it fork the daemon, which starts the worker threads and reports back
 // through a pipe before the parent exits.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
 #include "passthrough/passthrough_fs.h"
+#include "sys/syscalls.h"
+#include "session/device_backing.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/channel.h"
@@ -42,7 +45,21 @@ void CheckSource(const std::string& source) {
   if (!S_ISDIR(st.st_mode)) Die("SOURCE " + source + " is not a directory");
 }
 
-uint64_t WantedInitFlags(const Options& o) {
+// Whether to ask for FUSE_PASSTHROUGH; if not, `why` says why.
+bool WantPassthrough(const Options& o, std::string* why) {
+  if (o.writeback) {
+    *why = "--writeback selects the kernel's writeback cache, which excludes passthrough";
+  } else if (o.passthrough == Options::Passthrough::kOff) {
+    *why = "--passthrough=off";
+  } else if (!sys::HasCapability(CAP_SYS_ADMIN)) {
+    *why = "registering backing files needs CAP_SYS_ADMIN, which the daemon does not have";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+uint64_t WantedInitFlags(const Options& o, bool passthrough) {
   using namespace ptfs::abi;  // NOLINT
   uint64_t f = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
                FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS |
@@ -51,6 +68,8 @@ uint64_t WantedInitFlags(const Options& o) {
   // The kernel then enforces ACLs itself; without default_permissions it
   // would turn them on anyway, so only offer it together.
   if (o.mount.default_permissions) f |= FUSE_POSIX_ACL;
+  if (passthrough) f |= FUSE_PASSTHROUGH;
+  if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
   return f;
 }
 
@@ -62,15 +81,66 @@ sigset_t BlockSignals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return set;
 }
 
+// Counters of what reached the daemon and which data path served it, as
+// "name value" lines (documented in docs/stats.md).
+std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs) {
+  using namespace ptfs::abi;  // NOLINT
+  const auto& dp = fs.data_path();
+  std::string out;
+  auto line = [&out](const char* name, long long v) {
+    out += name;
+    out += ' ';
+    out += std::to_string(v);
+    out += '\n';
+  };
+  line("requests_read", static_cast<long long>(s.RequestCount(FUSE_READ)));
+  line("requests_write", static_cast<long long>(s.RequestCount(FUSE_WRITE)));
+  line("requests_lookup", static_cast<long long>(s.RequestCount(FUSE_LOOKUP)));
+  line("requests_getattr", static_cast<long long>(s.RequestCount(FUSE_GETATTR)));
+  line("requests_open", static_cast<long long>(s.RequestCount(FUSE_OPEN) +
+                                               s.RequestCount(FUSE_CREATE)));
+  uint64_t total = 0;
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) total += s.RequestCount(op);
+  line("requests_total", static_cast<long long>(total));
+  line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
+  line("opens_served", static_cast<long long>(dp.opens_served.load()));
+  line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
+  line("backing_failed", static_cast<long long>(dp.backing_failed.load()));
+  line("backing_open_now", static_cast<long long>(dp.backing_open_now.load()));
+  line("inodes", static_cast<long long>(fs.inode_count()));
+  line("open_files", static_cast<long long>(fs.open_file_count()));
+  line("process_fds", sys::CountOpenFds());
+  return out;
+}
+
+void WriteStats(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = fopen(tmp.c_str(), "w");
+  if (f == nullptr) {
+    LOG_WARN("cannot write stats to %s: %s", tmp.c_str(), strerror(errno));
+    return;
+  }
+  fputs(text.c_str(), f);
+  fclose(f);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    LOG_WARN("cannot rename stats file to %s: %s", path.c_str(), strerror(errno));
+  }
+}
+
 int Run(const Options& o) {
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
   CheckSource(o.source);
-  auto fs = passthrough::PassthroughFs::Create(o.fs);
+  std::string no_passthrough_reason;
+  const bool want_passthrough = WantPassthrough(o, &no_passthrough_reason);
+  passthrough::PassthroughOptions fs_options = o.fs;
+  fs_options.no_passthrough_reason = no_passthrough_reason;
+  auto fs = passthrough::PassthroughFs::Create(fs_options);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
 
   std::string why;
@@ -112,25 +182,36 @@ int Run(const Options& o) {
   }
 
   sigset_t signals = BlockSignals();
-  std::thread([signals, mountpoint = o.mountpoint, method]() mutable {
+
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
+  session::SessionOptions sopts;
+  sopts.debug = o.debug;
+  sopts.init.wanted_flags = WantedInitFlags(o, want_passthrough);
+  sopts.init.max_write = session::kMaxWriteSupported;
+  sopts.init.max_stack_depth = static_cast<uint32_t>(o.max_stack_depth);
+  session::Session session(fs->get(), sopts);
+  const int dev_fd = mounted->device.get();
+  transport::FuseDeviceControl control(dev_fd);
+  session::DeviceBackingRegistrar registrar(&control);
+  if (want_passthrough) (*fs)->SetBackingRegistrar(&registrar);
+
+  std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
+               fsp = fs->get()]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
+      if (sig == SIGUSR1) {
+        const std::string text = FormatStats(session, *fsp);
+        LOG_INFO("stats:\n%s", text.c_str());
+        if (!stats_file.empty()) WriteStats(stats_file, text);
+        continue;
+      }
       LOG_INFO("signal %d: unmounting %s", sig, mountpoint.c_str());
       if (Errno e = transport::Unmount(mountpoint, method)) {
         LOG_ERROR("unmounting %s failed: %s", mountpoint.c_str(), strerror(e.value()));
       }
     }
   }).detach();
-
-  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
-  session::SessionOptions sopts;
-  sopts.debug = o.debug;
-  sopts.init.wanted_flags = WantedInitFlags(o);
-  sopts.init.max_write = session::kMaxWriteSupported;
-  session::Session session(fs->get(), sopts);
-  const int dev_fd = mounted->device.get();
-  transport::FuseDeviceControl control(dev_fd);
   auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
   session::Server server(&session, &control, std::move(channel), threads);
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),

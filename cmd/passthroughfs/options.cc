@@ -79,6 +79,9 @@ void ApplyMountOption(Options* o, const std::string& opt) {
   }
   // passthroughfs options, also accepted as -o so fstab lines can carry them.
   else if (key == "threads") o->threads = ParseInt("threads", value, 1, 256);
+  else if (key == "passthrough" && (value == "auto" || value == "off")) {
+    o->passthrough = value == "auto" ? Options::Passthrough::kAuto : Options::Passthrough::kOff;
+  } else if (opt == "writeback") o->writeback = true;
   else if (opt == "nocache") SetNoCache(o);
   else if (key == "entry_timeout") o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
   else if (key == "attr_timeout") o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
@@ -118,6 +121,17 @@ std::string Usage(const char* argv0) {
          "      --nocache       entry and attribute timeouts 0: every stat asks\n"
          "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default 1s)\n"
          "      --fd-cache=N    bound on cached O_PATH fds (default 8192)\n"
+         "      --passthrough=auto|off\n"
+         "                      kernel passthrough of file reads, writes and mmap (default\n"
+         "                      auto: used when the kernel offers it and the daemon has\n"
+         "                      CAP_SYS_ADMIN; otherwise the daemon serves the data)\n"
+         "      --writeback     use the kernel's writeback cache instead (turns passthrough off)\n"
+         "      --max-stack-depth=1|2\n"
+         "                      with passthrough: 1 = the mount may itself sit under\n"
+         "                      overlayfs; 2 = SOURCE may be on overlayfs or FUSE (the mount\n"
+         "                      then cannot be stacked further). Default 1.\n"
+         "      --stats-file=PATH  on SIGUSR1, write request and data-path counters here\n"
+         "                      (they always go to the log too)\n"
          "      --no-handles    hold an O_PATH fd per inode instead of a file handle\n"
          "  -h, --help          this text\n"
          "  -V, --version       version\n"
@@ -170,6 +184,17 @@ Options ParseOptions(int argc, char** argv) {
       o.fs.attr_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--attr-timeout")));
     } else if (arg.rfind("--fd-cache", 0) == 0) {
       o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
+    } else if (arg.rfind("--passthrough", 0) == 0) {
+      const std::string v = value_of(&i, arg, "--passthrough");
+      if (v == "auto") o.passthrough = Options::Passthrough::kAuto;
+      else if (v == "off") o.passthrough = Options::Passthrough::kOff;
+      else throw std::invalid_argument("--passthrough must be auto or off, got '" + v + "'");
+    } else if (arg == "--writeback") {
+      o.writeback = true;
+    } else if (arg.rfind("--max-stack-depth", 0) == 0) {
+      o.max_stack_depth = ParseInt("--max-stack-depth", value_of(&i, arg, "--max-stack-depth"), 1, 2);
+    } else if (arg.rfind("--stats-file", 0) == 0) {
+      o.stats_file = value_of(&i, arg, "--stats-file");
     } else if (arg == "--no-handles") {
       o.fs.handles = passthrough::PassthroughOptions::Handles::kOff;
     } else if (arg.size() > 1 && arg[0] == '-') {

@@ -17,6 +17,10 @@ struct Options {
   bool help = false;
   bool version = false;
   int threads = 0;  // 0: number of CPUs, at least 2
+  enum class Passthrough { kAuto, kOff } passthrough = Passthrough::kAuto;
+  bool writeback = false;      // kernel writeback cache (excludes passthrough)
+  int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
+  std::string stats_file;      // rewritten on SIGUSR1
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
 };

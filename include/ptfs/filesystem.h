@@ -42,7 +42,8 @@ class DirentSink {
 // What INIT negotiated, for the filesystem's information.
 struct ConnectionInfo {
   uint32_t proto_minor = 0;
-  uint64_t flags = 0;  // FUSE_* INIT flags in force
+  uint64_t flags = 0;          // FUSE_* INIT flags in force
+  uint64_t offered_flags = 0;  // what the kernel offered
   uint32_t max_write = 0;
   uint32_t max_readahead = 0;
 };

@@ -94,6 +94,39 @@ PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<
 
 void PassthroughFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
+  writeback_ = (info.flags & abi::FUSE_WRITEBACK_CACHE) != 0;
+  if ((info.flags & abi::FUSE_PASSTHROUGH) != 0 && registrar_ != nullptr) {
+    backing_.Enable(registrar_);
+    LOG_INFO("data path: kernel passthrough (reads, writes and mmap go straight to SOURCE)");
+    return;
+  }
+  std::string why = options_.no_passthrough_reason;
+  if (why.empty() && (info.offered_flags & abi::FUSE_PASSTHROUGH) == 0) {
+    why = "the kernel does not offer FUSE_PASSTHROUGH (protocol 7." +
+          std::to_string(info.proto_minor) + "; needs Linux 6.9+ with CONFIG_FUSE_PASSTHROUGH)";
+  }
+  if (why.empty()) why = "passthrough was not negotiated";
+  LOG_INFO("data path: served by the daemon%s (%s)", writeback_ ? " with writeback cache" : "",
+           why.c_str());
+}
+
+int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
+  int host = HostOpenFlags(flags);
+  if (writeback_) {
+    // With the writeback cache the kernel reads pages it partly overwrites,
+    // even on write-only files, and appends itself at its idea of EOF.
+    if ((host & O_ACCMODE) == O_WRONLY) host = (host & ~O_ACCMODE) | O_RDWR;
+    host &= ~O_APPEND;
+  }
+  return host;
+}
+
+void PassthroughFs::AttachBacking(const FileState& file, Opened* opened) {
+  const BackingId id = backing_.Acquire(file.inode->id(), file.fd.get());
+  if (id.value != 0) {
+    opened->open_flags |= abi::FOPEN_PASSTHROUGH;
+    opened->backing = id;
+  }
 }
 
 Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
@@ -271,13 +304,14 @@ Result<Entry> PassthroughFs::Link(const Context&, NodeId node, NodeId new_parent
 Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), HostOpenFlags(flags)));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), HostFlagsForOpen(flags)));
   auto file = std::make_shared<FileState>();
   file->inode = inode;
   file->fd = std::move(fd);
   file->access_mode = static_cast<int>(flags) & O_ACCMODE;
   inodes_->NoteOpened(*inode, path_fd);
   Opened o;
+  AttachBacking(*file, &o);
   o.fh = files_.Add(std::move(file));
   return o;
 }
@@ -299,6 +333,7 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   inodes_->NoteOpened(**inode, *pin);
   Created c;
   c.entry = entry;
+  AttachBacking(*file, &c.open);
   c.open.fh = files_.Add(std::move(file));
   return c;
 }
@@ -311,7 +346,8 @@ Result<Created> PassthroughFs::Create(const Context&, NodeId parent, std::string
   // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
                         sys::OpenAt(dir.fd->get(), cname.c_str(),
-                                    HostOpenFlags(flags) | O_CREAT | (flags & O_EXCL) | O_NOFOLLOW,
+                                    HostFlagsForOpen(flags) | O_CREAT | (flags & O_EXCL) |
+                                        O_NOFOLLOW,
                                     mode));
   return FinishCreate(std::move(fd), flags);
 }
@@ -320,7 +356,7 @@ Result<Created> PassthroughFs::TmpFile(const Context&, NodeId parent, uint32_t f
                                        uint32_t mode, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
-  int host_flags = (HostOpenFlags(flags) & ~O_DIRECTORY) | O_TMPFILE;
+  int host_flags = (HostFlagsForOpen(flags) & ~O_DIRECTORY) | O_TMPFILE;
   if ((host_flags & O_ACCMODE) == O_RDONLY) host_flags |= O_RDWR;  // O_TMPFILE needs write
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::OpenAt(dir.fd->get(), ".", host_flags, mode));
   return FinishCreate(std::move(fd), flags);
@@ -377,6 +413,7 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
   if (!file) return Errno(EBADF);
   // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
   if (release_flags & abi::FUSE_RELEASE_FLUSH) DropLocks(node, lock_owner);
+  backing_.Release(file->inode->id());
   if (inodes_->NoteReleased(*file->inode)) {
     // The last open file of the inode is gone: no owner can hold locks on it.
     std::vector<SharedFd> dropped;

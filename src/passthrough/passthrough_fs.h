@@ -9,8 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "passthrough/backing.h"
 #include "passthrough/handles.h"
 #include "passthrough/inode_table.h"
+#include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
 
 namespace ptfs::passthrough {
@@ -21,6 +23,9 @@ struct PassthroughOptions {
   Timeout attr_timeout = Timeout::Seconds(1.0);
   size_t fd_cache_slots = 8192;
   enum class Handles { kAuto, kOff } handles = Handles::kAuto;
+  // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
+  // did not: "--passthrough=off", "--writeback", "no CAP_SYS_ADMIN", ...
+  std::string no_passthrough_reason;
 };
 
 class PassthroughFs final : public FileSystem {
@@ -91,6 +96,11 @@ class PassthroughFs final : public FileSystem {
   size_t inode_count() const { return inodes_->size(); }
   size_t open_file_count() const { return files_.size(); }
   bool handles_enabled() const { return inodes_->handles_enabled(); }
+  const DataPathCounters& data_path() const { return backing_.counters(); }
+  bool passthrough_enabled() const { return backing_.enabled(); }
+  // Kernel passthrough of file I/O is used when INIT puts FUSE_PASSTHROUGH in
+  // force and a registrar was set. Call before mounting.
+  void SetBackingRegistrar(BackingRegistrar* registrar) { registrar_ = registrar; }
 
  private:
   PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
@@ -105,6 +115,10 @@ class PassthroughFs final : public FileSystem {
   Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
+  int HostFlagsForOpen(uint32_t flags) const;
+  // Registers (or shares) the inode's backing for a new open and fills the
+  // OPEN reply's passthrough fields.
+  void AttachBacking(const FileState& file, Opened* opened);
   Result<SharedFd> LockFdFor(const FileState& file, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
 
@@ -114,6 +128,9 @@ class PassthroughFs final : public FileSystem {
   HandleTable<FileState> files_;
   HandleTable<DirState> dirs_;
   bool dont_mask_ = false;
+  bool writeback_ = false;
+  BackingManager backing_;
+  BackingRegistrar* registrar_ = nullptr;
 
   // POSIX record locks are held on one open file description per
   // {inode, lock owner} (OFD locks): descriptions of different owners

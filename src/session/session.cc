@@ -97,6 +97,7 @@ void Session::HandleMessage(std::span<const char> msg, transport::Channel& chann
     return;
   }
   const uint32_t opcode = req.header.opcode;
+  request_counts_[opcode].fetch_add(1, std::memory_order_relaxed);
   if (options_.debug) {
     LOG_DEBUG("<- %s unique=%llu nodeid=%llu uid=%u pid=%u len=%u", req.op->name,
               static_cast<unsigned long long>(req.header.unique),
@@ -159,8 +160,8 @@ void Session::HandleInit(const proto::Request& req, Reply reply) {
   LOG_DEBUG("INIT: negotiated %s; max_write=%u max_readahead=%u max_pages=%u",
             proto::DescribeInitFlags(outcome.flags).c_str(), outcome.max_write,
             outcome.max_readahead, outcome.out.max_pages);
-  fs_->Init(ConnectionInfo{outcome.kernel_minor, outcome.flags, outcome.max_write,
-                           outcome.max_readahead});
+  fs_->Init(ConnectionInfo{outcome.kernel_minor, outcome.flags, outcome.kernel_flags,
+                           outcome.max_write, outcome.max_readahead});
   initialized_.store(true, std::memory_order_release);
   reply.SendStruct(outcome.out, outcome.out_size);
 }

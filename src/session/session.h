@@ -7,6 +7,7 @@
 // once and then only read (published through an atomic flag).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <span>
@@ -53,6 +54,12 @@ class Session {
   // Handles one message exactly as received from `channel`.
   void HandleMessage(std::span<const char> msg, transport::Channel& channel, WorkerBuffers& bufs);
 
+  // Requests of `opcode` that reached the server (decoded successfully).
+  uint64_t RequestCount(uint32_t opcode) const {
+    return opcode < request_counts_.size() ? request_counts_[opcode].load(std::memory_order_relaxed)
+                                           : 0;
+  }
+
   bool initialized() const { return initialized_.load(std::memory_order_acquire); }
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   // REQUIRES: initialized().
@@ -72,6 +79,7 @@ class Session {
 
   FileSystem* fs_;
   SessionOptions options_;
+  std::array<std::atomic<uint64_t>, abi::kMaxOpcode + 1> request_counts_{};
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};
   proto::InitOutcome init_;

@@ -108,3 +108,14 @@ Errno SetThreadUmask(mode_t mask) {
   return Errno::Ok();
 }
 }  // namespace ptfs::sys
+
+#include <linux/capability.h>
+
+namespace ptfs::sys {
+bool HasCapability(int cap) {
+  struct __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) < 0) return false;
+  return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
+}
+}  // namespace ptfs::sys

@@ -62,3 +62,8 @@ namespace ptfs::sys {
 // that default ACLs on the parent apply as they do natively.
 Errno SetThreadUmask(mode_t mask);
 }  // namespace ptfs::sys
+
+namespace ptfs::sys {
+// Whether the calling thread has capability `cap` (CAP_*) in its effective set.
+bool HasCapability(int cap);
+}  // namespace ptfs::sys

@@ -1,0 +1,74 @@
+#include "passthrough/backing.h"
+
+#include <cstring>
+
+#include "util/log.h"
+
+namespace ptfs::passthrough {
+
+namespace {
+const char* WhyServed(int err) {
+  switch (err) {
+    case EPERM: return "registering backing files needs CAP_SYS_ADMIN";
+    case ELOOP: return "SOURCE is stacked deeper than --max-stack-depth allows";
+    case EOPNOTSUPP: case EINVAL: return "SOURCE's filesystem does not support passthrough";
+    default: return "the kernel refused the backing file";
+  }
+}
+}  // namespace
+
+BackingId BackingManager::Acquire(NodeId node, int fd) {
+  if (registrar_ == nullptr) {
+    counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
+    return BackingId{};
+  }
+  // Registration happens under the lock: it is one ioctl, and holding the
+  // lock is what keeps a racing Release from closing the id we hand out.
+  MutexLock lock(&mu_);
+  State& s = inodes_[node.value];
+  if (s.opens++ == 0) {
+    auto id = registrar_->Open(fd);
+    if (id.ok()) {
+      s.id = *id;
+      counters_.backing_registered.fetch_add(1, std::memory_order_relaxed);
+      counters_.backing_open_now.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      s.id = BackingId{};
+      counters_.backing_failed.fetch_add(1, std::memory_order_relaxed);
+      const int e = id.error().value();
+      if (logged_errors_.insert(e).second) {
+        LOG_WARN("kernel passthrough refused (%s: %s); such files are served by the daemon",
+                 strerror(e), WhyServed(e));
+      }
+    }
+  }
+  if (s.id.value != 0) {
+    counters_.opens_passthrough.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
+  }
+  return s.id;
+}
+
+void BackingManager::Release(NodeId node) {
+  if (registrar_ == nullptr) return;
+  BackingId to_close;
+  {
+    MutexLock lock(&mu_);
+    auto it = inodes_.find(node.value);
+    if (it == inodes_.end()) return;
+    if (--it->second.opens > 0) return;
+    to_close = it->second.id;
+    inodes_.erase(it);
+    if (to_close.value != 0) {
+      // Closed under the lock, so a concurrent Acquire of this inode
+      // registers afresh only after the old id is gone.
+      if (Errno e = registrar_->Close(to_close)) {
+        LOG_WARN("closing backing id %d failed: %s", to_close.value, strerror(e.value()));
+      }
+      counters_.backing_open_now.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace ptfs::passthrough
