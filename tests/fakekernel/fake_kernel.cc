@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
@@ -68,11 +68,17 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
                             FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
                             FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_SETXATTR_EXT |
                             FUSE_INIT_EXT | FUSE_POSIX_ACL;
+  if (options.passthrough) {
+    sopts.init.wanted_flags |= FUSE_PASSTHROUGH;
+    registrar_ = std::make_unique<session::DeviceBackingRegistrar>(control_.get());
+    fs_->SetBackingRegistrar(registrar_.get());
+  }
   session_ = std::make_unique<session::Session>(fs_.get(), sopts);
   server_ = std::make_unique<session::Server>(
       session_.get(), control_.get(),
       std::make_unique<transport::FdChannel>(server_fd_, /*owned=*/false), options.threads);
   server_thread_ = std::thread([this] { server_result_ = server_->Run(); });
+  reader_thread_ = std::thread([this] { ReaderLoop(); });
   if (options.init) {
     KernelReply r = Init(kKernelVersion, options.minor, options.offered_flags);
     EXPECT_EQ(r.error(), 0);
@@ -88,10 +94,12 @@ FakeKernel::~FakeKernel() {
 Errno FakeKernel::Shutdown() {
   if (shut_down_) return server_result_;
   shut_down_ = true;
-  // Closing the kernel's end makes every worker's read return EOF (ENODEV).
+  // Shutting the kernel's end down makes every worker's read return EOF
+  // (ENODEV) and ends the reader.
   ::shutdown(kernel_fd_, SHUT_RDWR);
-  ::close(kernel_fd_);
   server_thread_.join();
+  reader_thread_.join();
+  ::close(kernel_fd_);
   ::close(server_fd_);
   return server_result_;
 }
@@ -148,36 +156,65 @@ long ExpectedReplySize(uint32_t opcode) {
 
 }  // namespace
 
-KernelReply FakeKernel::Receive(uint64_t unique, uint32_t opcode) {
-  KernelReply r;
+void FakeKernel::ReaderLoop() {
   std::vector<char> buf(4 << 20);
-  struct pollfd pfd{kernel_fd_, POLLIN, 0};
-  if (::poll(&pfd, 1, 10000) != 1) {
-    ADD_FAILURE() << "no reply to opcode " << opcode << " (unique " << unique << ") in 10 s";
+  for (;;) {
+    ssize_t n = ::recv(kernel_fd_, buf.data(), buf.size(), 0);
+    if (n <= 0) return;  // shut down
+    KernelReply r;
+    if (n < static_cast<ssize_t>(sizeof(fuse_out_header))) {
+      ADD_FAILURE() << "short reply (" << n << " bytes)";
+      continue;
+    }
+    std::memcpy(&r.header, buf.data(), sizeof(r.header));
+    r.payload.assign(buf.data() + sizeof(r.header), buf.data() + n);
+    std::unique_lock<std::mutex> lock(replies_mu_);
+    auto it = pending_.find(r.header.unique);
+    if (it == pending_.end()) {
+      ADD_FAILURE() << "reply to unique " << r.header.unique << ", which awaits no reply";
+      continue;
+    }
+    const uint32_t opcode = it->second;
+    pending_.erase(it);
+    EXPECT_EQ(r.header.len, static_cast<uint32_t>(n)) << "reply length field, opcode " << opcode;
+    EXPECT_LE(r.header.error, 0) << "reply error must be 0 or a negated errno";
+    EXPECT_GT(r.header.error, -4096) << "reply error out of range";
+    if (r.header.error != 0) {
+      EXPECT_TRUE(r.payload.empty()) << "error replies carry no payload, opcode " << opcode;
+    } else {
+      const long want = ExpectedReplySize(opcode);
+      if (want >= 0) {
+        EXPECT_EQ(static_cast<long>(r.payload.size()), want) << "reply size, opcode " << opcode;
+      }
+    }
+    replies_.emplace(r.header.unique, std::move(r));
+    replies_cv_.notify_all();
+  }
+}
+
+KernelReply FakeKernel::Receive(uint64_t unique) {
+  std::unique_lock<std::mutex> lock(replies_mu_);
+  if (!replies_cv_.wait_for(lock, std::chrono::seconds(10),
+                            [&] { return replies_.count(unique) != 0; })) {
+    ADD_FAILURE() << "no reply to unique " << unique << " in 10 s";
+    KernelReply r;
     r.header.error = -ETIMEDOUT;
     return r;
   }
-  ssize_t n = ::recv(kernel_fd_, buf.data(), buf.size(), 0);
-  if (n < static_cast<ssize_t>(sizeof(fuse_out_header))) {
-    ADD_FAILURE() << "short reply (" << n << " bytes) to opcode " << opcode;
-    r.header.error = -EIO;
-    return r;
-  }
-  std::memcpy(&r.header, buf.data(), sizeof(r.header));
-  EXPECT_EQ(r.header.len, static_cast<uint32_t>(n)) << "reply length field, opcode " << opcode;
-  EXPECT_EQ(r.header.unique, unique) << "reply unique, opcode " << opcode;
-  EXPECT_LE(r.header.error, 0) << "reply error must be 0 or a negated errno";
-  EXPECT_GT(r.header.error, -4096) << "reply error out of range";
-  r.payload.assign(buf.data() + sizeof(r.header), buf.data() + n);
-  if (r.header.error != 0) {
-    EXPECT_TRUE(r.payload.empty()) << "error replies carry no payload, opcode " << opcode;
-  } else {
-    const long want = ExpectedReplySize(opcode);
-    if (want >= 0) {
-      EXPECT_EQ(static_cast<long>(r.payload.size()), want) << "reply size, opcode " << opcode;
-    }
-  }
+  KernelReply r = std::move(replies_.at(unique));
+  replies_.erase(unique);
   return r;
+}
+
+void FakeKernel::Send(const std::vector<char>& msg, uint64_t unique, uint32_t opcode,
+                      bool expect_reply) {
+  if (expect_reply) {
+    std::lock_guard<std::mutex> lock(replies_mu_);
+    pending_[unique] = opcode;
+  }
+  if (::send(kernel_fd_, msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size())) {
+    ADD_FAILURE() << "send failed: " << strerror(errno);
+  }
 }
 
 void FakeKernel::Track(uint32_t opcode, const KernelReply& r) {
@@ -206,21 +243,16 @@ void FakeKernel::Track(uint32_t opcode, const KernelReply& r) {
 }
 
 KernelReply FakeKernel::Call(const RequestBuilder& req) {
-  const uint64_t unique = next_unique_++;
-  std::vector<char> msg = Encode(req, unique);
-  if (::send(kernel_fd_, msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size())) {
-    ADD_FAILURE() << "send failed: " << strerror(errno);
-  }
-  KernelReply r = Receive(unique, req.opcode);
+  const uint64_t unique = NextUnique();
+  Send(Encode(req, unique), unique, req.opcode, true);
+  KernelReply r = Receive(unique);
   Track(req.opcode, r);
   return r;
 }
 
 void FakeKernel::Post(const RequestBuilder& req) {
-  std::vector<char> msg = Encode(req, next_unique_++);
-  if (::send(kernel_fd_, msg.data(), msg.size(), 0) != static_cast<ssize_t>(msg.size())) {
-    ADD_FAILURE() << "send failed: " << strerror(errno);
-  }
+  const uint64_t unique = NextUnique();
+  Send(Encode(req, unique), unique, req.opcode, false);
 }
 
 KernelReply FakeKernel::SendRaw(const std::vector<char>& bytes, bool expect_reply) {
@@ -228,11 +260,10 @@ KernelReply FakeKernel::SendRaw(const std::vector<char>& bytes, bool expect_repl
   uint32_t opcode = 0;
   if (bytes.size() >= 16) std::memcpy(&unique, bytes.data() + 8, 8);
   if (bytes.size() >= 8) std::memcpy(&opcode, bytes.data() + 4, 4);
-  if (::send(kernel_fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
-    ADD_FAILURE() << "send failed: " << strerror(errno);
-  }
+  // Malformed requests are answered with an error: no payload expected.
+  Send(bytes, unique, 0, expect_reply);
   if (!expect_reply) return {};
-  return Receive(unique, opcode);
+  return Receive(unique);
 }
 
 KernelReply FakeKernel::Init(uint32_t major, uint32_t minor, uint64_t flags) {
@@ -245,10 +276,9 @@ KernelReply FakeKernel::Init(uint32_t major, uint32_t minor, uint64_t flags) {
   RequestBuilder b{FUSE_INIT, 0};
   b.Arg(in);
   if (minor < 36) b.body.resize(kCompatInitInSize);  // pre-7.36 kernels send 16 bytes
-  const uint64_t unique = next_unique_++;
-  std::vector<char> msg = Encode(b, unique);
-  if (::send(kernel_fd_, msg.data(), msg.size(), 0) < 0) ADD_FAILURE() << "send INIT failed";
-  return Receive(unique, FUSE_INIT);
+  const uint64_t unique = NextUnique();
+  Send(Encode(b, unique), unique, FUSE_INIT, true);
+  return Receive(unique);
 }
 
 KernelReply FakeKernel::Lookup(uint64_t parent, std::string_view name) {

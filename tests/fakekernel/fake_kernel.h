@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -25,6 +26,7 @@
 
 #include "abi/fuse_abi.h"
 #include "passthrough/passthrough_fs.h"
+#include "session/device_backing.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/channel.h"
@@ -88,6 +90,9 @@ struct RequestBuilder {
 
 struct FakeKernelOptions {
   uint32_t minor = abi::kKernelMinorVersion;
+  // Play a kernel with FUSE_PASSTHROUGH: the server may register backing
+  // files through the fake DeviceControl.
+  bool passthrough = false;
   uint64_t offered_flags = ~0ULL >> 20;  // everything up to bit 43
   int threads = 2;
   passthrough::PassthroughOptions fs;    // .source is filled in by the harness
@@ -105,7 +110,8 @@ class FakeKernel {
   session::Session& session() { return *session_; }
 
   // Sends a request and waits for its reply, checking the framing. Records
-  // any failure as a gtest failure.
+  // any failure as a gtest failure. Thread-safe: replies are routed to their
+  // callers by unique, so several threads may call at once.
   KernelReply Call(const RequestBuilder& req);
   // Sends a request that gets no reply (FORGET, BATCH_FORGET, INTERRUPT).
   void Post(const RequestBuilder& req);
@@ -138,7 +144,10 @@ class FakeKernel {
  private:
   void Track(uint32_t opcode, const KernelReply& r);
   std::vector<char> Encode(const RequestBuilder& req, uint64_t unique);
-  KernelReply Receive(uint64_t unique, uint32_t opcode);
+  uint64_t NextUnique() { return next_unique_.fetch_add(1); }
+  void Send(const std::vector<char>& msg, uint64_t unique, uint32_t opcode, bool expect_reply);
+  KernelReply Receive(uint64_t unique);
+  void ReaderLoop();
 
   std::string source_;
   int kernel_fd_ = -1;
@@ -147,10 +156,16 @@ class FakeKernel {
   std::unique_ptr<FakeDeviceControl> control_;
   std::unique_ptr<session::Session> session_;
   std::unique_ptr<session::Server> server_;
+  std::unique_ptr<BackingRegistrar> registrar_;
   std::thread server_thread_;
+  std::thread reader_thread_;
+  std::mutex replies_mu_;
+  std::condition_variable replies_cv_;
+  std::map<uint64_t, uint32_t> pending_;    // unique -> opcode, awaiting a reply
+  std::map<uint64_t, KernelReply> replies_;  // arrived, not yet collected
   Errno server_result_;
   bool shut_down_ = false;
-  uint64_t next_unique_ = 1;
+  std::atomic<uint64_t> next_unique_{1};
   mutable std::mutex refs_mu_;
   std::map<uint64_t, uint64_t> refs_;  // nodeid -> references held by "the kernel"
 };
