@@ -77,14 +77,21 @@ class FileSystem {
                        NodeId new_parent, std::string_view new_name, uint32_t flags);
   virtual Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
                              std::string_view new_name);
-  virtual Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags);
+  // `open_flags` are the wire's FUSE_OPEN_* flags: FUSE_OPEN_KILL_SUIDGID asks
+  // the filesystem to clear suid/sgid (an O_TRUNC open by a caller without
+  // CAP_FSETID, with FUSE_HANDLE_KILLPRIV_V2).
+  virtual Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags,
+                              uint32_t open_flags);
   virtual Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name,
-                                 uint32_t flags, uint32_t mode, uint32_t umask);
+                                 uint32_t flags, uint32_t mode, uint32_t umask,
+                                 uint32_t open_flags);
   virtual Result<Created> TmpFile(const Context& ctx, NodeId parent, uint32_t flags,
                                   uint32_t mode, uint32_t umask);
   // Reads into `out` (its size is the request's size); returns bytes read.
   virtual Result<size_t> Read(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                               std::span<char> out);
+  // FUSE_WRITE_KILL_SUIDGID in `write_flags`: clear suid/sgid first (the
+  // caller lacks CAP_FSETID). SetAttr's FATTR_KILL_SUIDGID asks the same.
   virtual Result<size_t> Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                                std::span<const char> data, uint32_t write_flags);
   virtual Errno Flush(const Context& ctx, NodeId node, FileHandle fh, uint64_t lock_owner);

@@ -31,9 +31,9 @@ Errno FileSystem::Rename(const Context&, NodeId, std::string_view, NodeId, std::
   return kNoSys;
 }
 Result<Entry> FileSystem::Link(const Context&, NodeId, NodeId, std::string_view) { return kNoSys; }
-Result<Opened> FileSystem::Open(const Context&, NodeId, uint32_t) { return kNoSys; }
+Result<Opened> FileSystem::Open(const Context&, NodeId, uint32_t, uint32_t) { return kNoSys; }
 Result<Created> FileSystem::Create(const Context&, NodeId, std::string_view, uint32_t, uint32_t,
-                                   uint32_t) {
+                                   uint32_t, uint32_t) {
   return kNoSys;
 }
 Result<Created> FileSystem::TmpFile(const Context&, NodeId, uint32_t, uint32_t, uint32_t) {

@@ -56,6 +56,19 @@ int HostOpenFlags(uint32_t flags) {
   return (static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) | O_CLOEXEC;
 }
 
+// Clears suid, and sgid when the group may execute, as the kernel's
+// file_remove_privs() would for a caller without CAP_FSETID. (sgid without
+// group execute marks mandatory locking and stays.) `fd` may be O_PATH.
+Errno KillSuidGid(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) < 0) return Errno::Last();
+  mode_t mode = st.st_mode & 07777;
+  mode_t killed = mode & ~S_ISUID;
+  if (mode & S_IXGRP) killed &= ~S_ISGID;
+  if (killed == mode || !S_ISREG(st.st_mode)) return Errno::Ok();
+  return CheckSys(::fchmodat(AT_FDCWD, sys::ProcFdPath(fd).c_str(), killed, 0));
+}
+
 Errno ApplyUmask(bool dont_mask, uint32_t umask) {
   return sys::SetThreadUmask(dont_mask ? static_cast<mode_t>(umask & 07777) : 0);
 }
@@ -224,6 +237,15 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     if (rc < 0 && errno == EINVAL) rc = ::utimensat(AT_FDCWD, proc.c_str(), times, 0);
     if (rc < 0) return Errno::Last();
   }
+  // With FUSE_HANDLE_KILLPRIV_V2 the kernel asks us to drop privileges in two
+  // ways: FATTR_KILL_SUIDGID (truncate), and a SETATTR that sets nothing at
+  // all. The latter is what file_remove_privs() turns into for a write that
+  // never reaches us (kernel passthrough): FUSE strips ATTR_KILL_* and
+  // ATTR_MODE and forwards the empty setattr, and only does so when the
+  // writer lacks CAP_FSETID. (The backing write itself runs with the
+  // daemon's credentials, which would keep the bits.)
+  const bool empty = (in.valid & ~(abi::FATTR_FH | abi::FATTR_LOCKOWNER)) == 0;
+  if (empty || (in.valid & abi::FATTR_KILL_SUIDGID)) PTFS_TRY(KillSuidGid(path_fd->get()));
   FileHandle fh = in.fh;
   return Statx(ctx, node, file ? &fh : nullptr, 0, kStatxMask);
 }
@@ -301,10 +323,12 @@ Result<Entry> PassthroughFs::Link(const Context&, NodeId node, NodeId new_parent
   return LookupAt(dir.fd->get(), new_name, 1);
 }
 
-Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags) {
+Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags,
+                                   uint32_t open_flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), HostFlagsForOpen(flags)));
+  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   auto file = std::make_shared<FileState>();
   file->inode = inode;
   file->fd = std::move(fd);
@@ -339,7 +363,8 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
 }
 
 Result<Created> PassthroughFs::Create(const Context&, NodeId parent, std::string_view name,
-                                      uint32_t flags, uint32_t mode, uint32_t umask) {
+                                      uint32_t flags, uint32_t mode, uint32_t umask,
+                                      uint32_t open_flags) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
@@ -349,6 +374,8 @@ Result<Created> PassthroughFs::Create(const Context&, NodeId parent, std::string
                                     HostFlagsForOpen(flags) | O_CREAT | (flags & O_EXCL) |
                                         O_NOFOLLOW,
                                     mode));
+  // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
+  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   return FinishCreate(std::move(fd), flags);
 }
 
@@ -371,8 +398,9 @@ Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, u
 }
 
 Result<size_t> PassthroughFs::Write(const Context&, NodeId node, FileHandle fh, uint64_t offset,
-                                    std::span<const char> data, uint32_t) {
+                                    std::span<const char> data, uint32_t write_flags) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
+  if (write_flags & abi::FUSE_WRITE_KILL_SUIDGID) PTFS_TRY(KillSuidGid(file->fd.get()));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::pwrite(file->fd.get(), data.data() + done, data.size() - done,

@@ -53,9 +53,10 @@ class PassthroughFs final : public FileSystem {
                std::string_view new_name, uint32_t flags) override;
   Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
                      std::string_view new_name) override;
-  Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags) override;
+  Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags,
+                      uint32_t open_flags) override;
   Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name, uint32_t flags,
-                         uint32_t mode, uint32_t umask) override;
+                         uint32_t mode, uint32_t umask, uint32_t open_flags) override;
   Result<Created> TmpFile(const Context& ctx, NodeId parent, uint32_t flags, uint32_t mode,
                           uint32_t umask) override;
   Result<size_t> Read(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,

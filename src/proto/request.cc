@@ -117,9 +117,10 @@ Errno DecodeExtensions(std::span<const char> ext, Request* r) {
       std::memcpy(&nr, body.data(), sizeof(nr));
       body = body.subspan(sizeof(abi::fuse_supp_groups));
       if (body.size() / sizeof(uint32_t) < nr) return Errno(EINVAL);
-      // The area is 8-byte aligned within an 8-byte aligned buffer, so the
-      // uint32_t view is aligned.
-      r->groups = std::span<const uint32_t>(reinterpret_cast<const uint32_t*>(body.data()), nr);
+      // The extension area follows the last string directly, so it has no
+      // particular alignment: copy the groups out rather than view them.
+      r->groups.resize(nr);
+      if (nr != 0) std::memcpy(r->groups.data(), body.data(), nr * sizeof(uint32_t));
     }
     ext = ext.subspan(eh.size);
   }
@@ -134,11 +135,14 @@ bool DecodeRequest(std::span<const char> msg, const DecodeOptions& opts, Request
   *failure = DecodeFailure{};
   if (msg.size() < offsetof(fuse_in_header, nodeid)) return false;  // no unique: drop
   std::memcpy(&failure->unique, msg.data() + offsetof(fuse_in_header, unique), sizeof(uint64_t));
-  failure->can_reply = true;
+  std::memcpy(&failure->opcode, msg.data() + offsetof(fuse_in_header, opcode), sizeof(uint32_t));
+  // FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY are never answered, not
+  // even when malformed: nothing in the kernel waits for a reply to them.
+  const OpInfo& op = LookupOp(failure->opcode);
+  failure->can_reply = op.name == nullptr || op.answered;
   failure->error = Errno(EIO);
   if (msg.size() < sizeof(fuse_in_header)) return false;
   std::memcpy(&out->header, msg.data(), sizeof(fuse_in_header));
-  failure->opcode = out->header.opcode;
   if (out->header.len != msg.size()) return false;
 
   const size_t ext_len = static_cast<size_t>(out->header.total_extlen) * 8;
@@ -146,7 +150,6 @@ bool DecodeRequest(std::span<const char> msg, const DecodeOptions& opts, Request
   auto body = msg.subspan(sizeof(fuse_in_header), msg.size() - sizeof(fuse_in_header) - ext_len);
   auto ext = msg.subspan(msg.size() - ext_len);
 
-  const OpInfo& op = LookupOp(out->header.opcode);
   if (op.name == nullptr) {
     failure->error = Errno(ENOSYS);
     return false;
@@ -160,7 +163,6 @@ bool DecodeRequest(std::span<const char> msg, const DecodeOptions& opts, Request
     failure->error = e;
     return false;
   }
-  if (!op.answered) failure->can_reply = false;
   return true;
 }
 

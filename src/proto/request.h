@@ -2,10 +2,12 @@
 // buffer, never copies payloads, never calls the OS.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "abi/fuse_abi.h"
 #include "proto/opcode_table.h"
@@ -18,7 +20,8 @@ inline constexpr size_t kPathMax = 4096;      // PATH_MAX, including the NUL
 inline constexpr size_t kXattrNameMax = 255;  // XATTR_NAME_MAX
 inline constexpr size_t kXattrSizeMax = 65536;
 
-// A validated request. Views point into the message buffer, which must outlive it.
+// A validated request. Views point into the message buffer, which must outlive it
+// (except `groups`, which is copied: see below).
 struct Request {
   abi::fuse_in_header header{};
   const OpInfo* op = nullptr;
@@ -26,7 +29,10 @@ struct Request {
   std::string_view name;          // first string, without its NUL
   std::string_view name2;         // second string (new name, symlink target)
   std::span<const char> payload;  // write data, xattr value, forget array, opaque
-  std::span<const uint32_t> groups;  // FUSE_EXT_GROUPS, if present
+  // FUSE_EXT_GROUPS, if present. Copied out of the message: the kernel appends
+  // the extension area right after the last string, so it is not 4-byte aligned
+  // in general and cannot be viewed as uint32_t in place.
+  std::vector<uint32_t> groups;
 
   // The fixed argument as a struct (copied: the buffer may be unaligned).
   template <typename T>

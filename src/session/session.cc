@@ -283,6 +283,8 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
     }
     case FUSE_SETATTR: {
       const auto in = req.Arg<fuse_setattr_in>();
+      LOG_DEBUG("   SETATTR valid=0x%x mode=0%o size=%llu", in.valid, in.mode,
+                static_cast<unsigned long long>(in.size));
       SetAttrIn s;
       s.valid = in.valid;
       s.fh = FileHandle{in.fh};
@@ -352,7 +354,7 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
     case FUSE_OPEN:
     case FUSE_OPENDIR: {
       const auto in = req.Arg<fuse_open_in>();
-      auto opened = req.header.opcode == FUSE_OPEN ? fs.Open(ctx, node, in.flags)
+      auto opened = req.header.opcode == FUSE_OPEN ? fs.Open(ctx, node, in.flags, in.open_flags)
                                                     : fs.OpenDir(ctx, node, in.flags);
       if (!opened.ok()) {
         reply.SendError(opened.error());
@@ -366,7 +368,7 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
     }
     case FUSE_CREATE: {
       const auto in = req.Arg<fuse_create_in>();
-      SendCreated(fs.Create(ctx, node, req.name, in.flags, in.mode, in.umask), ctx,
+      SendCreated(fs.Create(ctx, node, req.name, in.flags, in.mode, in.umask, in.open_flags), ctx,
                   std::move(reply));
       return;
     }

@@ -63,7 +63,9 @@ DaemonMount::~DaemonMount() {
     ::umount2(mnt_.c_str(), MNT_DETACH);
     int status = 0;
     ::waitpid(pid_, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "daemon status " << status;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "daemon " << (WIFSIGNALED(status) ? "killed by signal " : "exited with status ")
+        << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

@@ -171,6 +171,20 @@ TEST_P(DataPathTest, ConcurrentOpensWithDifferentFlags) {
   }
 }
 
+// With FUSE_HANDLE_KILLPRIV_V2 the kernel stops asking for
+// security.capability before every write (SB_NOSEC): many small writes cost
+// at most one GETXATTR, not one each.
+TEST_P(DataPathTest, SmallWritesDoNotAskForCapabilitiesEachTime) {
+  const std::string path = mount_->mnt() + "/small";
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  const long before = mount_->Stats()["requests_getxattr"];
+  char block[4096] = {};
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(::pwrite(fd, block, sizeof(block), i * 4096L), 4096);
+  ::close(fd);
+  EXPECT_LE(mount_->Stats()["requests_getxattr"] - before, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest, ::testing::Values("auto", "off"),
                          [](const auto& info) { return std::string(info.param); });
 

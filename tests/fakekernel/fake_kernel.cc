@@ -67,7 +67,7 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
                             FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_FLOCK_LOCKS |
                             FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
                             FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_SETXATTR_EXT |
-                            FUSE_INIT_EXT | FUSE_POSIX_ACL;
+                            FUSE_INIT_EXT | FUSE_POSIX_ACL | FUSE_HANDLE_KILLPRIV_V2;
   if (options.passthrough) {
     sopts.init.wanted_flags |= FUSE_PASSTHROUGH;
     registrar_ = std::make_unique<session::DeviceBackingRegistrar>(control_.get());
