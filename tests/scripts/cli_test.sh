@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# CLI acceptance test: usage and argument errors, daemon mode (live on
+# return, SIGTERM, umount), foreground mode (SIGINT), -o ro, harmless
+# mount(8) options, mount -t fuse.passthroughfs and an fstab line through
+# mount.fuse3, and an unprivileged mount through fusermount3.
+#
+#   bash cli_test.sh PATH/TO/passthroughfs SOURCE_DIR
+#
+# mount(8) runs its helpers without PATH, so mount.fuse3's /bin/sh finds
+# "passthroughfs" only in the default search path. That part therefore runs in
+# a private mount namespace (unshare -m) where a temp dir holding a
+# "passthroughfs" symlink to the daemon is bind-mounted over /usr/local/sbin;
+# the host is not touched.
+
+# ---- part run inside the private mount namespace ------------------------
+if [[ ${1:-} == --in-namespace ]]; then
+  shift
+  source "$(dirname "$0")/lib.sh"
+  TEST_NAME="$TEST_NAME(mount.fuse3)"
+  DAEMON=$1 DAEMON_REAL=$(readlink -f "$1") SRC=$2 MNT=$3 TMP_NS=$4
+  trap 'is_mounted "$MNT" && umount -l "$MNT"; is_mounted /usr/local/sbin && umount -l /usr/local/sbin' EXIT
+
+  mkdir "$TMP_NS/sbin"
+  ln -s "$DAEMON_REAL" "$TMP_NS/sbin/passthroughfs"
+  mkdir -p /usr/local/sbin
+  mount --bind "$TMP_NS/sbin" /usr/local/sbin || fail "cannot bind-mount over /usr/local/sbin in the namespace"
+  found=$(env -i /bin/sh -c 'command -v passthroughfs') || true
+  [[ $found == /usr/local/sbin/passthroughfs ]] ||
+    fail "a PATH-less /bin/sh finds passthroughfs at '$found', not /usr/local/sbin"
+
+  # check_helper_mount HOW EXPECTED_OPTION...: the mount just made is live,
+  # carries the options, serves another user (allow_other), and umount
+  # makes its daemon exit.
+  check_helper_mount() {
+    local how=$1 info pid opt
+    shift
+    is_mounted "$MNT" || fail "$how: nothing mounted at $MNT"
+    info=$(mount_info "$MNT")
+    [[ $info == fuse.passthroughfs* ]] || fail "$how: fstype is not fuse.passthroughfs: $info"
+    for opt in "$@"; do
+      grep -qw -- "$opt" <<<"$info" || fail "$how: option $opt missing from mount: $info"
+    done
+    [[ $(cat "$MNT/hello") == "hello passthroughfs" ]] || fail "$how: wrong content through the mount"
+    [[ $(setpriv --reuid=65534 --regid=65534 --clear-groups cat "$MNT/hello") == "hello passthroughfs" ]] ||
+      fail "$how: allow_other set but uid 65534 cannot read through the mount"
+    pid=$(daemon_pid_for "$MNT")
+    log "$how: mounted ($info), daemon pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+    umount "$MNT" || fail "$how: umount $MNT failed"
+    wait_gone "$pid" 10 || fail "$how: daemon $pid still running 10 s after umount"
+    ! is_mounted "$MNT" || fail "$how: still mounted after umount"
+    log "$how: umount -> daemon exited"
+  }
+
+  mount -t fuse.passthroughfs "$SRC" "$MNT" -o allow_other ||
+    fail "mount -t fuse.passthroughfs $SRC $MNT -o allow_other failed"
+  check_helper_mount "mount -t fuse.passthroughfs" allow_other
+
+  printf '# test fstab\n%s %s fuse.passthroughfs defaults,allow_other,noatime,nofail 0 0\n' \
+    "$SRC" "$MNT" >"$TMP_NS/fstab"
+  mount -T "$TMP_NS/fstab" "$MNT" || fail "mount -T $TMP_NS/fstab $MNT failed"
+  check_helper_mount "fstab line (mount -T)" allow_other noatime
+  exit 0
+fi
+
+# ---- main test -----------------------------------------------------------
+source "$(dirname "$0")/lib.sh"
+parse_args "$@"
+setup_test
+
+SRC=$TMP/src
+MNT=$TMP/mnt
+mkdir "$SRC" "$MNT" "$SRC/sub"
+echo "hello passthroughfs" >"$SRC/hello"
+echo "nested" >"$SRC/sub/file"
+OUT=$TMP/stdout
+ERR=$TMP/stderr
+
+# run CMD...: runs with a 30 s timeout, capturing stdout/stderr in $OUT/$ERR
+# and the exit status in $RC.
+run() {
+  set +e
+  timeout 30 "$@" >"$OUT" 2>"$ERR"
+  RC=$?
+  set -e
+  ((RC != 124)) || fail "timed out: $*"
+}
+
+# expect_error WHAT PATTERN CMD...: non-zero exit, exactly one line on
+# stderr matching the (grep -E) pattern, and nothing left mounted or running.
+expect_error() {
+  local what=$1 pattern=$2
+  shift 2
+  run "$@"
+  ((RC != 0)) || fail "$what: exit status 0, expected non-zero ($*)"
+  [[ $(wc -l <"$ERR") -eq 1 ]] || fail "$what: expected one line on stderr, got: $(cat "$ERR")"
+  grep -qE -- "$pattern" "$ERR" || fail "$what: stderr '$(cat "$ERR")' does not match /$pattern/"
+  ! is_mounted "$MNT" || fail "$what: $MNT got mounted"
+  [[ -z $(daemon_pids "$TMP/") ]] || fail "$what: a daemon is left running"
+  log "$what: exit $RC, '$(cat "$ERR")'"
+}
+
+check_serves() {
+  [[ $(cat "$1/hello") == "hello passthroughfs" ]] || fail "$2: $1/hello has wrong content"
+  [[ $(cat "$1/sub/file") == "nested" ]] || fail "$2: $1/sub/file has wrong content"
+  [[ $(ls -a "$1" | tr '\n' ' ') == "$(ls -a "$SRC" | tr '\n' ' ')" ]] || fail "$2: listing differs from SOURCE"
+}
+
+# --- usage and argument errors
+run "$DAEMON" --help
+((RC == 0)) || fail "--help: exit $RC"
+grep -q '^usage: .*SOURCE MOUNTPOINT' "$OUT" || fail "--help: no usage line on stdout: $(head -3 "$OUT")"
+log "--help: exit 0, $(wc -l <"$OUT") lines of usage"
+run "$DAEMON" --version
+((RC == 0)) && grep -q '^passthroughfs ' "$OUT" || fail "--version: exit $RC, '$(cat "$OUT")'"
+log "--version: $(cat "$OUT")"
+
+expect_error "unknown option" "unknown option.*--no-such-option" "$DAEMON" --no-such-option "$SRC" "$MNT"
+expect_error "unknown -o option" "unknown mount option.*bogus" "$DAEMON" -o rw,bogus "$SRC" "$MNT"
+expect_error "bad --threads" "threads" "$DAEMON" --threads=0 "$SRC" "$MNT"
+expect_error "no arguments" "SOURCE" "$DAEMON"
+expect_error "SOURCE missing" "SOURCE.*$TMP/missing" "$DAEMON" "$TMP/missing" "$MNT"
+expect_error "SOURCE is a file" "not a directory" "$DAEMON" "$SRC/hello" "$MNT"
+expect_error "MOUNTPOINT missing" "$TMP/nomnt" "$DAEMON" "$SRC" "$TMP/nomnt"
+expect_error "MOUNTPOINT is a file" "not a directory" "$DAEMON" "$SRC" "$SRC/hello"
+
+# --- daemon mode: live as soon as the command returns; SIGTERM unmounts
+run "$DAEMON" "$SRC" "$MNT"
+((RC == 0)) || fail "daemon mode: exit $RC: $(cat "$ERR")"
+check_serves "$MNT" "daemon mode, right after return"
+info=$(mount_info "$MNT")
+[[ $info == "fuse.passthroughfs "* ]] || fail "daemon mode: fstype is not fuse.passthroughfs: $info"
+grep -q " - fuse.passthroughfs $SRC " /proc/self/mountinfo || fail "daemon mode: fsname is not SOURCE"
+pid=$(daemon_pid_for "$MNT")
+log "daemon mode: exit 0, mount live on return ($info), daemon pid $pid"
+kill -TERM "$pid"
+wait_gone "$pid" 10 || fail "daemon mode: pid $pid still running 10 s after SIGTERM"
+! is_mounted "$MNT" || fail "daemon mode: still mounted after SIGTERM"
+log "daemon mode: SIGTERM -> unmounted and exited"
+
+# --- daemon mode: umount makes the daemon exit
+run "$DAEMON" "$SRC" "$MNT"
+((RC == 0)) || fail "daemon mode (2): exit $RC: $(cat "$ERR")"
+check_serves "$MNT" "daemon mode (2)"
+pid=$(daemon_pid_for "$MNT")
+umount "$MNT" || fail "umount $MNT failed"
+wait_gone "$pid" 10 || fail "pid $pid still running 10 s after umount"
+log "daemon mode: umount -> daemon exited"
+
+# --- foreground mode: SIGINT unmounts, exit status 0
+"$DAEMON" -f "$SRC" "$MNT" 2>"$TMP/fg.log" &
+pid=$!
+wait_mounted "$MNT" 10 "$pid" || fail "foreground: not mounted after 10 s: $(cat "$TMP/fg.log")"
+check_serves "$MNT" "foreground"
+kill -INT "$pid"
+wait_gone "$pid" 10 || fail "foreground: pid $pid still running 10 s after SIGINT"
+set +e
+wait "$pid"
+RC=$?
+set -e
+((RC == 0)) || fail "foreground: exit status $RC after SIGINT; log: $(cat "$TMP/fg.log")"
+! is_mounted "$MNT" || fail "foreground: still mounted after SIGINT"
+log "foreground: SIGINT -> exit 0, unmounted"
+
+# --- -o ro: reads work, every write is EROFS
+run "$DAEMON" -o ro "$SRC" "$MNT"
+((RC == 0)) || fail "-o ro: exit $RC: $(cat "$ERR")"
+check_serves "$MNT" "-o ro"
+grep -qw ro <<<"$(mount_info "$MNT")" || fail "-o ro: mount not read-only: $(mount_info "$MNT")"
+pid=$(daemon_pid_for "$MNT")
+for op in "echo x >'$MNT/new'" "echo x >>'$MNT/hello'" "touch '$MNT/hello'" "mkdir '$MNT/dir'" \
+  "rm '$MNT/hello'" "mv '$MNT/hello' '$MNT/moved'" "chmod 600 '$MNT/hello'"; do
+  if msg=$(bash -c "$op" 2>&1); then fail "-o ro: '$op' succeeded"; fi
+  grep -q "Read-only file system" <<<"$msg" || fail "-o ro: '$op' failed without EROFS: $msg"
+done
+[[ ! -e $SRC/new && ! -e $SRC/dir && -e $SRC/hello && $(cat "$SRC/hello") == "hello passthroughfs" ]] ||
+  fail "-o ro: SOURCE was modified"
+umount "$MNT"
+wait_gone "$pid" 10 || fail "-o ro: daemon still running after umount"
+log "-o ro: 7 kinds of write all EROFS"
+
+# --- mount(8)/fstab options that mean nothing special are accepted
+run "$DAEMON" -o rw,dev,suid,noatime,relatime,defaults,nofail,_netdev,x-systemd.automount "$SRC" "$MNT"
+((RC == 0)) || fail "harmless options: exit $RC: $(cat "$ERR")"
+check_serves "$MNT" "harmless options"
+echo written >"$MNT/rw-file" || fail "harmless options: cannot write with -o rw"
+[[ $(cat "$SRC/rw-file") == written ]] || fail "harmless options: write did not reach SOURCE"
+rm "$MNT/rw-file"
+info=$(mount_info "$MNT")
+! grep -qwE 'nosuid|nodev|ro' <<<"$info" || fail "harmless options: dev,suid,rw not applied: $info"
+pid=$(daemon_pid_for "$MNT")
+umount "$MNT"
+wait_gone "$pid" 10 || fail "harmless options: daemon still running after umount"
+log "harmless options: accepted, mount is '$info'"
+
+# --- mount -t fuse.passthroughfs and an fstab line, through mount.fuse3
+command -v mount.fuse3 >/dev/null || PATH=$PATH:/sbin:/usr/sbin
+command -v mount.fuse3 >/dev/null || fail "mount.fuse3 not installed (fuse3 package)"
+command -v unshare >/dev/null || fail "unshare (util-linux) not installed"
+unshare -m --propagation private bash "$0" --in-namespace "$DAEMON" "$SRC" "$MNT" "$TMP" ||
+  fail "mount.fuse3 part failed (see above)"
+[[ -z $(daemon_pids "$TMP/") ]] || fail "mount.fuse3 part left a daemon running"
+
+# --- unprivileged mount through fusermount3
+command -v fusermount3 >/dev/null || fail "fusermount3 not installed (fuse3 package)"
+USER_ID=65534
+as_user() { setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups "$@"; }
+UDIR=$TMP/user
+USRC=$UDIR/src
+UMNT=$UDIR/mnt
+mkdir -p "$USRC" "$UMNT"
+echo "hello passthroughfs" >"$USRC/hello"
+chown -R $USER_ID:$USER_ID "$UDIR"
+if ! as_user test -r /dev/fuse -a -w /dev/fuse; then
+  # Debian's udev makes /dev/fuse 0666; some containers leave it 0600.
+  if command -v setfacl >/dev/null; then
+    getfacl -p /dev/fuse >"$TMP/dev-fuse.acl" 2>/dev/null
+    at_cleanup "setfacl --restore='$TMP/dev-fuse.acl'"
+    setfacl -m "u:$USER_ID:rw" /dev/fuse
+  else
+    at_cleanup "chmod $(stat -c %a /dev/fuse) /dev/fuse"
+    chmod o+rw /dev/fuse
+  fi
+  log "unprivileged: /dev/fuse was not accessible to uid $USER_ID; granted it for this test"
+fi
+
+as_user "$DAEMON" -f "$USRC" "$UMNT" 2>"$TMP/user.log" &
+pid=$!
+wait_mounted "$UMNT" 10 "$pid" || fail "unprivileged: not mounted after 10 s: $(cat "$TMP/user.log")"
+info=$(mount_info "$UMNT")
+grep -q "user_id=$USER_ID" <<<"$info" || fail "unprivileged: mount not owned by uid $USER_ID: $info"
+grep -qw nosuid <<<"$info" && grep -qw nodev <<<"$info" || fail "unprivileged: not nosuid,nodev: $info"
+[[ $(as_user cat "$UMNT/hello") == "hello passthroughfs" ]] || fail "unprivileged: cannot read through the mount"
+as_user sh -c "echo by-user >'$UMNT/written'" || fail "unprivileged: cannot write through the mount"
+[[ $(cat "$USRC/written") == by-user && $(stat -c %u "$USRC/written") == "$USER_ID" ]] ||
+  fail "unprivileged: written file wrong in SOURCE"
+if cat "$UMNT/hello" >/dev/null 2>&1; then fail "unprivileged: root could read a mount without allow_other"; fi
+as_user fusermount3 -u "$UMNT" || fail "unprivileged: fusermount3 -u failed"
+wait_gone "$pid" 10 || fail "unprivileged: daemon still running 10 s after fusermount3 -u"
+set +e
+wait "$pid"
+RC=$?
+set -e
+((RC == 0)) || fail "unprivileged: exit status $RC after fusermount3 -u; log: $(cat "$TMP/user.log")"
+! is_mounted "$UMNT" || fail "unprivileged: still mounted"
+log "unprivileged (foreground): mounted via fusermount3 ($info), served, fusermount3 -u -> exit 0"
+
+run setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups "$DAEMON" "$USRC" "$UMNT"
+((RC == 0)) || fail "unprivileged daemon mode: exit $RC: $(cat "$ERR")"
+[[ $(as_user cat "$UMNT/hello") == "hello passthroughfs" ]] || fail "unprivileged daemon mode: not live on return"
+pid=$(daemon_pid_for "$UMNT")
+as_user fusermount3 -u "$UMNT" || fail "unprivileged daemon mode: fusermount3 -u failed"
+wait_gone "$pid" 10 || fail "unprivileged daemon mode: daemon still running after fusermount3 -u"
+log "unprivileged (daemon mode): live on return, fusermount3 -u -> daemon exited"
