@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -46,6 +47,16 @@ struct InodeKeyHash {
 
 using SharedFd = std::shared_ptr<const sys::UniqueFd>;
 
+// What a file's data looked like when the kernel last had it cached: if SOURCE
+// still shows the same version at the next open, the kernel's page cache is
+// still right and may be kept (FOPEN_KEEP_CACHE).
+struct DataVersion {
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t size = 0;
+  friend bool operator==(const DataVersion&, const DataVersion&) = default;
+};
+
 class Inode {
  public:
   Inode(NodeId id, InodeKey key, uint32_t type) : id_(id), key_(key), type_(type) {}
@@ -53,6 +64,10 @@ class Inode {
   const InodeKey& key() const { return key_; }
   uint32_t type() const { return type_; }  // S_IFMT bits
   bool is_dir() const { return type_ == S_IFDIR; }
+
+  // Page-cache bookkeeping of the served data path (PassthroughFs::Open).
+  Mutex cache_mu;
+  std::optional<DataVersion> cached_version GUARDED_BY(cache_mu);
 
  private:
   friend class InodeTable;

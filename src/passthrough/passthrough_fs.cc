@@ -107,6 +107,11 @@ PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<
 
 void PassthroughFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
+  // Keeping the page cache across opens needs the attribute checks of
+  // AUTO_INVAL_DATA for files open while SOURCE changes, and is pointless
+  // when the caller asked for no caching.
+  keep_cache_ = (info.flags & abi::FUSE_AUTO_INVAL_DATA) != 0 &&
+                (options_.attr_timeout.sec != 0 || options_.attr_timeout.nsec != 0);
   writeback_ = (info.flags & abi::FUSE_WRITEBACK_CACHE) != 0;
   if ((info.flags & abi::FUSE_PASSTHROUGH) != 0 && registrar_ != nullptr) {
     backing_.Enable(registrar_);
@@ -134,13 +139,45 @@ int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
   return host;
 }
 
-void PassthroughFs::AttachBacking(const FileState& file, Opened* opened) {
+void PassthroughFs::AttachBacking(const FileState& file, uint32_t flags, Opened* opened) {
   const BackingId id = backing_.Acquire(file.inode->id(), file.fd.get());
   if (id.value != 0) {
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;
     opened->backing = id;
+  } else if (keep_cache_ && MayKeepCache(*file.inode, file.fd.get(), flags)) {
+    opened->open_flags |= abi::FOPEN_KEEP_CACHE;
   }
 }
+
+namespace {
+std::optional<DataVersion> VersionOf(int fd) {
+  struct statx stx;
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MTIME | STATX_CTIME | STATX_SIZE, &stx) < 0) {
+    return std::nullopt;
+  }
+  auto ns = [](const struct statx_timestamp& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  };
+  return DataVersion{ns(stx.stx_mtime), ns(stx.stx_ctime), stx.stx_size};
+}
+}  // namespace
+
+// Whether the kernel's page cache for a file may survive this open. Only
+// read-only opens can keep it, and only if SOURCE shows the same data version
+// (mtime, ctime, size) as at the previous read-only open: anything written to
+// SOURCE directly moves ctime, so the cache is dropped exactly then. An open
+// for writing forgets the version (the file will change in ways we would
+// have to track across the asynchronous RELEASE, where an outside write could
+// slip in unnoticed), so the next reader re-reads once and starts over.
+bool PassthroughFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
+  const bool writer = (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & O_TRUNC) != 0;
+  const auto now = writer ? std::nullopt : VersionOf(fd);
+  MutexLock lock(&inode.cache_mu);
+  const bool keep = now && inode.cached_version && *inode.cached_version == *now;
+  inode.cached_version = now;
+  return keep;
+}
+
 
 Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(parent));
@@ -335,7 +372,7 @@ Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags,
   file->access_mode = static_cast<int>(flags) & O_ACCMODE;
   inodes_->NoteOpened(*inode, path_fd);
   Opened o;
-  AttachBacking(*file, &o);
+  AttachBacking(*file, flags, &o);
   o.fh = files_.Add(std::move(file));
   return o;
 }
@@ -357,7 +394,7 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   inodes_->NoteOpened(**inode, *pin);
   Created c;
   c.entry = entry;
-  AttachBacking(*file, &c.open);
+  AttachBacking(*file, flags | O_TRUNC, &c.open);  // a created file is new data
   c.open.fh = files_.Add(std::move(file));
   return c;
 }

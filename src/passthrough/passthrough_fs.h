@@ -119,7 +119,9 @@ class PassthroughFs final : public FileSystem {
   int HostFlagsForOpen(uint32_t flags) const;
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.
-  void AttachBacking(const FileState& file, Opened* opened);
+  void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);
+  // For opens the daemon serves: whether the kernel may keep its page cache.
+  bool MayKeepCache(Inode& inode, int fd, uint32_t open_flags);
   Result<SharedFd> LockFdFor(const FileState& file, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
 
@@ -130,6 +132,7 @@ class PassthroughFs final : public FileSystem {
   HandleTable<DirState> dirs_;
   bool dont_mask_ = false;
   bool writeback_ = false;
+  bool keep_cache_ = false;
   BackingManager backing_;
   BackingRegistrar* registrar_ = nullptr;
 

@@ -190,3 +190,47 @@ INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest, ::testing::Values("auto", "o
 
 }  // namespace
 }  // namespace ptfs::testing
+
+namespace ptfs::testing {
+namespace {
+
+// The served path keeps the kernel's page cache across read-only opens of an
+// unchanged file, and drops it as soon as SOURCE shows a change.
+TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
+  DaemonMount mount({"--passthrough=off"});
+  ASSERT_TRUE(mount.ok());
+  const std::string src = mount.source() + "/f", via = mount.mnt() + "/f";
+  const std::string v1 = Pattern(1 << 20, 7), v2 = Pattern(1 << 20, 8);
+  {
+    int fd = ::open(src.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_EQ(::write(fd, v1.data(), v1.size()), static_cast<ssize_t>(v1.size()));
+    ::close(fd);
+  }
+  EXPECT_TRUE(ReadAll(via) == v1);
+  const long after_first = mount.Stats()["requests_read"];
+  EXPECT_GT(after_first, 0);
+  EXPECT_TRUE(ReadAll(via) == v1);
+  EXPECT_EQ(mount.Stats()["requests_read"], after_first) << "second read should hit the cache";
+  // Same size, new content, written straight into SOURCE.
+  {
+    int fd = ::open(src.c_str(), O_WRONLY);
+    ASSERT_EQ(::pwrite(fd, v2.data(), v2.size(), 0), static_cast<ssize_t>(v2.size()));
+    ::close(fd);
+  }
+  EXPECT_TRUE(ReadAll(via) == v2) << "an outside change must be seen at the next open";
+  EXPECT_GT(mount.Stats()["requests_read"], after_first);
+  // Writes through the mount: the next reader sees them.
+  {
+    int fd = ::open(via.c_str(), O_WRONLY);
+    ASSERT_EQ(::pwrite(fd, v1.data(), 4096, 0), 4096);
+    ::close(fd);
+  }
+  std::string expect = v2;
+  expect.replace(0, 4096, v1.substr(0, 4096));
+  EXPECT_TRUE(ReadAll(via) == expect);
+  EXPECT_TRUE(ReadAll(src) == expect);
+}
+
+}  // namespace
+}  // namespace ptfs::testing
