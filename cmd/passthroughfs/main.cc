@@ -74,6 +74,10 @@ uint64_t WantedInitFlags(const Options& o, bool passthrough) {
   // which otherwise costs a GETXATTR round trip per write(2), passthrough
   // writes included.
   f |= FUSE_HANDLE_KILLPRIV_V2;
+  // Creating requests carry the caller's supplementary group that owns the
+  // parent directory, so a create that native permits through a group
+  // membership is permitted on the host too.
+  f |= FUSE_CREATE_SUPP_GROUP;
   if (passthrough) f |= FUSE_PASSTHROUGH;
   if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
   return f;

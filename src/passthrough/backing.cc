@@ -1,6 +1,10 @@
 #include "passthrough/backing.h"
 
+#include <fcntl.h>
+
 #include <cstring>
+
+#include "sys/syscalls.h"
 
 #include "util/log.h"
 
@@ -27,7 +31,12 @@ BackingId BackingManager::Acquire(NodeId node, int fd) {
   MutexLock lock(&mu_);
   State& s = inodes_[node.value];
   if (s.opens++ == 0) {
-    auto id = registrar_->Open(fd);
+    // Register a fresh open of the file, never the caller's own fd: the
+    // kernel keeps a reference to the registered open file description for
+    // as long as the backing lives, which would keep that caller's flock()
+    // locks alive past its close.
+    auto own = sys::Reopen(fd, O_RDONLY);
+    auto id = own.ok() ? registrar_->Open(own->get()) : Result<BackingId>(own.error());
     if (id.ok()) {
       s.id = *id;
       counters_.backing_registered.fetch_add(1, std::memory_order_relaxed);

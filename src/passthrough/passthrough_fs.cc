@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "abi/fuse_abi.h"
+#include "sys/credentials.h"
 #include "util/log.h"
 
 namespace ptfs::passthrough {
@@ -67,6 +68,13 @@ Errno KillSuidGid(int fd) {
   if (mode & S_IXGRP) killed &= ~S_ISGID;
   if (killed == mode || !S_ISREG(st.st_mode)) return Errno::Ok();
   return CheckSys(::fchmodat(AT_FDCWD, sys::ProcFdPath(fd).c_str(), killed, 0));
+}
+
+// Creating operations run as the caller, so that SOURCE assigns owner and
+// group (setgid directories included) and checks permission exactly as for a
+// native create by that user.
+Result<sys::FsCredentials> AsCaller(const Context& ctx) {
+  return sys::FsCredentials::Assume(ctx.uid, ctx.gid, ctx.groups);
 }
 
 Errno ApplyUmask(bool dont_mask, uint32_t umask) {
@@ -297,29 +305,40 @@ Result<std::string> PassthroughFs::ReadLink(const Context&, NodeId node) {
   return target;
 }
 
-Result<Entry> PassthroughFs::Symlink(const Context&, NodeId parent, std::string_view name,
+Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::string_view name,
                                      std::string_view target) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name), ctarget(target);
-  if (::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()) < 0) return Errno::Last();
+  {
+    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
+    if (::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()) < 0) return Errno::Last();
+  }
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Result<Entry> PassthroughFs::MkNod(const Context&, NodeId parent, std::string_view name,
+Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::string_view name,
                                    uint32_t mode, uint32_t rdev, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  if (::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)) < 0) return Errno::Last();
+  {
+    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
+    if (::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)) < 0) {
+      return Errno::Last();
+    }
+  }
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Result<Entry> PassthroughFs::MkDir(const Context&, NodeId parent, std::string_view name,
+Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::string_view name,
                                    uint32_t mode, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  if (::mkdirat(dir.fd->get(), cname.c_str(), mode) < 0) return Errno::Last();
+  {
+    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
+    if (::mkdirat(dir.fd->get(), cname.c_str(), mode) < 0) return Errno::Last();
+  }
   return LookupAt(dir.fd->get(), name, 1);
 }
 
@@ -399,30 +418,37 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   return c;
 }
 
-Result<Created> PassthroughFs::Create(const Context&, NodeId parent, std::string_view name,
+Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::string_view name,
                                       uint32_t flags, uint32_t mode, uint32_t umask,
                                       uint32_t open_flags) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
-                        sys::OpenAt(dir.fd->get(), cname.c_str(),
-                                    HostFlagsForOpen(flags) | O_CREAT | (flags & O_EXCL) |
-                                        O_NOFOLLOW,
-                                    mode));
+  sys::UniqueFd fd;
+  {
+    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
+    // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
+    PTFS_ASSIGN_OR_RETURN(fd, sys::OpenAt(dir.fd->get(), cname.c_str(),
+                                          HostFlagsForOpen(flags) | O_CREAT | (flags & O_EXCL) |
+                                              O_NOFOLLOW,
+                                          mode));
+  }
   // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
   if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   return FinishCreate(std::move(fd), flags);
 }
 
-Result<Created> PassthroughFs::TmpFile(const Context&, NodeId parent, uint32_t flags,
+Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, uint32_t flags,
                                        uint32_t mode, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   int host_flags = (HostFlagsForOpen(flags) & ~O_DIRECTORY) | O_TMPFILE;
   if ((host_flags & O_ACCMODE) == O_RDONLY) host_flags |= O_RDWR;  // O_TMPFILE needs write
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::OpenAt(dir.fd->get(), ".", host_flags, mode));
+  sys::UniqueFd fd;
+  {
+    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
+    PTFS_ASSIGN_OR_RETURN(fd, sys::OpenAt(dir.fd->get(), ".", host_flags, mode));
+  }
   return FinishCreate(std::move(fd), flags);
 }
 
@@ -478,6 +504,26 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
   if (!file) return Errno(EBADF);
   // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
   if (release_flags & abi::FUSE_RELEASE_FLUSH) DropLocks(node, lock_owner);
+  {
+    // Owners that locked through no other live handle hold nothing any more
+    // (see lock_owners_by_handle_): this is where OFD locks end.
+    std::vector<SharedFd> dropped;
+    MutexLock lock(&locks_mu_);
+    auto owners = lock_owners_by_handle_.find(fh.value);
+    if (owners != lock_owners_by_handle_.end()) {
+      for (uint64_t owner : owners->second) {
+        const LockKey key{file->inode->id().value, owner};
+        auto count = lock_handle_count_.find(key);
+        if (count == lock_handle_count_.end() || --count->second > 0) continue;
+        lock_handle_count_.erase(count);
+        auto it = lock_fds_.find(key);
+        if (it == lock_fds_.end()) continue;
+        dropped.push_back(std::move(it->second));
+        lock_fds_.erase(it);
+      }
+      lock_owners_by_handle_.erase(owners);
+    }
+  }
   backing_.Release(file->inode->id());
   if (inodes_->NoteReleased(*file->inode)) {
     // The last open file of the inode is gone: no owner can hold locks on it.
@@ -630,10 +676,11 @@ Errno PassthroughFs::Access(const Context&, NodeId node, uint32_t mask) {
                               static_cast<int>(mask), AT_EACCESS));
 }
 
-Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, uint64_t owner) {
+Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, FileHandle fh, uint64_t owner) {
   const LockKey key{file.inode->id().value, owner};
   {
     MutexLock lock(&locks_mu_);
+    if (lock_owners_by_handle_[fh.value].insert(owner).second) ++lock_handle_count_[key];
     auto it = lock_fds_.find(key);
     if (it != lock_fds_.end()) return it->second;
   }
@@ -663,7 +710,7 @@ struct flock ToFlock(const LockIn& l) {
 Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
                                     const LockIn& lock) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, owner));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
   struct flock fl = ToFlock(lock);
   if (::fcntl(fd->get(), F_OFD_GETLK, &fl) < 0) return Errno::Last();
   LockIn out;
@@ -687,7 +734,7 @@ Errno PassthroughFs::SetLk(const Context& ctx, NodeId node, FileHandle fh, uint6
       int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
       return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
     }
-    PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, owner));
+    PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
     struct flock fl = ToFlock(lock);
     return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
   };

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "passthrough/backing.h"
@@ -122,7 +123,7 @@ class PassthroughFs final : public FileSystem {
   void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);
   // For opens the daemon serves: whether the kernel may keep its page cache.
   bool MayKeepCache(Inode& inode, int fd, uint32_t open_flags);
-  Result<SharedFd> LockFdFor(const FileState& file, uint64_t owner);
+  Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
 
   PassthroughOptions options_;
@@ -148,6 +149,14 @@ class PassthroughFs final : public FileSystem {
   };
   Mutex locks_mu_;
   std::map<LockKey, SharedFd> lock_fds_ GUARDED_BY(locks_mu_);
+  // Which owners locked through which handle, and through how many live
+  // handles each {inode, owner} has locked. An OFD lock's owner is its open
+  // file description, whose close the kernel never reports as an unlock (no
+  // FLUSH carries that owner): the RELEASE of the last handle an owner locked
+  // through is what drops its locks. For a process (POSIX) owner this is a
+  // no-op, as closing any of its fds already dropped them with FLUSH.
+  std::map<uint64_t, std::set<uint64_t>> lock_owners_by_handle_ GUARDED_BY(locks_mu_);
+  std::map<LockKey, int> lock_handle_count_ GUARDED_BY(locks_mu_);
 };
 
 }  // namespace ptfs::passthrough

@@ -42,6 +42,8 @@ class Reply {
     return Send({&iov, 1});
   }
   bool SendError(Errno error);
+  // The connection is gone: consume the reply without sending anything.
+  void Abandon() { channel_ = nullptr; }
 
   uint64_t unique() const { return unique_; }
   bool sent() const { return channel_ == nullptr; }

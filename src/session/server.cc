@@ -54,6 +54,8 @@ Errno Server::Run() {
   // After DESTROY (or unmount) the other workers may still sit in read();
   // the kernel wakes them with ENODEV when the connection is torn down.
   for (auto& t : workers) t.join();
+  // Parked lock waits hold replies on channels that are about to close.
+  session_->AbandonParked();
   for (Errno e : results) {
     if (e) return e;
   }

@@ -83,7 +83,8 @@ WorkerBuffers::~WorkerBuffers() {
   ::munmap(out_mem_, out.size());
 }
 
-Session::Session(FileSystem* fs, SessionOptions options) : fs_(fs), options_(std::move(options)) {}
+Session::Session(FileSystem* fs, SessionOptions options)
+    : fs_(fs), options_(std::move(options)), lock_waiters_(fs) {}
 
 void Session::HandleMessage(std::span<const char> msg, transport::Channel& channel,
                             WorkerBuffers& bufs) {
@@ -180,12 +181,9 @@ void Session::DoForget(const proto::Request& req) {
 }
 
 void Session::DoInterrupt(const proto::Request& req) {
-  const uint64_t target = req.Arg<fuse_interrupt_in>().unique;
-  MutexLock lock(&interrupt_mu_);
-  auto it = interruptible_.find(target);
-  if (it != interruptible_.end()) it->second->store(true);
-  // Requests that are not interruptible finish quickly on their own; the
-  // kernel needs no answer to the INTERRUPT itself.
+  // Only parked lock waits can last; every other request finishes quickly on
+  // its own. The kernel needs no answer to the INTERRUPT itself.
+  lock_waiters_.Interrupt(req.Arg<fuse_interrupt_in>().unique);
 }
 
 void Session::SendEntry(Result<Entry> entry, Reply reply) {
@@ -485,19 +483,22 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
     case FUSE_SETLKW: {
       const auto in = req.Arg<fuse_lk_in>();
       const LockKind kind = (in.lk_flags & FUSE_LK_FLOCK) ? LockKind::kFlock : LockKind::kPosix;
-      const bool wait = req.header.opcode == FUSE_SETLKW;
-      std::atomic<bool> interrupted{false};
-      Context wctx = ctx;
-      if (wait) {
-        wctx.interrupted = &interrupted;
-        MutexLock lock(&interrupt_mu_);
-        interruptible_[ctx.unique] = &interrupted;
-      }
-      Errno e = fs.SetLk(wctx, node, FileHandle{in.fh}, in.owner, ToLockIn(in.lk), kind,
-                         wait ? LockWait::kWait : LockWait::kNoWait);
-      if (wait) {
-        MutexLock lock(&interrupt_mu_);
-        interruptible_.erase(ctx.unique);
+      // Even SETLKW is tried without waiting: a conflicting one is parked
+      // (LockWaiters) instead of holding this worker.
+      Errno e = fs.SetLk(ctx, node, FileHandle{in.fh}, in.owner, ToLockIn(in.lk), kind,
+                         LockWait::kNoWait);
+      const bool conflict = e.value() == EAGAIN || e.value() == EACCES;
+      if (req.header.opcode == FUSE_SETLKW && conflict) {
+        LockWaiters::Request w;
+        w.ctx = ctx;
+        w.groups.assign(ctx.groups.begin(), ctx.groups.end());
+        w.node = node;
+        w.fh = FileHandle{in.fh};
+        w.owner = in.owner;
+        w.lock = ToLockIn(in.lk);
+        w.kind = kind;
+        lock_waiters_.Park(std::move(w), std::move(reply));
+        return;
       }
       if (e) reply.SendError(e);
       else reply.SendEmpty();

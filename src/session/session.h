@@ -1,5 +1,5 @@
 // Session: the protocol state of one FUSE connection (INIT outcome, in-flight
-// interruptible requests) and the dispatcher that turns each validated
+// lock waits) and the dispatcher that turns each validated
 // request into one FileSystem call and one reply.
 //
 // Thread-safety: HandleMessage runs concurrently on every worker. Before INIT
@@ -17,6 +17,7 @@
 #include "proto/init.h"
 #include "proto/request.h"
 #include "ptfs/filesystem.h"
+#include "session/lock_waiters.h"
 #include "session/reply.h"
 #include "transport/channel.h"
 #include "util/thread_annotations.h"
@@ -60,6 +61,11 @@ class Session {
                                            : 0;
   }
 
+  // The connection is gone: drop parked requests without answering them.
+  // Called by the Server before it destroys its channels.
+  void AbandonParked() { lock_waiters_.Abandon(); }
+  size_t parked_locks() const { return lock_waiters_.parked(); }
+
   bool initialized() const { return initialized_.load(std::memory_order_acquire); }
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   // REQUIRES: initialized().
@@ -85,9 +91,8 @@ class Session {
   proto::InitOutcome init_;
   proto::DecodeOptions decode_;
 
-  // Interruptible requests in flight: unique -> flag the handler polls.
-  Mutex interrupt_mu_;
-  std::unordered_map<uint64_t, std::atomic<bool>*> interruptible_ GUARDED_BY(interrupt_mu_);
+  // SETLKW requests waiting for their lock without holding a worker.
+  LockWaiters lock_waiters_;
 };
 
 }  // namespace ptfs::session

@@ -1,0 +1,41 @@
+// FsCredentials: makes the calling thread's filesystem accesses run as
+// another user (fsuid, fsgid, supplementary groups) until it is destroyed.
+//
+// Only the calling thread changes: the raw setfsuid/setfsgid/setgroups
+// syscalls act per thread (glibc's wrappers would broadcast setgroups to every
+// thread). While fsuid is not 0 the kernel drops the filesystem capabilities
+// (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_MKNOD, ...), so the
+// host checks permissions exactly as for that user; they come back with fsuid
+// 0 on restore. Note what that implies for callers: reopening file handles
+// and /proc/self/fd magic links need the daemon's own identity, so get fds
+// first, switch around the one syscall that acts for the user.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+
+#include "util/result.h"
+
+namespace ptfs::sys {
+
+class FsCredentials {
+ public:
+  // Whether switching is possible at all (the daemon runs as root).
+  static bool Supported();
+  // Switches to uid/gid/groups. Without support (not root) it does nothing:
+  // an unprivileged daemon can only act as itself.
+  static Result<FsCredentials> Assume(uint32_t uid, uint32_t gid,
+                                      std::span<const uint32_t> groups);
+  FsCredentials(FsCredentials&& other) noexcept : active_(other.active_) { other.active_ = false; }
+  FsCredentials& operator=(FsCredentials&&) = delete;
+  FsCredentials(const FsCredentials&) = delete;
+  ~FsCredentials();
+
+ private:
+  explicit FsCredentials(bool active) : active_(active) {}
+  bool active_;
+};
+
+}  // namespace ptfs::sys
