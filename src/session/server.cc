@@ -22,6 +22,13 @@ Errno Server::WorkerLoop(transport::Channel* channel) {
       const int e = n.error().value();
       if (e == EINTR || e == EAGAIN || e == ENOENT) continue;  // retry; ENOENT: aborted request
       if (e == ENODEV) return Errno::Ok();                      // unmounted
+      if (e == ECONNABORTED) {
+        // The connection was torn down while this read was in progress
+        // (seen when unmounting under load) or aborted through fusectl:
+        // either way the session is over, as with ENODEV.
+        LOG_INFO("the kernel ended the FUSE connection (aborted)");
+        return Errno::Ok();
+      }
       LOG_ERROR("reading from the FUSE device failed: %s", strerror(e));
       return n.error();
     }
