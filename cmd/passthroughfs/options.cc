@@ -30,6 +30,25 @@ double ParseSeconds(std::string_view what, const std::string& value) {
   return v;
 }
 
+uint32_t ParseInodeOps(const std::string& list) {
+  if (list == "all") return kInodeOpsAll;
+  if (list == "none") return 0;
+  uint32_t ops = 0;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    const std::string op = list.substr(start, comma - start);
+    if (op == "getattr") ops |= kInodeOpGetattr;
+    else if (op == "setattr") ops |= kInodeOpSetattr;
+    else if (op == "readdir") ops |= kInodeOpReaddir;
+    else throw std::invalid_argument("--inode-passthrough: unknown op '" + op +
+                                     "' (getattr, setattr, readdir, all, none)");
+    start = comma + 1;
+  }
+  return ops;
+}
+
 void SetNoCache(Options* o) {
   o->fs.entry_timeout = Timeout{};
   o->fs.attr_timeout = Timeout{};
@@ -132,6 +151,11 @@ std::string Usage(const char* argv0) {
          "                      then cannot be stacked further). Default 1.\n"
          "      --stats-file=PATH  on SIGUSR1, write request and data-path counters here\n"
          "                      (they always go to the log too)\n"
+         "      --inode-passthrough=getattr,setattr,readdir|all|none\n"
+         "                      inode ops the kernel may do itself on the backing inode,\n"
+         "                      where the kernel offers inode passthrough (a proposed\n"
+         "                      kernel feature; otherwise the daemon serves them)\n"
+         "      --readdirpassthrough  same as --inode-passthrough=getattr,readdir\n"
          "      --no-handles    hold an O_PATH fd per inode instead of a file handle\n"
          "  -h, --help          this text\n"
          "  -V, --version       version\n"
@@ -189,6 +213,12 @@ Options ParseOptions(int argc, char** argv) {
       if (v == "auto") o.passthrough = Options::Passthrough::kAuto;
       else if (v == "off") o.passthrough = Options::Passthrough::kOff;
       else throw std::invalid_argument("--passthrough must be auto or off, got '" + v + "'");
+    } else if (arg.rfind("--inode-passthrough", 0) == 0) {
+      o.fs.inode_passthrough_ops = ParseInodeOps(value_of(&i, arg, "--inode-passthrough"));
+    } else if (arg == "--readdirpassthrough") {
+      // The demo's switch: directories list through the kernel (and their
+      // attributes come from the backing inode as well).
+      o.fs.inode_passthrough_ops |= kInodeOpReaddir | kInodeOpGetattr;
     } else if (arg == "--writeback") {
       o.writeback = true;
     } else if (arg.rfind("--max-stack-depth", 0) == 0) {

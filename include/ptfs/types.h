@@ -49,6 +49,17 @@ struct Context {
   const std::atomic<bool>* interrupted = nullptr;
 };
 
+// Inode operations the kernel may perform itself on an inode's backing
+// inode, for the inode's whole life ("inode passthrough"). This is the
+// server's own model, independent of any kernel ABI: a session adapter maps
+// it to whatever the running kernel offers, or serves the ops itself.
+enum InodeOps : uint32_t {
+  kInodeOpGetattr = 1U << 0,  // GETATTR and STATX
+  kInodeOpSetattr = 1U << 1,
+  kInodeOpReaddir = 1U << 2,  // directories only
+  kInodeOpsAll = kInodeOpGetattr | kInodeOpSetattr | kInodeOpReaddir,
+};
+
 // The answer to LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE and each
 // READDIRPLUS entry. A non-zero `node` carries one kernel lookup reference.
 struct Entry {
@@ -57,6 +68,10 @@ struct Entry {
   struct statx attr {};
   Timeout entry_timeout;
   Timeout attr_timeout;
+  // InodeOps the filesystem would let the kernel do on the backing inode. A
+  // policy decorator that must see an inode's getattr or readdir clears the
+  // bits on the entries it passes up.
+  uint32_t inode_passthrough_ops = 0;
 };
 
 struct Attr {

@@ -27,6 +27,8 @@ struct PassthroughOptions {
   // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
   // did not: "--passthrough=off", "--writeback", "no CAP_SYS_ADMIN", ...
   std::string no_passthrough_reason;
+  // InodeOps to offer for every inode (policy: --inode-passthrough).
+  uint32_t inode_passthrough_ops = 0;
 };
 
 class PassthroughFs final : public FileSystem {
@@ -118,6 +120,7 @@ class PassthroughFs final : public FileSystem {
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
+  void LogInodePassthrough(const ConnectionInfo& info);
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.
   void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);

@@ -331,7 +331,12 @@ INSTANTIATE_TEST_SUITE_P(
                     Where{"mount_nocache_served",
                           true,
                           {"--nocache", "--passthrough=off", "--no-handles", "-o", "allow_other"}},
-                    Where{"mount_writeback", true, {"--writeback", "-o", "allow_other"}}),
+                    Where{"mount_writeback", true, {"--writeback", "-o", "allow_other"}},
+                    // The design demo's switches: on a kernel without inode
+                    // passthrough the daemon serves getattr and readdir.
+                    Where{"mount_readdirpassthrough_nocache",
+                          true,
+                          {"--readdirpassthrough", "--nocache", "-o", "allow_other"}}),
     [](const testing::TestParamInfo<Where>& info) { return info.param.name; });
 
 }  // namespace
