@@ -126,6 +126,20 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
   return inode;
 }
 
+InodePtr InodeTable::TakeIfHeld(const struct statx& stx, uint64_t refs) {
+  const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
+  MutexLock lock(&table_mu_);
+  auto kit = by_key_.find(key);
+  if (kit == by_key_.end()) return nullptr;
+  InodePtr& inode = by_id_[kit->second.value];
+  // Checked after `stx` was read, under the table lock: if an fd is held
+  // now, it was held then, so `stx` describes this very inode.
+  const bool held = inode->pinned_fd_ || inode->open_pin_ || cache_.Get(inode->id_) != nullptr;
+  if (!held || (inode->type_ != (stx.stx_mode & S_IFMT))) return nullptr;
+  inode->nlookup_ += refs;
+  return inode;
+}
+
 void InodeTable::Forget(NodeId id, uint64_t n) {
   if (id == kRootNode) return;
   InodePtr released;

@@ -127,6 +127,13 @@ class InodeTable {
   // fd) with attributes `stx`, and takes `refs` lookup references.
   Result<InodePtr> Insert(sys::UniqueFd path_fd, const struct statx& stx, uint64_t refs);
 
+  // The fast path of a lookup: if the inode with attributes `stx` is in the
+  // table AND we hold an open fd on it (pinned or cached), takes `refs`
+  // references and returns it; otherwise nullptr (use Insert). An open fd
+  // keeps the host inode alive, so its {dev, ino} cannot have been reused
+  // since `stx` was read: no handle comparison is needed.
+  InodePtr TakeIfHeld(const struct statx& stx, uint64_t refs);
+
   // Drops `n` lookup references; the inode leaves the table at zero.
   void Forget(NodeId id, uint64_t n);
 

@@ -215,21 +215,29 @@ Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
 Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Insert(std::move(path_fd), stx, refs));
-  Entry e;
-  e.node = inode->id();
-  e.attr = stx;
-  e.entry_timeout = options_.entry_timeout;
-  e.attr_timeout = options_.attr_timeout;
-  e.inode_passthrough_ops = options_.inode_passthrough_ops;
-  if (!inode->is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
-  return e;
+  return MakeEntry(*inode, stx);
 }
 
 Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_t refs) {
   CName cname(name);
+  // Fast path for inodes we already hold open: one statx, no open/close and
+  // no handle. (AT_SYMLINK_NOFOLLOW: a symlink is looked up as itself.)
+  PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxAt(dir_fd, cname.c_str(), kStatxMask));
+  if (InodePtr held = inodes_->TakeIfHeld(stx, refs)) return MakeEntry(*held, stx);
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
                         sys::OpenAt(dir_fd, cname.c_str(), O_PATH | O_NOFOLLOW));
   return EntryFor(std::move(fd), refs);
+}
+
+Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
+  Entry e;
+  e.node = inode.id();
+  e.attr = stx;
+  e.entry_timeout = options_.entry_timeout;
+  e.attr_timeout = options_.attr_timeout;
+  e.inode_passthrough_ops = options_.inode_passthrough_ops;
+  if (!inode.is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
+  return e;
 }
 
 Result<Entry> PassthroughFs::Lookup(const Context&, NodeId parent, std::string_view name) {

@@ -117,6 +117,7 @@ class PassthroughFs final : public FileSystem {
   Result<DirFd> DirOf(NodeId parent);
   Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
   Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
+  Entry MakeEntry(const Inode& inode, const struct statx& stx) const;
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
