@@ -154,6 +154,13 @@ int Run(const Options& o) {
   auto fs = passthrough::PassthroughFs::Create(fs_options);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
 
+  if (o.mount.allow_other && !o.mount.default_permissions) {
+    // Until every op runs with the caller's credentials, only the kernel's
+    // default_permissions checks keep other users out.
+    LOG_WARN("nodefault_permissions with allow_other: the kernel does not check permissions and "
+             "the daemon checks only creating operations per caller; other users can reach "
+             "what the daemon can");
+  }
   std::string why;
   auto mounted = transport::Mount(o.mount, &why);
   if (!mounted.ok()) Die(why);
