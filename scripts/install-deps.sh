@@ -8,6 +8,7 @@ packages=(
   fuse3                                         # fusermount3 + mount.fuse3 (unprivileged mounts, fstab)
   attr acl                                      # setfattr/getfattr/setfacl used by tests
   git                                           # the real-tree acceptance test
+  clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -133,6 +133,7 @@ bool DecodeRequest(std::span<const char> msg, const DecodeOptions& opts, Request
                    DecodeFailure* failure) {
   *out = Request{};
   *failure = DecodeFailure{};
+  failure->error = Errno(EIO);
   if (msg.size() < offsetof(fuse_in_header, nodeid)) return false;  // no unique: drop
   std::memcpy(&failure->unique, msg.data() + offsetof(fuse_in_header, unique), sizeof(uint64_t));
   std::memcpy(&failure->opcode, msg.data() + offsetof(fuse_in_header, opcode), sizeof(uint32_t));

@@ -1,0 +1,93 @@
+// libFuzzer target: a sequence of request messages (each prefixed by a
+// 16-bit length) driven through the real Session and PassthroughFs on a
+// private temporary directory. Replies go to a channel that checks their
+// framing. Nothing may crash, and nothing outside the directory may be
+// touched (the directory lives under a fresh temp root).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "abi/fuse_abi.h"
+#include "passthrough/passthrough_fs.h"
+#include "session/session.h"
+#include "transport/channel.h"
+
+namespace {
+
+class CheckingChannel final : public ptfs::transport::Channel {
+ public:
+  ptfs::Result<size_t> Receive(std::span<char>) override { return ptfs::Errno(ENODEV); }
+  ptfs::Errno Send(std::span<const struct iovec> iov) override {
+    size_t len = 0;
+    for (const auto& v : iov) len += v.iov_len;
+    ptfs::abi::fuse_out_header h;
+    if (iov.empty() || iov[0].iov_len != sizeof(h)) abort();
+    std::memcpy(&h, iov[0].iov_base, sizeof(h));
+    if (h.len != len || h.error > 0 || h.error <= -4096) abort();
+    return ptfs::Errno::Ok();
+  }
+};
+
+struct World {
+  std::string dir;
+  std::unique_ptr<ptfs::passthrough::PassthroughFs> fs;
+  std::unique_ptr<ptfs::session::Session> session;
+  std::unique_ptr<ptfs::session::WorkerBuffers> bufs;
+  CheckingChannel channel;
+  World() {
+    char tmpl[] = "/tmp/ptfs-fuzz-XXXXXX";
+    dir = mkdtemp(tmpl);
+    ptfs::passthrough::PassthroughOptions o;
+    o.source = dir;
+    auto created = ptfs::passthrough::PassthroughFs::Create(o);
+    if (!created.ok()) abort();
+    fs = std::move(created).value();
+    ptfs::session::SessionOptions so;
+    so.init.wanted_flags = ~0ULL;
+    session = std::make_unique<ptfs::session::Session>(fs.get(), so);
+    bufs = std::make_unique<ptfs::session::WorkerBuffers>(ptfs::session::kRequestBufferSize);
+    // Initialize once so that later inputs reach the dispatcher.
+    ptfs::abi::fuse_in_header h{};
+    ptfs::abi::fuse_init_in in{};
+    in.major = 7;
+    in.minor = 45;
+    h.len = sizeof(h) + sizeof(in);
+    h.opcode = ptfs::abi::FUSE_INIT;
+    h.unique = 1;
+    char msg[sizeof(h) + sizeof(in)];
+    std::memcpy(msg, &h, sizeof(h));
+    std::memcpy(msg + sizeof(h), &in, sizeof(in));
+    session->HandleMessage({msg, sizeof(msg)}, channel, *bufs);
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static World* world = new World();  // one world: state carries across inputs
+  // The real kernel releases every handle and forgets every inode; random
+  // input does not, so start afresh before the leftovers exhaust the fds.
+  if (world->fs->open_file_count() > 500 || world->fs->inode_count() > 5000) {
+    std::string old = world->dir;
+    delete world;
+    std::system(("rm -rf " + old).c_str());
+    world = new World();
+  }
+  static char* msg = static_cast<char*>(aligned_alloc(4096, 1 << 17));
+  while (size >= 2) {
+    size_t len = static_cast<size_t>(data[0]) | static_cast<size_t>(data[1]) << 8;
+    data += 2;
+    size -= 2;
+    if (len > size) len = size;
+    std::memcpy(msg, data, len);
+    world->session->HandleMessage({msg, len}, world->channel, *world->bufs);
+    data += len;
+    size -= len;
+  }
+  return 0;
+}
