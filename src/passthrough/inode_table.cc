@@ -36,13 +36,19 @@ void FdCache::Drop(NodeId id) {
   }
 }
 
+InodeTable::Shard& InodeTable::ShardOf(const InodeKey& key) const {
+  // The root's nodeid is fixed (1), so its key must live in that id's shard.
+  if (key == root_key_) return ShardOf(kRootNode);
+  return shards_[(InodeKeyHash()(key) >> 32) & (kShards - 1)];
+}
+
 InodeTable::InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat,
                        InodeTableOptions options)
     : options_(options),
       root_fd_(std::make_shared<const sys::UniqueFd>(std::move(root_fd))),
+      root_key_{makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor), root_stat.stx_ino},
       cache_(options.fd_cache_slots) {
-  const InodeKey key{makedev(root_stat.stx_dev_major, root_stat.stx_dev_minor),
-                     root_stat.stx_ino};
+  const InodeKey key = root_key_;
   auto root = std::make_shared<Inode>(kRootNode, key, S_IFDIR);
   root->pinned_fd_ = root_fd_;
   root->nlookup_ = std::numeric_limits<uint64_t>::max() / 2;  // never forgotten
@@ -52,15 +58,17 @@ InodeTable::InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat,
       (void)MountFd(mount_id, root_fd_->get());
     }
   }
-  MutexLock lock(&table_mu_);
-  by_id_[kRootNode.value] = root;
-  by_key_[key] = kRootNode;
+  Shard& shard = ShardOf(kRootNode);
+  MutexLock lock(&shard.mu);
+  shard.by_id[kRootNode.value] = root;
+  shard.by_key[key] = kRootNode;
 }
 
 Result<InodePtr> InodeTable::Get(NodeId id) const {
-  ReaderLock lock(&table_mu_);
-  auto it = by_id_.find(id.value);
-  if (it == by_id_.end()) return Errno(ESTALE);
+  Shard& shard = ShardOf(id);
+  ReaderLock lock(&shard.mu);
+  auto it = shard.by_id.find(id.value);
+  if (it == shard.by_id.end()) return Errno(ESTALE);
   return it->second;
 }
 
@@ -96,11 +104,11 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
       if (!mfd.ok()) handle = {};
     }
   }
-  InodePtr stale;  // an inode whose number was reused; released after unlocking
-  MutexLock lock(&table_mu_);
-  auto kit = by_key_.find(key);
-  if (kit != by_key_.end()) {
-    InodePtr& existing = by_id_[kit->second.value];
+  Shard& shard = ShardOf(key);
+  MutexLock lock(&shard.mu);
+  auto kit = shard.by_key.find(key);
+  if (kit != shard.by_key.end()) {
+    InodePtr& existing = shard.by_id[kit->second.value];
     // With handles the old host inode may be gone and its number reused by a
     // new file: the handle (which carries the generation) tells them apart.
     // A pinned fd keeps the old inode alive, so its number cannot be reused.
@@ -108,9 +116,9 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
       existing->nlookup_ += refs;
       return existing;
     }
-    by_key_.erase(kit);
+    shard.by_key.erase(kit);
   }
-  const NodeId id{next_id_++};
+  const NodeId id{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
   auto inode = std::make_shared<Inode>(id, key, stx.stx_mode & S_IFMT);
   auto shared_fd = std::make_shared<const sys::UniqueFd>(std::move(path_fd));
   if (!handle.empty()) {
@@ -121,17 +129,18 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
     inode->pinned_fd_ = shared_fd;
   }
   inode->nlookup_ = refs;
-  by_id_[id.value] = inode;
-  by_key_[key] = id;
+  shard.by_id[id.value] = inode;
+  shard.by_key[key] = id;
   return inode;
 }
 
 InodePtr InodeTable::TakeIfHeld(const struct statx& stx, uint64_t refs) {
   const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
-  MutexLock lock(&table_mu_);
-  auto kit = by_key_.find(key);
-  if (kit == by_key_.end()) return nullptr;
-  InodePtr& inode = by_id_[kit->second.value];
+  Shard& shard = ShardOf(key);
+  MutexLock lock(&shard.mu);
+  auto kit = shard.by_key.find(key);
+  if (kit == shard.by_key.end()) return nullptr;
+  InodePtr& inode = shard.by_id[kit->second.value];
   // Checked after `stx` was read, under the table lock: if an fd is held
   // now, it was held then, so `stx` describes this very inode.
   const bool held = inode->pinned_fd_ || inode->open_pin_ || cache_.Get(inode->id_) != nullptr;
@@ -144,16 +153,17 @@ void InodeTable::Forget(NodeId id, uint64_t n) {
   if (id == kRootNode) return;
   InodePtr released;
   {
-    MutexLock lock(&table_mu_);
-    auto it = by_id_.find(id.value);
-    if (it == by_id_.end()) return;  // unknown or already forgotten: ignore
+    Shard& shard = ShardOf(id);
+    MutexLock lock(&shard.mu);
+    auto it = shard.by_id.find(id.value);
+    if (it == shard.by_id.end()) return;  // unknown or already forgotten: ignore
     Inode& inode = *it->second;
     if (n >= inode.nlookup_) {
       inode.nlookup_ = 0;
-      auto kit = by_key_.find(inode.key_);
-      if (kit != by_key_.end() && kit->second == id) by_key_.erase(kit);
+      auto kit = shard.by_key.find(inode.key_);
+      if (kit != shard.by_key.end() && kit->second == id) shard.by_key.erase(kit);
       released = std::move(it->second);
-      by_id_.erase(it);
+      shard.by_id.erase(it);
     } else {
       inode.nlookup_ -= n;
     }
@@ -165,7 +175,7 @@ Result<SharedFd> InodeTable::PathFd(const Inode& inode) {
   if (inode.pinned_fd_) return inode.pinned_fd_;
   if (SharedFd fd = cache_.Get(inode.id_)) return fd;
   if (inode.open_count_.load(std::memory_order_acquire) > 0) {
-    ReaderLock lock(&table_mu_);
+    ReaderLock lock(&ShardOf(inode.id_).mu);
     if (inode.open_pin_) return inode.open_pin_;
   }
   int mount_fd;
@@ -183,21 +193,25 @@ Result<SharedFd> InodeTable::PathFd(const Inode& inode) {
 }
 
 void InodeTable::NoteOpened(Inode& inode, const SharedFd& path_fd) {
-  MutexLock lock(&table_mu_);
+  MutexLock lock(&ShardOf(inode.id_).mu);
   if (inode.open_count_.fetch_add(1) == 0 && !inode.pinned_fd_) inode.open_pin_ = path_fd;
 }
 
 bool InodeTable::NoteReleased(Inode& inode) {
   SharedFd unpinned;
-  MutexLock lock(&table_mu_);
+  MutexLock lock(&ShardOf(inode.id_).mu);
   if (inode.open_count_.fetch_sub(1) != 1) return false;
   unpinned = std::move(inode.open_pin_);
   return true;
 }
 
 size_t InodeTable::size() const {
-  ReaderLock lock(&table_mu_);
-  return by_id_.size();
+  size_t n = 0;
+  for (Shard& shard : shards_) {
+    ReaderLock lock(&shard.mu);
+    n += shard.by_id.size();
+  }
+  return n;
 }
 
 }  // namespace ptfs::passthrough

@@ -13,9 +13,14 @@
 // inode pins an O_PATH fd for its whole life. This keeps the server far
 // below RLIMIT_NOFILE on trees of any size.
 //
-// Locking: table_mu_ guards the maps and lookup counts. Cache slots have their
-// own striped locks and never call back into the table. No Inode is destroyed
-// while table_mu_ is held (erased entries are released after unlocking).
+// Locking: the table is split into kShards independent shards, so that no
+// lock is shared across inodes on the hot path. An inode lives in the shard
+// its {dev, ino} hashes to, and its NodeId carries that shard in its low
+// bits: lookups by key and by id, inserts and forgets each touch exactly one
+// shard's mutex, which guards that shard's maps and its inodes' lookup counts.
+// Cache slots have their own striped locks and never call back into the
+// table. No Inode is destroyed while a shard lock is held (erased entries are
+// released after unlocking).
 #pragma once
 
 #include <sys/types.h>
@@ -83,8 +88,8 @@ class Inode {
   // Open file handles on this inode; while > 0 the inode pins a fd so an
   // unlinked-but-open file stays reachable even when its handle goes stale.
   std::atomic<int> open_count_{0};
-  SharedFd open_pin_;  // guarded by InodeTable::table_mu_
-  uint64_t nlookup_ = 0;  // guarded by InodeTable::table_mu_
+  SharedFd open_pin_;  // guarded by its InodeTable shard's mutex
+  uint64_t nlookup_ = 0;  // guarded by its InodeTable shard's mutex
 };
 
 using InodePtr = std::shared_ptr<Inode>;
@@ -153,13 +158,22 @@ class InodeTable {
   Result<sys::HandleBlob> HandleFor(int fd, int* mount_id);
   Result<int> MountFd(int mount_id, int fd_on_mount);
 
+  static constexpr unsigned kShardBits = 4;
+  static constexpr uint64_t kShards = 1U << kShardBits;
+  struct Shard {
+    mutable Mutex mu;
+    std::unordered_map<uint64_t, InodePtr> by_id GUARDED_BY(mu);
+    std::unordered_map<InodeKey, NodeId, InodeKeyHash> by_key GUARDED_BY(mu);
+    uint64_t next_seq GUARDED_BY(mu) = 1;  // nodeid = seq << kShardBits | shard
+  };
+  Shard& ShardOf(NodeId id) const { return shards_[id.value & (kShards - 1)]; }
+  Shard& ShardOf(const InodeKey& key) const;
+
   InodeTableOptions options_;
   SharedFd root_fd_;
+  InodeKey root_key_;
   FdCache cache_;
-  mutable Mutex table_mu_;
-  std::unordered_map<uint64_t, InodePtr> by_id_ GUARDED_BY(table_mu_);
-  std::unordered_map<InodeKey, NodeId, InodeKeyHash> by_key_ GUARDED_BY(table_mu_);
-  uint64_t next_id_ GUARDED_BY(table_mu_) = 2;
+  mutable std::array<Shard, kShards> shards_;
   Mutex mounts_mu_;
   std::unordered_map<int, sys::UniqueFd> mount_fds_ GUARDED_BY(mounts_mu_);
 };
