@@ -115,8 +115,11 @@ class FileSystem {
   virtual Errno Access(const Context& ctx, NodeId node, uint32_t mask);
   virtual Result<LockIn> GetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
                                const LockIn& lock);
+  // Never waits: a conflicting lock answers EAGAIN (or EACCES). Waiting
+  // (SETLKW) is the session's job: it parks the request and retries, so no
+  // worker thread ever blocks on a lock.
   virtual Errno SetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
-                      const LockIn& lock, LockKind kind, LockWait wait);
+                      const LockIn& lock, LockKind kind);
   virtual Errno Fallocate(const Context& ctx, NodeId node, FileHandle fh, uint32_t mode,
                           uint64_t offset, uint64_t length);
   virtual Result<uint64_t> Lseek(const Context& ctx, NodeId node, FileHandle fh,

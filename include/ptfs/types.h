@@ -4,7 +4,6 @@
 
 #include <sys/stat.h>
 
-#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <span>
@@ -44,9 +43,6 @@ struct Context {
   uint32_t gid = 0;
   uint32_t pid = 0;
   std::span<const uint32_t> groups;  // supplementary groups, if the kernel sent them
-  // Set by the session when the kernel interrupts this request (only for
-  // requests that may block indefinitely, such as SETLKW); may be null.
-  const std::atomic<bool>* interrupted = nullptr;
 };
 
 // Inode operations the kernel may perform itself on an inode's backing
@@ -113,7 +109,6 @@ struct LockIn {
 };
 
 enum class RenameFlags : uint32_t {};  // RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT
-enum class LockWait { kNoWait, kWait };
 enum class LockKind { kPosix, kFlock };
 enum class SyncKind { kFull, kDataOnly };
 

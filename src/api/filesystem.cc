@@ -71,8 +71,7 @@ Errno FileSystem::Access(const Context&, NodeId, uint32_t) { return kNoSys; }
 Result<LockIn> FileSystem::GetLk(const Context&, NodeId, FileHandle, uint64_t, const LockIn&) {
   return kNoSys;
 }
-Errno FileSystem::SetLk(const Context&, NodeId, FileHandle, uint64_t, const LockIn&, LockKind,
-                        LockWait) {
+Errno FileSystem::SetLk(const Context&, NodeId, FileHandle, uint64_t, const LockIn&, LockKind) {
   return kNoSys;
 }
 Errno FileSystem::Fallocate(const Context&, NodeId, FileHandle, uint32_t, uint64_t, uint64_t) {

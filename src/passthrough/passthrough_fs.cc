@@ -10,9 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "abi/fuse_abi.h"
 #include "sys/credentials.h"
@@ -751,30 +749,16 @@ Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, 
   return out;
 }
 
-Errno PassthroughFs::SetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
-                           const LockIn& lock, LockKind kind, LockWait wait) {
+Errno PassthroughFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
+                           const LockIn& lock, LockKind kind) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  // Waiting is done by polling with a short back-off rather than a blocking
-  // call, so that a waiting lock never pins a worker beyond an INTERRUPT and
-  // two waiters cannot starve the whole server.
-  auto attempt = [&]() -> Errno {
-    if (kind == LockKind::kFlock) {
-      int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
-      return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
-    }
-    PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
-    struct flock fl = ToFlock(lock);
-    return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
-  };
-  auto delay = std::chrono::microseconds(100);
-  for (;;) {
-    Errno e = attempt();
-    if (!e || wait == LockWait::kNoWait) return e;
-    if (e.value() != EAGAIN && e.value() != EWOULDBLOCK && e.value() != EACCES) return e;
-    if (ctx.interrupted != nullptr && ctx.interrupted->load()) return Errno(EINTR);
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::microseconds(10000));
+  if (kind == LockKind::kFlock) {
+    const int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
+    return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
   }
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
+  struct flock fl = ToFlock(lock);
+  return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
 }
 
 Errno PassthroughFs::Fallocate(const Context&, NodeId node, FileHandle fh, uint32_t mode,

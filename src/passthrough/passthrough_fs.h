@@ -86,7 +86,7 @@ class PassthroughFs final : public FileSystem {
   Result<LockIn> GetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner,
                        const LockIn& lock) override;
   Errno SetLk(const Context& ctx, NodeId node, FileHandle fh, uint64_t owner, const LockIn& lock,
-              LockKind kind, LockWait wait) override;
+              LockKind kind) override;
   Errno Fallocate(const Context& ctx, NodeId node, FileHandle fh, uint32_t mode, uint64_t offset,
                   uint64_t length) override;
   Result<uint64_t> Lseek(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,

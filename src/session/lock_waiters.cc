@@ -62,7 +62,7 @@ size_t LockWaiters::parked() const {
 bool LockWaiters::Attempt(Parked& p) {
   Request& r = p.request;
   r.ctx.groups = r.groups;
-  Errno e = fs_->SetLk(r.ctx, r.node, r.fh, r.owner, r.lock, r.kind, LockWait::kNoWait);
+  Errno e = fs_->SetLk(r.ctx, r.node, r.fh, r.owner, r.lock, r.kind);
   if (e.ok()) {
     p.reply.SendEmpty();
     return true;

@@ -485,8 +485,7 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
       const LockKind kind = (in.lk_flags & FUSE_LK_FLOCK) ? LockKind::kFlock : LockKind::kPosix;
       // Even SETLKW is tried without waiting: a conflicting one is parked
       // (LockWaiters) instead of holding this worker.
-      Errno e = fs.SetLk(ctx, node, FileHandle{in.fh}, in.owner, ToLockIn(in.lk), kind,
-                         LockWait::kNoWait);
+      Errno e = fs.SetLk(ctx, node, FileHandle{in.fh}, in.owner, ToLockIn(in.lk), kind);
       const bool conflict = e.value() == EAGAIN || e.value() == EACCES;
       if (req.header.opcode == FUSE_SETLKW && conflict) {
         LockWaiters::Request w;
