@@ -79,6 +79,9 @@ uint64_t WantedInitFlags(const Options& o, bool passthrough) {
   // membership is permitted on the host too.
   f |= FUSE_CREATE_SUPP_GROUP;
   if (passthrough) f |= FUSE_PASSTHROUGH;
+  // The DRAFT inode-passthrough flag only when asked for (its bit is claimed
+  // by other in-flight kernel work too).
+  f |= ptfs::session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);
   if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
   return f;
 }

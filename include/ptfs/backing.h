@@ -18,7 +18,12 @@ class BackingRegistrar {
   // the kernel's backing id. Typical errors: EPERM (no CAP_SYS_ADMIN), ELOOP
   // (stacking depth exceeded), EOPNOTSUPP/EINVAL (the backing filesystem
   // lacks the needed file operations).
-  virtual Result<BackingId> Open(int fd) = 0;
+  //
+  // `inode_ops` (InodeOps) asks the kernel to also perform those inode
+  // operations on the backing inode for the inode's whole life (inode
+  // passthrough). Non-zero only on a connection that negotiated it
+  // (ConnectionInfo::inode_passthrough).
+  virtual Result<BackingId> Open(int fd, uint32_t inode_ops) = 0;
   virtual Errno Close(BackingId id) = 0;
 };
 

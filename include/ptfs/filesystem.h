@@ -46,6 +46,10 @@ struct ConnectionInfo {
   uint64_t offered_flags = 0;  // what the kernel offered
   uint32_t max_write = 0;
   uint32_t max_readahead = 0;
+  // The kernel performs inode ops on backing inodes (the draft protocol):
+  // entries get their backing through AttachInodeBacking, and nodeids must
+  // equal the backing inodes' st_ino.
+  bool inode_passthrough = false;
 };
 
 class FileSystem {
@@ -60,6 +64,11 @@ class FileSystem {
   virtual Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name);
   // Drops `nlookup` references. Never fails; unknown nodes are ignored.
   virtual void Forget(NodeId node, uint64_t nlookup);
+  // Inode passthrough (only when ConnectionInfo::inode_passthrough): the
+  // backing the kernel should attach to `node`, registered with `inode_ops`
+  // (the final mask of the entry, after any policy layer cleared bits) and
+  // held until the node is forgotten. BackingId{0}: none, the ops are served.
+  virtual BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops);
   virtual Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh);
   virtual Result<Attr> Statx(const Context& ctx, NodeId node, const FileHandle* fh,
                              uint32_t sx_flags, uint32_t sx_mask);

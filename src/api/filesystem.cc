@@ -8,6 +8,7 @@ constexpr Errno kNoSys{ENOSYS};
 
 Result<Entry> FileSystem::Lookup(const Context&, NodeId, std::string_view) { return kNoSys; }
 void FileSystem::Forget(NodeId, uint64_t) {}
+BackingId FileSystem::AttachInodeBacking(NodeId, uint32_t) { return BackingId{}; }
 Result<Attr> FileSystem::GetAttr(const Context&, NodeId, const FileHandle*) { return kNoSys; }
 Result<Attr> FileSystem::Statx(const Context&, NodeId, const FileHandle*, uint32_t, uint32_t) {
   return kNoSys;

@@ -21,6 +21,28 @@ const char* WhyServed(int err) {
 }
 }  // namespace
 
+BackingId BackingManager::Register(int fd, uint32_t inode_ops) {
+  // Register a fresh open of the file, never the caller's own fd: the
+  // kernel keeps a reference to the registered open file description for
+  // as long as the backing lives, which would keep that caller's flock()
+  // locks alive past its close.
+  auto own = sys::Reopen(fd, O_RDONLY);
+  auto id = own.ok() ? registrar_->Open(own->get(), inode_ops) : Result<BackingId>(own.error());
+  if (id.ok()) {
+    counters_.backing_registered.fetch_add(1, std::memory_order_relaxed);
+    counters_.backing_open_now.fetch_add(1, std::memory_order_relaxed);
+    if (inode_ops != 0) counters_.inode_backings.fetch_add(1, std::memory_order_relaxed);
+    return *id;
+  }
+  counters_.backing_failed.fetch_add(1, std::memory_order_relaxed);
+  const int e = id.error().value();
+  if (logged_errors_.insert(e).second) {
+    LOG_WARN("kernel passthrough refused (%s: %s); such files are served by the daemon",
+             strerror(e), WhyServed(e));
+  }
+  return BackingId{};
+}
+
 BackingId BackingManager::Acquire(NodeId node, int fd) {
   if (registrar_ == nullptr) {
     counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
@@ -30,31 +52,27 @@ BackingId BackingManager::Acquire(NodeId node, int fd) {
   // lock is what keeps a racing Release from closing the id we hand out.
   MutexLock lock(&mu_);
   State& s = inodes_[node.value];
-  if (s.opens++ == 0) {
-    // Register a fresh open of the file, never the caller's own fd: the
-    // kernel keeps a reference to the registered open file description for
-    // as long as the backing lives, which would keep that caller's flock()
-    // locks alive past its close.
-    auto own = sys::Reopen(fd, O_RDONLY);
-    auto id = own.ok() ? registrar_->Open(own->get()) : Result<BackingId>(own.error());
-    if (id.ok()) {
-      s.id = *id;
-      counters_.backing_registered.fetch_add(1, std::memory_order_relaxed);
-      counters_.backing_open_now.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      s.id = BackingId{};
-      counters_.backing_failed.fetch_add(1, std::memory_order_relaxed);
-      const int e = id.error().value();
-      if (logged_errors_.insert(e).second) {
-        LOG_WARN("kernel passthrough refused (%s: %s); such files are served by the daemon",
-                 strerror(e), WhyServed(e));
-      }
-    }
-  }
+  if (s.opens++ == 0) s.id = Register(fd, 0);
   if (s.id.value != 0) {
     counters_.opens_passthrough.fetch_add(1, std::memory_order_relaxed);
   } else {
     counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
+  }
+  return s.id;
+}
+
+BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int path_fd,
+                                       uint32_t inode_ops) {
+  if (registrar_ == nullptr) return BackingId{};
+  MutexLock lock(&mu_);
+  State& s = inodes_[node.value];
+  if (!held->load(std::memory_order_relaxed)) {
+    held->store(true, std::memory_order_relaxed);
+    // An inode is looked up before it is opened, so the hold normally
+    // registers the backing; should an open have registered it first
+    // (without inode ops), the kernel gets that id and serves no inode op
+    // from it, which is still correct.
+    if (s.opens++ == 0) s.id = Register(path_fd, inode_ops);
   }
   return s.id;
 }

@@ -34,6 +34,7 @@ struct DataPathCounters {
   std::atomic<uint64_t> backing_registered{0};  // registrations ever made
   std::atomic<uint64_t> backing_failed{0};
   std::atomic<int64_t> backing_open_now{0};     // ids registered and not yet closed
+  std::atomic<uint64_t> inode_backings{0};      // registered with inode ops (draft)
 };
 
 class BackingManager {
@@ -49,14 +50,23 @@ class BackingManager {
   // The open taken by Acquire is released.
   void Release(NodeId node);
 
+  // Inode passthrough (draft protocol): the long-lived backing of `node`,
+  // registered with `inode_ops` on its first use and shared with every open
+  // of the inode. `*held` is the inode object's own flag: each inode object
+  // takes one reference, however often it is looked up, and gives it back
+  // with Release(node) when it leaves the table. `path_fd` is an O_PATH fd.
+  BackingId HoldForInode(NodeId node, std::atomic<bool>* held, int path_fd, uint32_t inode_ops);
+
   bool enabled() const { return registrar_ != nullptr; }
   const DataPathCounters& counters() const { return counters_; }
 
  private:
   struct State {
-    BackingId id;     // 0: served
-    uint64_t opens = 0;
+    BackingId id;       // 0: served
+    uint64_t opens = 0;  // open files + inode objects holding it
   };
+  // Registers a fresh O_RDONLY open of `fd` for `node`; logs failures once per errno.
+  BackingId Register(int fd, uint32_t inode_ops) REQUIRES(mu_);
   BackingRegistrar* registrar_ = nullptr;
   DataPathCounters counters_;
   Mutex mu_;

@@ -39,6 +39,7 @@ void FdCache::Drop(NodeId id) {
 InodeTable::Shard& InodeTable::ShardOf(const InodeKey& key) const {
   // The root's nodeid is fixed (1), so its key must live in that id's shard.
   if (key == root_key_) return ShardOf(kRootNode);
+  if (ino_is_nodeid()) return ShardOf(NodeId{key.ino});
   return shards_[(InodeKeyHash()(key) >> 32) & (kShards - 1)];
 }
 
@@ -92,7 +93,7 @@ Result<int> InodeTable::MountFd(int mount_id, int fd_on_mount) {
 }
 
 Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx,
-                                    uint64_t refs) {
+                                    uint64_t refs, InodePtr* replaced_out) {
   const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
   sys::HandleBlob handle;
   int mount_id = -1;
@@ -105,7 +106,10 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
     }
   }
   Shard& shard = ShardOf(key);
+  InodePtr replaced;  // released after unlocking
   MutexLock lock(&shard.mu);
+  uint64_t inherited_refs = 0;
+  uint64_t generation = 0;
   auto kit = shard.by_key.find(key);
   if (kit != shard.by_key.end()) {
     InodePtr& existing = shard.by_id[kit->second.value];
@@ -117,9 +121,33 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
       return existing;
     }
     shard.by_key.erase(kit);
+    if (ino_is_nodeid()) {
+      // Same number, new host inode: it keeps the nodeid, so it takes over
+      // the references the kernel still holds on that nodeid (its FORGETs
+      // will name this id) and a new generation tells the kernel it changed.
+      inherited_refs = existing->nlookup_;
+      generation = existing->generation_ + 1;
+      replaced = std::move(existing);
+      shard.by_id.erase(replaced->id_.value);
+    }
   }
-  const NodeId id{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
+  NodeId id;
+  if (ino_is_nodeid()) {
+    id = NodeId{key.ino};
+    auto clash = shard.by_id.find(id.value);
+    if (id == kRootNode || clash != shard.by_id.end()) {
+      LOG_WARN("inode %llu on device %u:%u has the same number as another inode in the mount; "
+               "inode passthrough needs nodeid == st_ino, so it is not accessible",
+               static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev));
+      return Errno(EXDEV);
+    }
+  } else {
+    id = NodeId{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
+  }
   auto inode = std::make_shared<Inode>(id, key, stx.stx_mode & S_IFMT);
+  inode->generation_ = generation;
+  refs += inherited_refs;
+  if (replaced_out != nullptr) *replaced_out = replaced;
   auto shared_fd = std::make_shared<const sys::UniqueFd>(std::move(path_fd));
   if (!handle.empty()) {
     inode->handle_ = std::move(handle);
@@ -149,14 +177,14 @@ InodePtr InodeTable::TakeIfHeld(const struct statx& stx, uint64_t refs) {
   return inode;
 }
 
-void InodeTable::Forget(NodeId id, uint64_t n) {
-  if (id == kRootNode) return;
+InodePtr InodeTable::Forget(NodeId id, uint64_t n) {
+  if (id == kRootNode) return nullptr;
   InodePtr released;
   {
     Shard& shard = ShardOf(id);
     MutexLock lock(&shard.mu);
     auto it = shard.by_id.find(id.value);
-    if (it == shard.by_id.end()) return;  // unknown or already forgotten: ignore
+    if (it == shard.by_id.end()) return nullptr;  // unknown or already forgotten: ignore
     Inode& inode = *it->second;
     if (n >= inode.nlookup_) {
       inode.nlookup_ = 0;
@@ -169,7 +197,10 @@ void InodeTable::Forget(NodeId id, uint64_t n) {
     }
   }
   if (released) cache_.Drop(id);
+  return released;
 }
+
+void InodeTable::UseInoAsNodeId() { ino_is_nodeid_.store(true, std::memory_order_relaxed); }
 
 Result<SharedFd> InodeTable::PathFd(const Inode& inode) {
   if (inode.pinned_fd_) return inode.pinned_fd_;

@@ -66,6 +66,7 @@ class Inode {
  public:
   Inode(NodeId id, InodeKey key, uint32_t type) : id_(id), key_(key), type_(type) {}
   NodeId id() const { return id_; }
+  uint64_t generation() const { return generation_; }
   const InodeKey& key() const { return key_; }
   uint32_t type() const { return type_; }  // S_IFMT bits
   bool is_dir() const { return type_ == S_IFDIR; }
@@ -74,11 +75,19 @@ class Inode {
   Mutex cache_mu;
   std::optional<DataVersion> cached_version GUARDED_BY(cache_mu);
 
+  // Inode passthrough: whether this inode object holds a reference on its
+  // inode's long-lived backing (BackingManager::HoldForInode), given back when
+  // the inode leaves the table.
+  std::atomic<bool> inode_backing_held{false};
+
  private:
   friend class InodeTable;
   const NodeId id_;
   const InodeKey key_;
   const uint32_t type_;
+  // Distinguishes successive host inodes behind one nodeid; only changes in
+  // the ino-as-nodeid mode, where a reused inode number keeps its nodeid.
+  uint64_t generation_ = 0;
   // Exactly one of these identifies the host inode: a handle (+ the mount it
   // lives on), or a pinned O_PATH fd. Both are set before the inode is
   // published and never change afterwards.
@@ -129,8 +138,11 @@ class InodeTable {
   Result<InodePtr> Get(NodeId id) const;
 
   // Finds or creates the inode for the host file behind `path_fd` (an O_PATH
-  // fd) with attributes `stx`, and takes `refs` lookup references.
-  Result<InodePtr> Insert(sys::UniqueFd path_fd, const struct statx& stx, uint64_t refs);
+  // fd) with attributes `stx`, and takes `refs` lookup references. In the
+  // ino-as-nodeid mode a new host inode may take over the nodeid of a gone
+  // one; the gone inode is then stored in `*replaced` (if given).
+  Result<InodePtr> Insert(sys::UniqueFd path_fd, const struct statx& stx, uint64_t refs,
+                          InodePtr* replaced = nullptr);
 
   // The fast path of a lookup: if the inode with attributes `stx` is in the
   // table AND we hold an open fd on it (pinned or cached), takes `refs`
@@ -139,8 +151,17 @@ class InodeTable {
   // since `stx` was read: no handle comparison is needed.
   InodePtr TakeIfHeld(const struct statx& stx, uint64_t refs);
 
-  // Drops `n` lookup references; the inode leaves the table at zero.
-  void Forget(NodeId id, uint64_t n);
+  // Drops `n` lookup references; the inode leaves the table at zero and is
+  // returned then (nullptr otherwise).
+  InodePtr Forget(NodeId id, uint64_t n);
+
+  // Switches to nodeid == host st_ino (the draft inode-passthrough protocol
+  // requires it). Called at INIT, while only the root (still nodeid 1) is in
+  // the table. From then on an inode whose number collides with another
+  // filesystem's inode already in the table (SOURCE spanning submounts), or
+  // with the root's nodeid 1, is refused with EXDEV.
+  void UseInoAsNodeId();
+  bool ino_is_nodeid() const { return ino_is_nodeid_.load(std::memory_order_relaxed); }
 
   // An O_PATH fd for the inode: pinned, cached, or reopened by handle.
   Result<SharedFd> PathFd(const Inode& inode);
@@ -170,6 +191,7 @@ class InodeTable {
   Shard& ShardOf(const InodeKey& key) const;
 
   InodeTableOptions options_;
+  std::atomic<bool> ino_is_nodeid_{false};
   SharedFd root_fd_;
   InodeKey root_key_;
   FdCache cache_;

@@ -119,9 +119,15 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
   keep_cache_ = (info.flags & abi::FUSE_AUTO_INVAL_DATA) != 0 &&
                 (options_.attr_timeout.sec != 0 || options_.attr_timeout.nsec != 0);
   writeback_ = (info.flags & abi::FUSE_WRITEBACK_CACHE) != 0;
-  LogInodePassthrough(info);
   if ((info.flags & abi::FUSE_PASSTHROUGH) != 0 && registrar_ != nullptr) {
     backing_.Enable(registrar_);
+    if (info.inode_passthrough && options_.inode_passthrough_ops != 0) {
+      inode_passthrough_ = true;
+      inodes_->UseInoAsNodeId();
+    }
+  }
+  LogInodePassthrough(info);
+  if (backing_.enabled()) {
     LOG_INFO("data path: kernel passthrough (reads, writes and mmap go straight to SOURCE)");
     return;
   }
@@ -146,6 +152,12 @@ void PassthroughFs::LogInodePassthrough(const ConnectionInfo& info) {
   for (auto [bit, name] : {std::pair{kInodeOpGetattr, "getattr"}, {kInodeOpSetattr, "setattr"},
                            {kInodeOpReaddir, "readdir"}}) {
     if (ops & bit) names += names.empty() ? name : std::string(",") + name;
+  }
+  if (inode_passthrough_) {
+    LOG_INFO("inode passthrough (%s): the kernel offers the DRAFT protocol "
+             "(FUSE_PASSTHROUGH_INO); it performs these ops on the backing inodes itself",
+             names.c_str());
+    return;
   }
   LOG_INFO("inode passthrough (%s) is not offered by this kernel (FUSE protocol 7.%u); "
            "the daemon serves these ops itself",
@@ -212,7 +224,10 @@ Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
 
 Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Insert(std::move(path_fd), stx, refs));
+  InodePtr replaced;
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode,
+                        inodes_->Insert(std::move(path_fd), stx, refs, &replaced));
+  ReleaseInodeBacking(replaced);
   return MakeEntry(*inode, stx);
 }
 
@@ -230,6 +245,7 @@ Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_
 Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
   Entry e;
   e.node = inode.id();
+  e.generation = inode.generation();
   e.attr = stx;
   e.entry_timeout = options_.entry_timeout;
   e.attr_timeout = options_.attr_timeout;
@@ -243,7 +259,25 @@ Result<Entry> PassthroughFs::Lookup(const Context&, NodeId parent, std::string_v
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-void PassthroughFs::Forget(NodeId node, uint64_t nlookup) { inodes_->Forget(node, nlookup); }
+void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
+  ReleaseInodeBacking(inodes_->Forget(node, nlookup));
+}
+
+void PassthroughFs::ReleaseInodeBacking(const InodePtr& gone) {
+  if (gone && gone->inode_backing_held.exchange(false)) backing_.Release(gone->id());
+}
+
+BackingId PassthroughFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
+  if (!inode_passthrough_ || inode_ops == 0) return BackingId{};
+  auto inode = inodes_->Get(node);
+  if (!inode.ok()) return BackingId{};
+  // The kernel attaches backings to regular files and directories only; a
+  // symlink or special file has no file to register.
+  if ((*inode)->type() != S_IFREG && !(*inode)->is_dir()) return BackingId{};
+  auto fd = inodes_->PathFd(**inode);
+  if (!fd.ok()) return BackingId{};
+  return backing_.HoldForInode(node, &(*inode)->inode_backing_held, (*fd)->get(), inode_ops);
+}
 
 Result<std::shared_ptr<FileState>> PassthroughFs::FileOf(NodeId node, FileHandle fh) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, files_.Get(fh));
@@ -429,7 +463,7 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   if (!inode.ok()) return inode.error();  // cannot happen: we hold a reference
   auto pin = inodes_->PathFd(**inode);
   if (!pin.ok()) {
-    inodes_->Forget(entry.node, 1);
+    Forget(entry.node, 1);
     return pin.error();
   }
   auto file = std::make_shared<FileState>();

@@ -39,6 +39,7 @@ class PassthroughFs final : public FileSystem {
   void Init(const ConnectionInfo& info) override;
   Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override;
   void Forget(NodeId node, uint64_t nlookup) override;
+  BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override;
   Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override;
   Result<Attr> Statx(const Context& ctx, NodeId node, const FileHandle* fh, uint32_t sx_flags,
                      uint32_t sx_mask) override;
@@ -102,6 +103,7 @@ class PassthroughFs final : public FileSystem {
   bool handles_enabled() const { return inodes_->handles_enabled(); }
   const DataPathCounters& data_path() const { return backing_.counters(); }
   bool passthrough_enabled() const { return backing_.enabled(); }
+  bool inode_passthrough_enabled() const { return inode_passthrough_; }
   // Kernel passthrough of file I/O is used when INIT puts FUSE_PASSTHROUGH in
   // force and a registrar was set. Call before mounting.
   void SetBackingRegistrar(BackingRegistrar* registrar) { registrar_ = registrar; }
@@ -122,6 +124,8 @@ class PassthroughFs final : public FileSystem {
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
   void LogInodePassthrough(const ConnectionInfo& info);
+  // Gives back the inode-passthrough backing held by an inode that left the table.
+  void ReleaseInodeBacking(const InodePtr& gone);
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.
   void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);
@@ -137,6 +141,7 @@ class PassthroughFs final : public FileSystem {
   HandleTable<DirState> dirs_;
   bool dont_mask_ = false;
   bool writeback_ = false;
+  bool inode_passthrough_ = false;  // the kernel does inode ops on backings (draft)
   bool keep_cache_ = false;
   BackingManager backing_;
   BackingRegistrar* registrar_ = nullptr;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ptfs/backing.h"
+#include "session/inode_passthrough_adapter.h"
 #include "transport/channel.h"
 
 namespace ptfs::session {
@@ -10,8 +11,8 @@ namespace ptfs::session {
 class DeviceBackingRegistrar final : public BackingRegistrar {
  public:
   explicit DeviceBackingRegistrar(transport::DeviceControl* control) : control_(control) {}
-  Result<BackingId> Open(int fd) override {
-    auto id = control_->BackingOpen(fd, 0);
+  Result<BackingId> Open(int fd, uint32_t inode_ops) override {
+    auto id = control_->BackingOpen(fd, 0, DraftOpsMask(inode_ops));
     if (!id.ok()) return id.error();
     return BackingId{*id};
   }

@@ -11,6 +11,7 @@
 
 #include "abi/fuse_abi.h"
 #include "proto/encode.h"
+#include "session/inode_passthrough_adapter.h"
 #include "util/log.h"
 
 namespace ptfs::session {
@@ -161,8 +162,9 @@ void Session::HandleInit(const proto::Request& req, Reply reply) {
   LOG_DEBUG("INIT: negotiated %s; max_write=%u max_readahead=%u max_pages=%u",
             proto::DescribeInitFlags(outcome.flags).c_str(), outcome.max_write,
             outcome.max_readahead, outcome.out.max_pages);
+  inode_passthrough_ = InodePassthroughNegotiated(outcome.flags);
   fs_->Init(ConnectionInfo{outcome.kernel_minor, outcome.flags, outcome.kernel_flags,
-                           outcome.max_write, outcome.max_readahead});
+                           outcome.max_write, outcome.max_readahead, inode_passthrough_});
   initialized_.store(true, std::memory_order_release);
   reply.SendStruct(outcome.out, outcome.out_size);
 }
@@ -186,13 +188,25 @@ void Session::DoInterrupt(const proto::Request& req) {
   lock_waiters_.Interrupt(req.Arg<fuse_interrupt_in>().unique);
 }
 
+// Inode passthrough: the backing the kernel attaches to an entry's inode,
+// for the ops left in the entry's final mask.
+BackingId Session::AttachBacking(const Entry& e) {
+  if (e.node.value == 0 || e.inode_passthrough_ops == 0) return BackingId{};
+  return fs_->AttachInodeBacking(e.node, e.inode_passthrough_ops);
+}
+
 void Session::SendEntry(Result<Entry> entry, Reply reply) {
   if (!entry.ok()) {
     reply.SendError(entry.error());
     return;
   }
-  const fuse_entry_out out = ToEntryOut(*entry);
-  if (!reply.SendStruct(out) && entry->node.value != 0) {
+  bool taken;
+  if (inode_passthrough_) {
+    taken = SendEntry2(reply, *entry, AttachBacking(*entry));
+  } else {
+    taken = reply.SendStruct(ToEntryOut(*entry));
+  }
+  if (!taken && entry->node.value != 0) {
     // The kernel did not take the reference (request interrupted): give it back.
     fs_->Forget(entry->node, 1);
   }
@@ -203,12 +217,19 @@ void Session::SendCreated(Result<Created> created, const Context& ctx, Reply rep
     reply.SendError(created.error());
     return;
   }
-  struct {
-    fuse_entry_out entry;
-    fuse_open_out open;
-  } out{ToEntryOut(created->entry), ToOpenOut(created->open)};
-  static_assert(sizeof(out) == sizeof(fuse_entry_out) + sizeof(fuse_open_out));
-  if (!reply.SendStruct(out)) {
+  bool taken;
+  if (inode_passthrough_) {
+    const fuse_open_out open = ToOpenOut(created->open);
+    taken = SendEntry2(reply, created->entry, AttachBacking(created->entry), &open);
+  } else {
+    struct {
+      fuse_entry_out entry;
+      fuse_open_out open;
+    } out{ToEntryOut(created->entry), ToOpenOut(created->open)};
+    static_assert(sizeof(out) == sizeof(fuse_entry_out) + sizeof(fuse_open_out));
+    taken = reply.SendStruct(out);
+  }
+  if (!taken) {
     (void)fs_->Release(ctx, created->entry.node, created->open.fh, 0, 0);
     fs_->Forget(created->entry.node, 1);
   }

@@ -80,6 +80,7 @@ class Session {
   void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
                  bool plus);
   void SendEntry(Result<Entry> entry, Reply reply);
+  BackingId AttachBacking(const Entry& e);
   void SendCreated(Result<Created> created, const Context& ctx, Reply reply);
   void SendAttr(Result<Attr> attr, Reply reply);
 
@@ -89,6 +90,8 @@ class Session {
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};
   proto::InitOutcome init_;
+  // The draft inode-passthrough protocol is in force (set with init_).
+  bool inode_passthrough_ = false;
   proto::DecodeOptions decode_;
 
   // SETLKW requests waiting for their lock without holding a worker.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "abi/fuse_abi.h"
+#include "abi/fuse_draft_inode_passthrough.h"
 
 namespace ptfs::transport {
 
@@ -37,9 +38,15 @@ Result<std::unique_ptr<Channel>> FuseDeviceControl::Clone() {
   return std::unique_ptr<Channel>(new FdChannel(fd, /*owned=*/true));
 }
 
-Result<int32_t> FuseDeviceControl::BackingOpen(int fd, uint32_t flags) {
-  abi::fuse_backing_map map{fd, flags, 0};
-  int id = ::ioctl(session_fd_, abi::FUSE_DEV_IOC_BACKING_OPEN, &map);
+Result<int32_t> FuseDeviceControl::BackingOpen(int fd, uint32_t flags, uint64_t ops_mask) {
+  int id;
+  if (ops_mask == 0) {
+    abi::fuse_backing_map map{fd, flags, 0};
+    id = ::ioctl(session_fd_, abi::FUSE_DEV_IOC_BACKING_OPEN, &map);
+  } else {
+    abi::draft::fuse_backing_map_ops map{fd, flags, ops_mask};
+    id = ::ioctl(session_fd_, abi::FUSE_DEV_IOC_BACKING_OPEN, &map);
+  }
   if (id < 0) return Errno::Last();
   return static_cast<int32_t>(id);
 }

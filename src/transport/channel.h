@@ -29,8 +29,9 @@ class DeviceControl {
   virtual ~DeviceControl() = default;
   // A new channel on the same connection, for another worker thread.
   virtual Result<std::unique_ptr<Channel>> Clone() = 0;
-  // FUSE_DEV_IOC_BACKING_OPEN / _CLOSE.
-  virtual Result<int32_t> BackingOpen(int fd, uint32_t flags) = 0;
+  // FUSE_DEV_IOC_BACKING_OPEN / _CLOSE. A non-zero `ops_mask` (the DRAFT
+  // inode-passthrough protocol) goes where mainline has zero padding.
+  virtual Result<int32_t> BackingOpen(int fd, uint32_t flags, uint64_t ops_mask) = 0;
   virtual Errno BackingClose(int32_t backing_id) = 0;
 };
 
@@ -54,7 +55,7 @@ class FuseDeviceControl final : public DeviceControl {
  public:
   explicit FuseDeviceControl(int session_fd) : session_fd_(session_fd) {}
   Result<std::unique_ptr<Channel>> Clone() override;
-  Result<int32_t> BackingOpen(int fd, uint32_t flags) override;
+  Result<int32_t> BackingOpen(int fd, uint32_t flags, uint64_t ops_mask) override;
   Errno BackingClose(int32_t backing_id) override;
 
  private:

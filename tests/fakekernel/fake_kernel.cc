@@ -9,9 +9,13 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "abi/fuse_draft_inode_passthrough.h"
+#include "session/inode_passthrough_adapter.h"
+
 namespace ptfs::testing {
 
 using namespace ptfs::abi;  // NOLINT
+namespace draft = ptfs::abi::draft;
 
 Result<std::unique_ptr<transport::Channel>> FakeDeviceControl::Clone() {
   ++clones;
@@ -20,15 +24,24 @@ Result<std::unique_ptr<transport::Channel>> FakeDeviceControl::Clone() {
   return std::unique_ptr<transport::Channel>(new transport::FdChannel(fd, true));
 }
 
-Result<int32_t> FakeDeviceControl::BackingOpen(int fd, uint32_t) {
+Result<int32_t> FakeDeviceControl::BackingOpen(int fd, uint32_t, uint64_t ops_mask) {
   std::lock_guard<std::mutex> lock(mu);
   ++backing_opens;
+  if (ops_mask != 0) ++nonzero_ops_masks;
   if (backing_open_error) return backing_open_error;
   int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return Errno::Last();
   const int32_t id = next_id_++;
   open_backings[id] = dup;
+  backing_ops[id] = ops_mask;
   return id;
+}
+
+std::pair<int, uint64_t> FakeDeviceControl::Backing(int32_t id) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = open_backings.find(id);
+  if (it == open_backings.end()) return {-1, 0};
+  return {it->second, backing_ops[id]};
 }
 
 Errno FakeDeviceControl::BackingClose(int32_t id) {
@@ -38,6 +51,7 @@ Errno FakeDeviceControl::BackingClose(int32_t id) {
   if (it == open_backings.end()) return Errno(EINVAL);
   ::close(it->second);
   open_backings.erase(it);
+  backing_ops.erase(id);
   return Errno::Ok();
 }
 
@@ -68,6 +82,10 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
                             FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
                             FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_SETXATTR_EXT |
                             FUSE_INIT_EXT | FUSE_POSIX_ACL | FUSE_HANDLE_KILLPRIV_V2;
+  if (options.draft_inode_passthrough) options.offered_flags |= draft::FUSE_PASSTHROUGH_INO;
+  // What the daemon asks for, as cmd/passthroughfs does.
+  sopts.init.wanted_flags |=
+      session::WantedInodePassthroughFlags(options.fs.inode_passthrough_ops, options.passthrough);
   if (options.passthrough) {
     sopts.init.wanted_flags |= FUSE_PASSTHROUGH;
     registrar_ = std::make_unique<session::DeviceBackingRegistrar>(control_.get());
@@ -122,12 +140,14 @@ std::vector<char> FakeKernel::Encode(const RequestBuilder& req, uint64_t unique)
 namespace {
 
 // The exact payload size of a successful reply, or -1 when it varies.
-long ExpectedReplySize(uint32_t opcode) {
+// `entry2`: the draft inode-passthrough entry replies are in force.
+long ExpectedReplySize(uint32_t opcode, bool entry2) {
+  const long entry = entry2 ? sizeof(draft::fuse_entry2_out) : sizeof(fuse_entry_out);
   switch (opcode) {
     case FUSE_LOOKUP: case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_SYMLINK: case FUSE_LINK:
-      return sizeof(fuse_entry_out);
+      return entry;
     case FUSE_CREATE: case FUSE_TMPFILE:
-      return sizeof(fuse_entry_out) + sizeof(fuse_open_out);
+      return entry + static_cast<long>(sizeof(fuse_open_out));
     case FUSE_GETATTR: case FUSE_SETATTR:
       return sizeof(fuse_attr_out);
     case FUSE_STATX:
@@ -182,7 +202,7 @@ void FakeKernel::ReaderLoop() {
     if (r.header.error != 0) {
       EXPECT_TRUE(r.payload.empty()) << "error replies carry no payload, opcode " << opcode;
     } else {
-      const long want = ExpectedReplySize(opcode);
+      const long want = ExpectedReplySize(opcode, entry2_.load());
       if (want >= 0) {
         EXPECT_EQ(static_cast<long>(r.payload.size()), want) << "reply size, opcode " << opcode;
       }
@@ -223,8 +243,13 @@ void FakeKernel::Track(uint32_t opcode, const KernelReply& r) {
   switch (opcode) {
     case FUSE_LOOKUP: case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_SYMLINK: case FUSE_LINK:
     case FUSE_CREATE: case FUSE_TMPFILE: {
-      const auto e = r.As<fuse_entry_out>();
+      const auto e = r.As<fuse_entry_out>();  // nodeid is first in both layouts
       if (e.nodeid != 0) ++refs_[e.nodeid];
+      if (entry2_ && e.nodeid != 0) {
+        const auto e2 = r.As<draft::fuse_entry2_out>();
+        // The kernel keeps the first backing it attached for the inode's life.
+        if (e2.backing_id != 0) backing_of_.emplace(e2.nodeid, e2.backing_id);
+      }
       break;
     }
     case FUSE_READDIRPLUS: {
@@ -278,7 +303,16 @@ KernelReply FakeKernel::Init(uint32_t major, uint32_t minor, uint64_t flags) {
   if (minor < 36) b.body.resize(kCompatInitInSize);  // pre-7.36 kernels send 16 bytes
   const uint64_t unique = NextUnique();
   Send(Encode(b, unique), unique, FUSE_INIT, true);
-  return Receive(unique);
+  KernelReply r = Receive(unique);
+  if (r.error() == 0 && r.payload.size() >= sizeof(fuse_init_out)) {
+    const auto out = r.As<fuse_init_out>();
+    const uint64_t accepted = out.flags | static_cast<uint64_t>(out.flags2) << 32;
+    // A server may only accept what was offered.
+    EXPECT_EQ(accepted & ~(flags | FUSE_INIT_EXT), 0u) << "INIT reply accepts unoffered flags";
+    entry2_ = (accepted & draft::FUSE_PASSTHROUGH_INO) != 0 &&
+              (flags & draft::FUSE_PASSTHROUGH_INO) != 0;
+  }
+  return r;
 }
 
 KernelReply FakeKernel::Lookup(uint64_t parent, std::string_view name) {
@@ -339,13 +373,22 @@ KernelReply FakeKernel::Release(uint64_t node, uint64_t fh, uint32_t opcode) {
   return Call(RequestBuilder{opcode, node}.Arg(in));
 }
 
+int32_t FakeKernel::BackingOf(uint64_t node) const {
+  std::lock_guard<std::mutex> lock(refs_mu_);
+  auto it = backing_of_.find(node);
+  return it == backing_of_.end() ? 0 : it->second;
+}
+
 void FakeKernel::Forget(uint64_t node, uint64_t n) {
   {
     std::lock_guard<std::mutex> lock(refs_mu_);
     auto it = refs_.find(node);
     if (it != refs_.end()) {
       it->second -= std::min(it->second, n);
-      if (it->second == 0) refs_.erase(it);
+      if (it->second == 0) {
+        refs_.erase(it);
+        backing_of_.erase(node);  // the inode is evicted with its backing
+      }
     }
   }
   Post(RequestBuilder{FUSE_FORGET, node}.Arg(fuse_forget_in{n}));
@@ -361,6 +404,7 @@ void FakeKernel::ForgetAll() {
   {
     std::lock_guard<std::mutex> lock(refs_mu_);
     refs.swap(refs_);
+    backing_of_.clear();
   }
   if (refs.empty()) return;
   RequestBuilder b{FUSE_BATCH_FORGET, 0};

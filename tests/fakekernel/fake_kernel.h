@@ -38,12 +38,16 @@ class FakeDeviceControl final : public transport::DeviceControl {
  public:
   explicit FakeDeviceControl(int server_fd) : server_fd_(server_fd) {}
   Result<std::unique_ptr<transport::Channel>> Clone() override;
-  Result<int32_t> BackingOpen(int fd, uint32_t flags) override;
+  Result<int32_t> BackingOpen(int fd, uint32_t flags, uint64_t ops_mask) override;
   Errno BackingClose(int32_t backing_id) override;
 
   std::atomic<int> clones{0};
   std::mutex mu;
   std::map<int32_t, int> open_backings;  // id -> dup'd fd
+  std::map<int32_t, uint64_t> backing_ops;  // id -> ops_mask it was registered with
+  int nonzero_ops_masks = 0;  // BACKING_OPENs that carried a (draft) ops mask
+  // The backing's fd and ops mask, or {-1, 0} if `id` is not open.
+  std::pair<int, uint64_t> Backing(int32_t id);
   int backing_opens = 0;
   int backing_closes = 0;
   Errno backing_open_error;  // when set, BackingOpen fails with it
@@ -73,8 +77,11 @@ struct RequestBuilder {
   std::vector<char> body;
   template <typename T>
   RequestBuilder& Arg(const T& v) {
-    const char* p = reinterpret_cast<const char*>(&v);
-    body.insert(body.end(), p, p + sizeof(T));
+    // resize + memcpy: g++ 12 misreads vector::insert of a struct's bytes
+    // into an empty vector as an overflow (-Wstringop-overflow).
+    const size_t at = body.size();
+    body.resize(at + sizeof(T));
+    std::memcpy(body.data() + at, &v, sizeof(T));
     return *this;
   }
   RequestBuilder& Name(std::string_view s) {  // NUL-terminated
@@ -93,7 +100,10 @@ struct FakeKernelOptions {
   // Play a kernel with FUSE_PASSTHROUGH: the server may register backing
   // files through the fake DeviceControl.
   bool passthrough = false;
-  uint64_t offered_flags = ~0ULL >> 20;  // everything up to bit 43
+  uint64_t offered_flags = ~0ULL >> 21;  // every mainline flag (bits 0-42)
+  // Play a kernel with the DRAFT inode-passthrough series: offer
+  // FUSE_PASSTHROUGH_INO (with `passthrough`, registration works).
+  bool draft_inode_passthrough = false;
   int threads = 2;
   passthrough::PassthroughOptions fs;    // .source is filled in by the harness
   bool init = true;                      // send INIT in the constructor
@@ -141,6 +151,11 @@ class FakeKernel {
 
   uint64_t requests_sent() const { return next_unique_ - 1; }
 
+  // The server accepted the draft: entry replies are fuse_entry2_out.
+  bool entry2() const { return entry2_.load(); }
+  // The backing id the last entry reply for `node` carried (draft), or 0.
+  int32_t BackingOf(uint64_t node) const;
+
  private:
   void Track(uint32_t opcode, const KernelReply& r);
   std::vector<char> Encode(const RequestBuilder& req, uint64_t unique);
@@ -168,6 +183,8 @@ class FakeKernel {
   std::atomic<uint64_t> next_unique_{1};
   mutable std::mutex refs_mu_;
   std::map<uint64_t, uint64_t> refs_;  // nodeid -> references held by "the kernel"
+  std::map<uint64_t, int32_t> backing_of_;  // nodeid -> backing attached (draft)
+  std::atomic<bool> entry2_{false};
 };
 
 }  // namespace ptfs::testing
