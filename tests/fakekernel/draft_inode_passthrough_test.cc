@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "abi/fuse_draft_inode_passthrough.h"
+#include "ptfs/forwarding_filesystem.h"
 #include "tests/fakekernel/fake_kernel.h"
 
 namespace ptfs::testing {
@@ -413,6 +414,45 @@ TEST(DraftInodePassthrough, RegistrationFailureFallsBackToServedOps) {
   const Counts c = RunWalk(k, w);
   EXPECT_TRUE(w.backing_of.empty()) << "entries carry backing id 0";
   EXPECT_EQ(c.getattr, 10 * w.entries) << "the daemon serves what the kernel cannot";
+  k.ForgetAll();
+}
+
+// A policy layer that must see every getattr of files named "audited": it
+// vetoes inode passthrough for them and passes everything else through.
+class AuditAttrs final : public ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override {
+    auto e = ForwardingFileSystem::Lookup(ctx, parent, name);
+    if (e.ok() && name == "audited") e->inode_passthrough_ops = 0;
+    return e;
+  }
+  Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override {
+    ++getattrs;
+    return ForwardingFileSystem::GetAttr(ctx, node, fh);
+  }
+  std::atomic<int> getattrs{0};
+};
+
+TEST(DraftInodePassthrough, PolicyLayerVetoesPerInode) {
+  FakeKernelOptions o = DraftOptions(kInodeOpsAll);
+  AuditAttrs* audit = nullptr;
+  o.decorate = [&](FileSystem* inner) {
+    auto d = std::make_unique<AuditAttrs>(inner);
+    audit = d.get();
+    return d;
+  };
+  FakeKernel k(o);
+  MakeTree(k.source());
+  { std::ofstream(k.source() + "/top/d1/audited") << "watched"; }
+  Walk w;
+  const Counts c = RunWalk(k, w);
+  struct stat sb;
+  ASSERT_EQ(::lstat((k.source() + "/top/d1/audited").c_str(), &sb), 0);
+  EXPECT_EQ(w.backing_of.count(sb.st_ino), 0u) << "vetoed: no backing";
+  EXPECT_EQ(w.backing_of.size(), w.inodes.size() - 1) << "every other inode has one";
+  EXPECT_EQ(c.getattr, 10u) << "only the audited file's stats reach the server";
+  EXPECT_EQ(audit->getattrs.load(), 10) << "and the policy layer sees each of them";
   k.ForgetAll();
 }
 

@@ -91,7 +91,9 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
     registrar_ = std::make_unique<session::DeviceBackingRegistrar>(control_.get());
     fs_->SetBackingRegistrar(registrar_.get());
   }
-  session_ = std::make_unique<session::Session>(fs_.get(), sopts);
+  if (options.decorate) decorator_ = options.decorate(fs_.get());
+  session_ = std::make_unique<session::Session>(
+      decorator_ ? decorator_.get() : static_cast<FileSystem*>(fs_.get()), sopts);
   server_ = std::make_unique<session::Server>(
       session_.get(), control_.get(),
       std::make_unique<transport::FdChannel>(server_fd_, /*owned=*/false), options.threads);

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -107,6 +108,9 @@ struct FakeKernelOptions {
   int threads = 2;
   passthrough::PassthroughOptions fs;    // .source is filled in by the harness
   bool init = true;                      // send INIT in the constructor
+  // Wraps the PassthroughFs in a policy layer; the session talks to the
+  // result.
+  std::function<std::unique_ptr<FileSystem>(FileSystem* inner)> decorate;
 };
 
 class FakeKernel {
@@ -168,6 +172,7 @@ class FakeKernel {
   int kernel_fd_ = -1;
   int server_fd_ = -1;
   std::unique_ptr<passthrough::PassthroughFs> fs_;
+  std::unique_ptr<FileSystem> decorator_;
   std::unique_ptr<FakeDeviceControl> control_;
   std::unique_ptr<session::Session> session_;
   std::unique_ptr<session::Server> server_;
