@@ -20,6 +20,7 @@
 #include "cmd/passthroughfs/options.h"
 #include "passthrough/passthrough_fs.h"
 #include "sys/syscalls.h"
+#include "proto/opcode_table.h"
 #include "session/device_backing.h"
 #include "session/server.h"
 #include "session/session.h"
@@ -130,6 +131,12 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("inodes", static_cast<long long>(fs.inode_count()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
+  // Every opcode that reached the server, by name ("op.LOOKUP 123").
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    const uint64_t n = s.RequestCount(op);
+    if (n == 0 || proto::OpName(op) == nullptr) continue;
+    line(("op." + std::string(proto::OpName(op))).c_str(), static_cast<long long>(n));
+  }
   return out;
 }
 
