@@ -9,6 +9,7 @@ packages=(
   attr acl                                      # setfattr/getfattr/setfacl used by tests
   git                                           # the real-tree acceptance test
   clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
+  libbenchmark-dev valgrind                     # bench/micro request cost (ns and callgrind counts)
 )
 missing=()
 for p in "${packages[@]}"; do
