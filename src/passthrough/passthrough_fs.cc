@@ -180,6 +180,14 @@ void PassthroughFs::AttachBacking(const FileState& file, uint32_t flags, Opened*
   if (id.value != 0) {
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;
     opened->backing = id;
+  } else if ((flags & O_ACCMODE) == O_WRONLY && !writeback_) {
+    // Served write-only opens bypass the FUSE page cache: the caller's pages
+    // go straight into the request (one copy instead of two, and no second
+    // page cache filled with data nobody reads through this open). Nothing
+    // is lost: a write-only fd cannot read or mmap. Writers to one file may
+    // run in parallel, as they do on SOURCE.
+    opened->open_flags |= abi::FOPEN_DIRECT_IO | abi::FOPEN_PARALLEL_DIRECT_WRITES;
+    (void)MayKeepCache(*file.inode, file.fd.get(), flags);  // a writer forgets the version
   } else if (keep_cache_ && MayKeepCache(*file.inode, file.fd.get(), flags)) {
     opened->open_flags |= abi::FOPEN_KEEP_CACHE;
   }

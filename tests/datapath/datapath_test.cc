@@ -232,5 +232,69 @@ TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
   EXPECT_TRUE(ReadAll(src) == expect);
 }
 
+// Served write-only opens bypass the FUSE page cache (FOPEN_DIRECT_IO): the
+// written data does not land in the mount's page cache, a reader that already
+// holds the file open (and has its pages cached) sees the new data at once,
+// and O_APPEND appends.
+TEST(ServedWriteOnly, BypassesThePageCacheAndStaysCoherent) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
+  DaemonMount mount({"--passthrough=off"});
+  ASSERT_TRUE(mount.ok());
+  const std::string via = mount.mnt() + "/f";
+  const std::string a = Pattern(1 << 20, 3), b = Pattern(1 << 20, 4);
+  // The reader opens first (an open without FOPEN_KEEP_CACHE drops the page
+  // cache, so residency must be looked at through a mapping made before the
+  // write), then a write-only open writes 1 MiB.
+  {
+    int fd = ::open(via.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(a.size())), 0);
+    ::close(fd);
+  }
+  const int r = ::open(via.c_str(), O_RDONLY);
+  ASSERT_GE(r, 0);
+  void* map = ::mmap(nullptr, a.size(), PROT_READ, MAP_SHARED, r, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  {
+    int fd = ::open(via.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, a.data(), a.size()), static_cast<ssize_t>(a.size()));
+    ::close(fd);
+  }
+  std::vector<unsigned char> resident(a.size() / 4096);
+  ASSERT_EQ(::mincore(map, a.size(), resident.data()), 0);
+  size_t cached = 0;
+  for (unsigned char c : resident) cached += c & 1;
+  EXPECT_EQ(cached, 0u) << "a write-only open must not fill the FUSE page cache";
+  ::munmap(map, a.size());
+  // The reader caches the file, a writer overwrites part of it: the reader
+  // sees the new bytes without reopening.
+  std::string got(4096, '\0');
+  ASSERT_EQ(::pread(r, got.data(), got.size(), 0), 4096);
+  EXPECT_TRUE(got == a.substr(0, 4096));
+  {
+    int w = ::open(via.c_str(), O_WRONLY);
+    ASSERT_EQ(::pwrite(w, b.data(), 4096, 0), 4096);
+    ASSERT_EQ(::pread(r, got.data(), got.size(), 0), 4096);
+    EXPECT_TRUE(got == b.substr(0, 4096)) << "reader sees the write while the writer is open";
+    ::close(w);
+  }
+  {
+    int w = ::open(via.c_str(), O_WRONLY | O_APPEND);
+    ASSERT_EQ(::write(w, "tail", 4), 4);
+    ::close(w);
+  }
+  struct stat sb;
+  ASSERT_EQ(::fstat(r, &sb), 0);
+  EXPECT_EQ(sb.st_size, static_cast<off_t>(a.size() + 4));
+  ASSERT_EQ(::pread(r, got.data(), 4, static_cast<off_t>(a.size())), 4);
+  EXPECT_EQ(got.substr(0, 4), "tail");
+  ::close(r);
+  std::string expect = a;
+  expect.replace(0, 4096, b.substr(0, 4096));
+  expect += "tail";
+  EXPECT_TRUE(ReadAll(mount.source() + "/f") == expect);
+}
+
 }  // namespace
 }  // namespace ptfs::testing
