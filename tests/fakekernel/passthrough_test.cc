@@ -217,5 +217,33 @@ TEST(FakeKernelPassthrough, InitSendsStackDepthOnlyWithPassthrough) {
   }
 }
 
+// Served opens: write-only ones go direct (no FUSE page cache), others keep
+// the page cache; passthrough opens get neither.
+TEST(FakeKernelServed, WriteOnlyOpensBypassThePageCache) {
+  for (bool passthrough : {false, true}) {
+    FakeKernelOptions o;
+    o.passthrough = passthrough;
+    FakeKernel k(o);
+    KernelReply c = k.Create(kRootId, "f", O_WRONLY);
+    ASSERT_EQ(c.error(), 0);
+    const auto entry = c.As<fuse_entry_out>();
+    fuse_open_out created;
+    std::memcpy(&created, c.payload.data() + sizeof(fuse_entry_out), sizeof(created));
+    const uint32_t direct = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+    EXPECT_EQ(created.open_flags & direct, passthrough ? 0u : direct) << passthrough;
+    for (uint32_t flags : {O_WRONLY, O_RDWR, O_RDONLY}) {
+      KernelReply r = k.Open(entry.nodeid, flags);
+      ASSERT_EQ(r.error(), 0);
+      const auto out = r.As<fuse_open_out>();
+      const bool want_direct = !passthrough && flags == O_WRONLY;
+      EXPECT_EQ(out.open_flags & direct, want_direct ? direct : 0u)
+          << "flags " << flags << " passthrough " << passthrough;
+      k.Release(entry.nodeid, out.fh);
+    }
+    k.Release(entry.nodeid, created.fh);
+    k.ForgetAll();
+  }
+}
+
 }  // namespace
 }  // namespace ptfs::testing
