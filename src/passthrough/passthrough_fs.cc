@@ -622,6 +622,15 @@ Result<Opened> PassthroughFs::OpenDir(const Context&, NodeId node, uint32_t flag
   dir->inode = std::move(inode);
   dir->fd = std::move(fd);
   Opened o;
+  // Listings are cached in the kernel and kept across opens: a change made
+  // through the mount drops the cache at once (the kernel bumps the
+  // directory's version), a change made in SOURCE directly when the
+  // directory's mtime is next refreshed (AUTO_INVAL_DATA, at most
+  // attr_timeout later), the same bound as for cached entries. A cached
+  // listing is plain names, so inodes are not refreshed per entry as
+  // READDIRPLUS would, and their cached ACLs survive (READDIRPLUS makes the
+  // kernel drop them, costing `ls -l` one GETXATTR per file per run).
+  if (keep_cache_) o.open_flags |= abi::FOPEN_CACHE_DIR | abi::FOPEN_KEEP_CACHE;
   o.fh = dirs_.Add(std::move(dir));
   return o;
 }

@@ -1,12 +1,14 @@
 // The data path on a real mount, with kernel passthrough (auto) and without
 // (off): contents, mmap, O_DIRECT, concurrent opens with different flags,
 // and the daemon's counters proving which path served the I/O.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -294,6 +296,73 @@ TEST(ServedWriteOnly, BypassesThePageCacheAndStaysCoherent) {
   expect.replace(0, 4096, b.substr(0, 4096));
   expect += "tail";
   EXPECT_TRUE(ReadAll(mount.source() + "/f") == expect);
+}
+
+std::vector<std::string> ListNames(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (struct dirent* e = ::readdir(d)) names.push_back(e->d_name);
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+long ListingRequests(DaemonMount& m) {
+  auto s = m.Stats();
+  return s["op.READDIR"] + s["op.READDIRPLUS"];
+}
+
+bool Has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Directory listings are cached in the kernel (FOPEN_CACHE_DIR + KEEP_CACHE):
+// listing an unchanged directory again costs no READDIR; a change through
+// the mount shows at once; a change made in SOURCE within the attribute
+// timeout; --nocache never caches.
+TEST(DirCache, CachedListingsStayCoherent) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
+  DaemonMount mount({"--attr-timeout=0.3", "--entry-timeout=0.3"});
+  ASSERT_TRUE(mount.ok());
+  const std::string d = mount.mnt() + "/d";
+  ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
+  for (int i = 0; i < 50; ++i) {
+    ::close(::open((mount.source() + "/d/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+  }
+  // The files appeared behind the kernel's back: once the directory's
+  // attributes expire, the next listing reads them and fills the cache.
+  ::usleep(400 * 1000);
+  const auto first = ListNames(d);
+  EXPECT_EQ(first, ListNames(mount.source() + "/d"));
+  const long after_first = ListingRequests(mount);
+  EXPECT_GT(after_first, 0);
+  EXPECT_EQ(ListNames(d), first);
+  EXPECT_EQ(ListingRequests(mount), after_first) << "an unchanged listing comes from the cache";
+
+  ::close(::open((d + "/through-mount").c_str(), O_CREAT | O_WRONLY, 0644));
+  EXPECT_TRUE(Has(ListNames(d), "through-mount")) << "a change through the mount shows at once";
+  ASSERT_EQ(::unlink((d + "/f7").c_str()), 0);
+  EXPECT_FALSE(Has(ListNames(d), "f7"));
+
+  ::close(::open((mount.source() + "/d/outside").c_str(), O_CREAT | O_WRONLY, 0644));
+  ::usleep(400 * 1000);  // > attr timeout
+  const auto later = ListNames(d);
+  EXPECT_TRUE(Has(later, "outside")) << "a change in SOURCE shows once the timeout passed";
+  EXPECT_EQ(later, ListNames(mount.source() + "/d"));
+}
+
+TEST(DirCache, NocacheNeverCaches) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
+  DaemonMount mount({"--nocache"});
+  ASSERT_TRUE(mount.ok());
+  ASSERT_EQ(::mkdir((mount.source() + "/d").c_str(), 0755), 0);
+  (void)ListNames(mount.mnt() + "/d");
+  const long after_first = ListingRequests(mount);
+  (void)ListNames(mount.mnt() + "/d");
+  EXPECT_GT(ListingRequests(mount), after_first);
+  ::close(::open((mount.source() + "/d/x").c_str(), O_CREAT | O_WRONLY, 0644));
+  EXPECT_TRUE(Has(ListNames(mount.mnt() + "/d"), "x")) << "--nocache sees SOURCE at once";
 }
 
 }  // namespace
