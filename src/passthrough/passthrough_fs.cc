@@ -122,13 +122,31 @@ auto AsCaller(const Context& ctx, F&& op) -> decltype(op()) {
   return RunWithGroups(ctx, *more, op);
 }
 
-// For the few operations whose *success* depends on group membership (chmod
-// keeping S_ISGID, setting an access ACL: the host clears S_ISGID when the
-// caller is not in the file's group), the full list is read up front.
+// For the operations whose *outcome*, not just permission, depends on group
+// membership, the full list is read up front: the host clears S_ISGID (even
+// without group execute) on chmod, setting an access ACL, truncate, O_TRUNC
+// and chown when the caller is not in the file's group.
 template <typename F>
 auto AsCallerWithAllGroups(const Context& ctx, F&& op) -> decltype(op()) {
   auto more = MoreGroups(ctx);
   return more ? RunWithGroups(ctx, *more, op) : RunWithGroups(ctx, ctx.groups, op);
+}
+
+// Whether a change to a file with these attributes keeps or clears S_ISGID
+// depending on groups the request did not carry.
+bool SgidDependsOnGroups(const Context& ctx, uint32_t mode, uint32_t gid) {
+  return (mode & S_ISGID) != 0 && !S_ISDIR(mode) && gid != ctx.gid &&
+         std::find(ctx.groups.begin(), ctx.groups.end(), gid) == ctx.groups.end();
+}
+bool SgidDependsOnGroups(const Context& ctx, int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && SgidDependsOnGroups(ctx, st.st_mode, st.st_gid);
+}
+
+// AsCaller, or AsCallerWithAllGroups when `all_groups`.
+template <typename F>
+auto AsCallerMaybeAll(const Context& ctx, bool all_groups, F&& op) -> decltype(op()) {
+  return all_groups ? AsCallerWithAllGroups(ctx, op) : AsCaller(ctx, op);
 }
 
 Errno ApplyUmask(bool dont_mask, uint32_t umask) {
@@ -361,13 +379,13 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
   if (in.valid & (FATTR_UID | FATTR_GID)) {
     const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
     const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
-    PTFS_TRY(AsCaller(ctx, [&] {
+    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
       return CheckSys(
           ::fchownat(path_fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
     }));
   }
   if (in.valid & FATTR_SIZE) {
-    PTFS_TRY(AsCaller(ctx, [&] {
+    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
       return CheckSys(file && file->access_mode != O_RDONLY
                           ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
                           : ::truncate(proc.c_str(), static_cast<off_t>(in.size)));
@@ -503,9 +521,13 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
   // checks permission before any fd (or kernel passthrough backing, which
   // the kernel opens with the daemon's credentials) exists. This holds with
   // and without default_permissions.
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd, AsCaller(ctx, [&] {
-                          return sys::Reopen(path_fd->get(), HostOpenFlags(flags));
-                        }));
+  const bool trunc = (flags & O_TRUNC) != 0;
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd,
+                        AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
+                                         [&] {
+                                           return sys::Reopen(path_fd->get(),
+                                                              HostOpenFlags(flags));
+                                         }));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   auto file = std::make_shared<FileState>();
@@ -547,8 +569,14 @@ Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::st
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
+  // An existing file may be truncated (see SgidDependsOnGroups).
+  bool all_groups = false;
+  if ((flags & O_TRUNC) && !(flags & O_EXCL)) {
+    auto existing = sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_MODE | STATX_GID);
+    all_groups = existing.ok() && SgidDependsOnGroups(ctx, existing->stx_mode, existing->stx_gid);
+  }
   // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd, AsCaller(ctx, [&] {
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd, AsCallerMaybeAll(ctx, all_groups, [&] {
                           return sys::OpenAt(dir.fd->get(), cname.c_str(),
                                              HostOpenFlags(flags) | O_CREAT | (flags & O_EXCL) |
                                                  O_NOFOLLOW,
