@@ -14,8 +14,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -490,6 +494,141 @@ TEST_P(SharingTest, RootOnlyFileDoesNotOpenForUsers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mount, SharingTest, testing::ValuesIn(SharingVariants()), VariantName);
+
+}  // namespace
+}  // namespace ptfs::mounttest
+
+namespace ptfs::mounttest {
+namespace {
+
+// Everything about a directory and its entries that a change would move
+// (contents, modes, owners, sizes, link counts, mtime and ctime to the ns).
+std::string SnapshotDir(const std::string& dir, std::vector<std::string> names = {}) {
+  std::ostringstream o;
+  if (names.empty()) {
+    names = ListDir(dir);
+    names.push_back(".");
+  }
+  for (const auto& n : names) {
+    const std::string p = dir + "/" + n;
+    struct stat st;
+    if (lstat(p.c_str(), &st) < 0) {
+      o << n << ": " << ErrnoName(errno) << "\n";
+      continue;
+    }
+    o << n << ": mode=" << std::oct << st.st_mode << std::dec << " uid=" << st.st_uid
+      << " size=" << st.st_size << " nlink=" << st.st_nlink << " mtime=" << st.st_mtim.tv_sec
+      << "." << st.st_mtim.tv_nsec << " ctime=" << st.st_ctim.tv_sec << "."
+      << st.st_ctim.tv_nsec;
+    if (S_ISREG(st.st_mode)) o << " data=" << ReadFileOrError(p);
+    o << "\n";
+  }
+  return o.str();
+}
+
+// A directory of SOURCE is moved out of SOURCE and back, with a symlink to a
+// directory outside planted in its place while it is away, in a tight loop,
+// while a root process and a uid 1000 process work in it through the mount:
+// by a directory fd held all along and by fresh lookups of its name (which
+// never follow a symlink, O_NOFOLLOW, as a careful program does natively).
+// Nothing outside SOURCE may change.
+class ConfinementMountTest : public MountTestBase, public testing::WithParamInterface<Variant> {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return GetParam().args; }
+};
+
+std::string Workload(const std::string& mnt, const std::string& tag, int millis) {
+  int root_fd = open(mnt.c_str(), O_RDONLY | O_DIRECTORY);
+  int dfd = -1;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  while (dfd < 0 && elapsed() < millis) dfd = openat(root_fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (dfd < 0) return "never opened d";
+  long ok = 0, failed = 0;
+  for (int i = 0; elapsed() < millis; ++i) {
+    const std::string f = tag + "_f" + std::to_string(i % 8);
+    const std::string g = tag + "_g" + std::to_string(i % 8);
+    int fd = openat(dfd, f.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
+    if (fd >= 0) {
+      ok += write(fd, "x", 1) == 1;
+      close(fd);
+    }
+    ok += fchmodat(dfd, f.c_str(), 0600, 0) == 0;
+    ok += renameat(dfd, f.c_str(), dfd, g.c_str()) == 0;
+    ok += unlinkat(dfd, g.c_str(), 0) == 0;
+    ok += mkdirat(dfd, g.c_str(), 0755) == 0;
+    ok += unlinkat(dfd, g.c_str(), AT_REMOVEDIR) == 0;
+    // By name, afresh.
+    int d2 = openat(root_fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (d2 < 0) {
+      ++failed;
+      continue;
+    }
+    fd = openat(d2, (tag + "_h").c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
+    if (fd >= 0) {
+      ok += write(fd, "y", 1) == 1;
+      close(fd);
+    }
+    ok += unlinkat(d2, (tag + "_h").c_str(), 0) == 0;
+    ok += fsetxattr(d2, "user.t", "1", 1, 0) == 0;
+    close(d2);
+  }
+  close(dfd);
+  close(root_fd);
+  return ok > 0 ? "worked" : "nothing succeeded (" + std::to_string(failed) + " misses)";
+}
+
+TEST_P(ConfinementMountTest, DirectoryMovedOutOfSourceWhileInUse) {
+  const std::string parking = root() + "/parking";
+  ASSERT_EQ(mkdir(parking.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(Src("d").c_str(), 0777), 0);
+  ASSERT_EQ(chmod(Src("d").c_str(), 0777), 0);
+  const std::string canary_dir = root() + "/outside_dir";
+  const std::string before = SnapshotDir(canary_dir) + SnapshotDir(root(), {"outside"});
+  std::atomic<bool> stop{false};
+  std::atomic<int> moves{0};
+  std::thread mover([&] {
+    const std::string in = Src("d"), out = parking + "/d";
+    while (!stop.load()) {
+      if (rename(in.c_str(), out.c_str()) != 0) break;
+      if (symlink(canary_dir.c_str(), in.c_str()) != 0) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      if (unlink(in.c_str()) != 0 || rename(out.c_str(), in.c_str()) != 0) break;
+      moves.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+  });
+  std::string as_root, as_user;
+  std::thread root_worker([&] { as_root = Workload(mnt(), "root", 1500); });
+  std::thread user_worker(
+      [&] { as_user = RunAs(1000, 1000, [&] { return Workload(mnt(), "u1000", 1500); }); });
+  root_worker.join();
+  user_worker.join();
+  stop = true;
+  mover.join();
+  EXPECT_GT(moves.load(), 10);
+  EXPECT_EQ(as_root, "worked");
+  EXPECT_EQ(as_user, "worked");
+  struct stat st;
+  ASSERT_EQ(lstat(Src("d").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode)) << "the mover must end with d back in SOURCE";
+  EXPECT_EQ(ListDir(parking), std::vector<std::string>{});
+  EXPECT_EQ(SnapshotDir(canary_dir) + SnapshotDir(root(), {"outside"}), before)
+      << "something outside SOURCE changed";
+  EXPECT_EQ(ReadFileOrError(root() + "/outside"), "outside\n");
+  EXPECT_TRUE(daemon().Running());
+}
+
+INSTANTIATE_TEST_SUITE_P(Mount, ConfinementMountTest,
+                         testing::Values(Variant{"nocache", {"--nocache", "-o", "allow_other"}},
+                                         Variant{"served",
+                                                 {"--nocache", "--passthrough=off", "--no-handles",
+                                                  "-o", "allow_other"}}),
+                         VariantName);
 
 }  // namespace
 }  // namespace ptfs::mounttest
