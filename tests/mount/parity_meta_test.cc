@@ -930,11 +930,10 @@ namespace ptfs::mounttest {
 namespace {
 
 // Mounted with nodefault_permissions: the kernel then asks the server
-// (FUSE_ACCESS) instead of checking mode bits itself. Only root's answers are
-// compared: the server checks with its own (root) credentials, so for other
-// callers it would grant what native denies; that is why default_permissions
-// is the default (docs/decisions.md, "What still runs with the server's
-// identity").
+// (FUSE_ACCESS) instead of checking mode bits itself. Here root's answers;
+// other users' (the server checks as the caller) are compared in
+// sharing_test.cc, whose "nodefault" variant runs every scenario this way
+// (docs/decisions.md, "Every operation runs as the caller").
 class NoDefaultPermissionsTest : public ParityTest {};
 
 TEST_P(NoDefaultPermissionsTest, AccessAsRootGoesToTheServer) {
