@@ -879,11 +879,8 @@ TEST_P(ParityMetaTest, AccessFaccessat) {
 }
 
 // Files made by a non-root caller in a world-writable directory belong to
-// the caller natively. The daemon still creates everything with its own
-// credentials (docs/decisions.md, "What still runs with the server's
-// identity"), so on the mount they belong to root, and the caller cannot even
-// reopen its own 0644 file for writing. Expected to fail until per-caller
-// credentials land.
+// the caller, who can reopen and chmod them (docs/decisions.md, "Every
+// operation runs as the caller"; more in sharing_test.cc).
 TEST_P(ParityMetaTest, FilesCreatedByAnotherUserBelongToThem) {
   RunParity([](Trace& t) {
     TCALL(t, mkdir(t.P("shared"), 0777));
