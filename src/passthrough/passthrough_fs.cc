@@ -853,7 +853,7 @@ Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::sp
   }
   if (out.empty()) return used;
   if (used > out.size()) return Errno(ERANGE);
-  std::memcpy(out.data(), all.data(), used);
+  if (used > 0) std::memcpy(out.data(), all.data(), used);
   return used;
 }
 

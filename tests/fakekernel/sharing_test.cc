@@ -237,6 +237,20 @@ TEST(FakeKernelConfinement, NamesThatClimbAreRefusedByEveryOpcode) {
       EXPECT_EQ(count, 11u) << r;
     }
   }
+  // An embedded NUL: the bytes after the name's NUL must not be ignored.
+  using namespace std::string_literals;
+  const std::string embedded = "victim\0/../"s + canary.basename() + "\0"s;
+  EXPECT_EQ(k.Call(RequestBuilder{FUSE_LOOKUP, kRootId}.Bytes(embedded)).error(), EINVAL);
+  EXPECT_EQ(k.Call(RequestBuilder{FUSE_UNLINK, kRootId}.Bytes(embedded)).error(), EINVAL);
+  EXPECT_EQ(k.Call(RequestBuilder{FUSE_MKDIR, kRootId}.Arg(fuse_mkdir_in{0755, 0}).Bytes(embedded))
+                .error(),
+            EINVAL);
+  EXPECT_EQ(k.Call(RequestBuilder{FUSE_RENAME, kRootId}
+                       .Arg(fuse_rename_in{kRootId})
+                       .Name("victim")
+                       .Bytes(embedded))
+                .error(),
+            EINVAL);
   EXPECT_EQ(ReadFile(k.source() + "/victim"), "v");
   EXPECT_EQ(canary.Changes(), "");
   k.ForgetAll();
