@@ -19,6 +19,7 @@
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
 #include "passthrough/passthrough_fs.h"
+#include "sys/credentials.h"
 #include "sys/syscalls.h"
 #include "proto/opcode_table.h"
 #include "session/device_backing.h"
@@ -161,15 +162,17 @@ int Run(const Options& o) {
   const bool want_passthrough = WantPassthrough(o, &no_passthrough_reason);
   passthrough::PassthroughOptions fs_options = o.fs;
   fs_options.no_passthrough_reason = no_passthrough_reason;
+  fs_options.default_permissions = o.mount.default_permissions;
   auto fs = passthrough::PassthroughFs::Create(fs_options);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
 
-  if (o.mount.allow_other && !o.mount.default_permissions) {
-    // Until every op runs with the caller's credentials, only the kernel's
-    // default_permissions checks keep other users out.
-    LOG_WARN("nodefault_permissions with allow_other: the kernel does not check permissions and "
-             "the daemon checks only creating operations per caller; other users can reach "
-             "what the daemon can");
+  if (o.mount.allow_other && !sys::FsCredentials::Supported()) {
+    // Only root can act as each caller; an unprivileged daemon acts as itself.
+    LOG_WARN("allow_other without root: every operation runs with the daemon's own identity%s",
+             o.mount.default_permissions
+                 ? " (default_permissions still checks each caller's access)"
+                 : " and nodefault_permissions leaves all checks to it: other users can reach "
+                   "what the daemon can");
   }
   std::string why;
   auto mounted = transport::Mount(o.mount, &why);

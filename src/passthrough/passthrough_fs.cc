@@ -10,7 +10,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "abi/fuse_abi.h"
 #include "sys/credentials.h"
@@ -68,11 +71,82 @@ Errno KillSuidGid(int fd) {
   return CheckSys(::fchmodat(AT_FDCWD, sys::ProcFdPath(fd).c_str(), killed, 0));
 }
 
-// Creating operations run as the caller, so that SOURCE assigns owner and
-// group (setgid directories included) and checks permission exactly as for a
-// native create by that user.
-Result<sys::FsCredentials> AsCaller(const Context& ctx) {
-  return sys::FsCredentials::Assume(ctx.uid, ctx.gid, ctx.groups);
+// Every operation that creates, opens or changes something runs its host
+// syscall with the caller's fsuid, fsgid and supplementary groups, so that
+// SOURCE checks permission (sticky directories, ownership, ACLs, chown to a
+// group, utimes rules, protected hardlinks) and assigns owner and group
+// exactly as for a native call by that user. Only that syscall runs switched:
+// reopening handles and killing suid/sgid on the kernel's behalf need the
+// daemon's identity (see sys/credentials.h).
+//
+// Supplementary groups: the kernel sends at most the one that owns the parent
+// of a creating request (FUSE_CREATE_SUPP_GROUP). Everything else runs first
+// with the groups the request carried; if SOURCE refuses (EACCES/EPERM) and
+// the calling thread has more groups (/proc/TID/status), it runs once more
+// with all of them. A refused call changed nothing, so the retry is safe, and
+// the common case costs no /proc read. docs/decisions.md has the reasoning.
+bool IsDenied(Errno e) { return e.value() == EACCES || e.value() == EPERM; }
+inline Errno ErrorOf(Errno e) { return e; }
+template <typename T>
+Errno ErrorOf(const Result<T>& r) {
+  return r.error();
+}
+
+template <typename F>
+auto RunWithGroups(const Context& ctx, std::span<const uint32_t> groups, F& op) -> decltype(op()) {
+  auto creds = sys::FsCredentials::Assume(ctx.uid, ctx.gid, groups);
+  if (!creds.ok()) return creds.error();
+  return op();
+}
+
+// The caller's full group list from /proc, if it adds to what the request
+// carried.
+std::optional<std::vector<uint32_t>> MoreGroups(const Context& ctx) {
+  if (!sys::FsCredentials::Supported() || ctx.uid == 0) return std::nullopt;
+  auto all = sys::ThreadGroups(ctx.pid, ctx.uid, ctx.gid);
+  if (!all.ok()) return std::nullopt;
+  for (uint32_t g : *all) {
+    if (g != ctx.gid && std::find(ctx.groups.begin(), ctx.groups.end(), g) == ctx.groups.end()) {
+      return std::move(*all);
+    }
+  }
+  return std::nullopt;
+}
+
+template <typename F>
+auto AsCaller(const Context& ctx, F&& op) -> decltype(op()) {
+  auto first = RunWithGroups(ctx, ctx.groups, op);
+  if (!IsDenied(ErrorOf(first))) return first;
+  auto more = MoreGroups(ctx);
+  if (!more) return first;
+  return RunWithGroups(ctx, *more, op);
+}
+
+// For the operations whose *outcome*, not just permission, depends on group
+// membership, the full list is read up front: the host clears S_ISGID (even
+// without group execute) on chmod, setting an access ACL, truncate, O_TRUNC
+// and chown when the caller is not in the file's group.
+template <typename F>
+auto AsCallerWithAllGroups(const Context& ctx, F&& op) -> decltype(op()) {
+  auto more = MoreGroups(ctx);
+  return more ? RunWithGroups(ctx, *more, op) : RunWithGroups(ctx, ctx.groups, op);
+}
+
+// Whether a change to a file with these attributes keeps or clears S_ISGID
+// depending on groups the request did not carry.
+bool SgidDependsOnGroups(const Context& ctx, uint32_t mode, uint32_t gid) {
+  return (mode & S_ISGID) != 0 && !S_ISDIR(mode) && gid != ctx.gid &&
+         std::find(ctx.groups.begin(), ctx.groups.end(), gid) == ctx.groups.end();
+}
+bool SgidDependsOnGroups(const Context& ctx, int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && SgidDependsOnGroups(ctx, st.st_mode, st.st_gid);
+}
+
+// AsCaller, or AsCallerWithAllGroups when `all_groups`.
+template <typename F>
+auto AsCallerMaybeAll(const Context& ctx, bool all_groups, F&& op) -> decltype(op()) {
+  return all_groups ? AsCallerWithAllGroups(ctx, op) : AsCaller(ctx, op);
 }
 
 Errno ApplyUmask(bool dont_mask, uint32_t umask) {
@@ -262,8 +336,16 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   return e;
 }
 
-Result<Entry> PassthroughFs::Lookup(const Context&, NodeId parent, std::string_view name) {
+Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
+  if (!options_.default_permissions) {
+    // The kernel did not check search permission on the parent: SOURCE
+    // does, for the caller (EACCES before ENOENT, as natively).
+    CName cname(name);
+    PTFS_TRY(AsCaller(ctx, [&] {
+      return sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_TYPE).error();
+    }));
+  }
   return LookupAt(dir.fd->get(), name, 1);
 }
 
@@ -324,31 +406,47 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     if (f.ok()) file = std::move(*f);
   }
   const std::string proc = sys::ProcFdPath(path_fd->get());
+  // Each change runs as the caller: SOURCE then decides who may chmod (the
+  // owner), chown (root; the owner to a group they are in), truncate (a
+  // writer) and set times (a writer for "now", the owner for explicit times).
   if (in.valid & FATTR_MODE) {
-    int rc = file ? ::fchmod(file->fd.get(), in.mode & 07777)
-                  : ::fchmodat(AT_FDCWD, proc.c_str(), in.mode & 07777, 0);
-    if (rc < 0) return Errno::Last();
+    const mode_t mode = in.mode & 07777;
+    auto chmod = [&] {
+      return CheckSys(file ? ::fchmod(file->fd.get(), mode)
+                           : ::fchmodat(AT_FDCWD, proc.c_str(), mode, 0));
+    };
+    // Whether S_ISGID survives depends on membership in the file's group.
+    PTFS_TRY((mode & S_ISGID) ? AsCallerWithAllGroups(ctx, chmod) : AsCaller(ctx, chmod));
   }
   if (in.valid & (FATTR_UID | FATTR_GID)) {
     const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
     const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
-    if (::fchownat(path_fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-      return Errno::Last();
-    }
+    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
+      return CheckSys(
+          ::fchownat(path_fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+    }));
   }
   if (in.valid & FATTR_SIZE) {
-    int rc = file && file->access_mode != O_RDONLY
-                 ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
-                 : ::truncate(proc.c_str(), static_cast<off_t>(in.size));
-    if (rc < 0) return Errno::Last();
+    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
+      return CheckSys(file && file->access_mode != O_RDONLY
+                          ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
+                          : ::truncate(proc.c_str(), static_cast<off_t>(in.size)));
+    }));
   }
   if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
     struct timespec times[2];
     times[0] = (in.valid & FATTR_ATIME) ? in.atime : timespec{0, UTIME_OMIT};
     times[1] = (in.valid & FATTR_MTIME) ? in.mtime : timespec{0, UTIME_OMIT};
-    int rc = ::utimensat(path_fd->get(), "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-    if (rc < 0 && errno == EINVAL) rc = ::utimensat(AT_FDCWD, proc.c_str(), times, 0);
-    if (rc < 0) return Errno::Last();
+    auto utimes = [&] {
+      int rc = ::utimensat(path_fd->get(), "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      if (rc < 0 && errno == EINVAL) rc = ::utimensat(AT_FDCWD, proc.c_str(), times, 0);
+      return CheckSys(rc);
+    };
+    // FATTR_CTIME comes only with the kernel's own mtime/ctime (writeback
+    // cache: flushing times, or a truncate by a writer), never from a
+    // utimensat(2) caller: those are the kernel's bookkeeping, applied as
+    // the daemon (a writer who is not the owner may not set explicit times).
+    PTFS_TRY((in.valid & abi::FATTR_CTIME) ? utimes() : AsCaller(ctx, utimes));
   }
   // With FUSE_HANDLE_KILLPRIV_V2 the kernel asks us to drop privileges in two
   // ways: FATTR_KILL_SUIDGID (truncate), and a SETATTR that sets nothing at
@@ -377,10 +475,9 @@ Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::str
                                      std::string_view target) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name), ctarget(target);
-  {
-    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
-    if (::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()) < 0) return Errno::Last();
-  }
+  PTFS_TRY(AsCaller(ctx, [&] {
+    return CheckSys(::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()));
+  }));
   return LookupAt(dir.fd->get(), name, 1);
 }
 
@@ -389,12 +486,9 @@ Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::strin
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  {
-    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
-    if (::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)) < 0) {
-      return Errno::Last();
-    }
-  }
+  PTFS_TRY(AsCaller(ctx, [&] {
+    return CheckSys(::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)));
+  }));
   return LookupAt(dir.fd->get(), name, 1);
 }
 
@@ -403,55 +497,80 @@ Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::strin
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  {
-    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
-    if (::mkdirat(dir.fd->get(), cname.c_str(), mode) < 0) return Errno::Last();
-  }
+  PTFS_TRY(AsCaller(ctx, [&] { return CheckSys(::mkdirat(dir.fd->get(), cname.c_str(), mode)); }));
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Errno PassthroughFs::Unlink(const Context&, NodeId parent, std::string_view name) {
+Errno PassthroughFs::Unlink(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name);
-  return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), 0));
+  return AsCaller(ctx, [&] { return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), 0)); });
 }
 
-Errno PassthroughFs::RmDir(const Context&, NodeId parent, std::string_view name) {
+Errno PassthroughFs::RmDir(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name);
-  return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), AT_REMOVEDIR));
+  return AsCaller(ctx, [&] {
+    return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), AT_REMOVEDIR));
+  });
 }
 
-Errno PassthroughFs::Rename(const Context&, NodeId parent, std::string_view name,
+Errno PassthroughFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
                             NodeId new_parent, std::string_view new_name, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(DirFd from, DirOf(parent));
   PTFS_ASSIGN_OR_RETURN(DirFd to, DirOf(new_parent));
   CName cname(name), cnew(new_name);
-  return CheckSys(
-      ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags));
+  return AsCaller(ctx, [&] {
+    return CheckSys(
+        ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags));
+  });
 }
 
-Result<Entry> PassthroughFs::Link(const Context&, NodeId node, NodeId new_parent,
+Result<Entry> PassthroughFs::Link(const Context& ctx, NodeId node, NodeId new_parent,
                                   std::string_view new_name) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(new_parent));
   CName cnew(new_name);
-  int rc = ::linkat(fd->get(), "", dir.fd->get(), cnew.c_str(), AT_EMPTY_PATH);
-  if (rc < 0 && (errno == ENOENT || errno == EPERM)) {
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc magic link does not.
-    rc = ::linkat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(), dir.fd->get(), cnew.c_str(),
-                  AT_SYMLINK_FOLLOW);
-  }
-  if (rc < 0) return Errno::Last();
+  PTFS_TRY(AsCaller(ctx, [&] {
+    int rc = ::linkat(fd->get(), "", dir.fd->get(), cnew.c_str(), AT_EMPTY_PATH);
+    if (rc < 0 && (errno == ENOENT || errno == EPERM)) {
+      // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (which a caller's fsuid
+      // drops); the /proc magic link does not.
+      rc = ::linkat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(), dir.fd->get(), cnew.c_str(),
+                    AT_SYMLINK_FOLLOW);
+    }
+    return CheckSys(rc);
+  }));
   return LookupAt(dir.fd->get(), new_name, 1);
 }
 
-Result<Opened> PassthroughFs::Open(const Context&, NodeId node, uint32_t flags,
+Result<sys::UniqueFd> PassthroughFs::WidenForServer(sys::UniqueFd fd, uint32_t flags) const {
+  const int caller = HostOpenFlags(flags);
+  const int server = HostFlagsForOpen(flags);
+  if (caller == server) return fd;
+  // The caller's open proved its permission; the server needs more access
+  // than it asked for (writeback cache: reading pages of write-only files).
+  // O_TRUNC already happened.
+  return sys::Reopen(fd.get(), server & ~(O_TRUNC | O_CREAT | O_EXCL));
+}
+
+Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t flags,
                                    uint32_t open_flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), HostFlagsForOpen(flags)));
+  // The open itself runs as the caller, with the caller's flags: SOURCE
+  // checks permission before any fd (or kernel passthrough backing, which
+  // the kernel opens with the daemon's credentials) exists. This holds with
+  // and without default_permissions.
+  const bool trunc = (flags & O_TRUNC) != 0;
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd,
+                        AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
+                                         [&] {
+                                           return sys::Reopen(path_fd->get(),
+                                                              HostOpenFlags(flags));
+                                         }));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   auto file = std::make_shared<FileState>();
   file->inode = inode;
@@ -492,15 +611,20 @@ Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::st
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
-  sys::UniqueFd fd;
-  {
-    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
-    // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
-    PTFS_ASSIGN_OR_RETURN(fd, sys::OpenAt(dir.fd->get(), cname.c_str(),
-                                          HostFlagsForOpen(flags) | O_CREAT | (flags & O_EXCL) |
-                                              O_NOFOLLOW,
-                                          mode));
+  // An existing file may be truncated (see SgidDependsOnGroups).
+  bool all_groups = false;
+  if ((flags & O_TRUNC) && !(flags & O_EXCL)) {
+    auto existing = sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_MODE | STATX_GID);
+    all_groups = existing.ok() && SgidDependsOnGroups(ctx, existing->stx_mode, existing->stx_gid);
   }
+  // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd, AsCallerMaybeAll(ctx, all_groups, [&] {
+                          return sys::OpenAt(dir.fd->get(), cname.c_str(),
+                                             HostOpenFlags(flags) | O_CREAT | (flags & O_EXCL) |
+                                                 O_NOFOLLOW,
+                                             mode);
+                        }));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
   if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
   return FinishCreate(std::move(fd), flags);
@@ -512,11 +636,9 @@ Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, uint32
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   int host_flags = (HostFlagsForOpen(flags) & ~O_DIRECTORY) | O_TMPFILE;
   if ((host_flags & O_ACCMODE) == O_RDONLY) host_flags |= O_RDWR;  // O_TMPFILE needs write
-  sys::UniqueFd fd;
-  {
-    PTFS_ASSIGN_OR_RETURN(auto creds, AsCaller(ctx));
-    PTFS_ASSIGN_OR_RETURN(fd, sys::OpenAt(dir.fd->get(), ".", host_flags, mode));
-  }
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, AsCaller(ctx, [&] {
+                          return sys::OpenAt(dir.fd->get(), ".", host_flags, mode);
+                        }));
   return FinishCreate(std::move(fd), flags);
 }
 
@@ -612,12 +734,14 @@ Errno PassthroughFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind 
                                               : ::fsync(file->fd.get()));
 }
 
-Result<Opened> PassthroughFs::OpenDir(const Context&, NodeId node, uint32_t flags) {
+Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   const int host_flags = (static_cast<int>(flags) & (O_NOATIME)) | O_RDONLY | O_DIRECTORY;
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Reopen(path_fd->get(), host_flags));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, AsCaller(ctx, [&] {
+                          return sys::Reopen(path_fd->get(), host_flags);
+                        }));
   auto dir = std::make_shared<DirState>();
   dir->inode = std::move(inode);
   dir->fd = std::move(fd);
@@ -635,10 +759,16 @@ Result<Opened> PassthroughFs::OpenDir(const Context&, NodeId node, uint32_t flag
   return o;
 }
 
-Errno PassthroughFs::ReadDir(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                              DirentSink& sink) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
   if (dir->inode->id() != node) return Errno(EBADF);
+  // READDIRPLUS hands out attributes, which natively need search permission
+  // on the directory; without default_permissions the kernel did not check.
+  const bool may_search =
+      !sink.plus() || options_.default_permissions || AsCaller(ctx, [&] {
+        return CheckSys(::faccessat(dir->fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH));
+      }).ok();
   MutexLock lock(&dir->mu);
   // The kernel passes back the offset of the last entry it consumed. Host
   // offsets are the filesystem's own stable cookies (what telldir returns),
@@ -668,7 +798,7 @@ Errno PassthroughFs::ReadDir(const Context&, NodeId node, FileHandle fh, uint64_
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
       Entry e;
-      auto looked_up = (name == "." || name == "..")
+      auto looked_up = (name == "." || name == ".." || !may_search)
                            ? Result<Entry>(Errno(EINVAL))
                            : LookupAt(dir->fd.get(), name, 1);
       if (looked_up.ok()) {
@@ -710,47 +840,92 @@ Result<struct statvfs> PassthroughFs::StatFs(const Context&, NodeId node) {
 // Extended attributes go through the inode's /proc/self/fd magic link: the
 // f*xattr calls refuse O_PATH fds, and the magic link resolves to the inode
 // itself (a symlink's own xattrs included), never to a path in SOURCE.
-Errno PassthroughFs::SetXattr(const Context&, NodeId node, std::string_view name,
+Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view name,
                               std::span<const char> value, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  return CheckSys(::setxattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str(), value.data(),
-                             value.size(), static_cast<int>(flags)));
+  const std::string proc = sys::ProcFdPath(fd->get());
+  auto set = [&] {
+    return CheckSys(::setxattr(proc.c_str(), cname.c_str(), value.data(), value.size(),
+                               static_cast<int>(flags)));
+  };
+  // An access ACL keeps S_ISGID only for a member of the file's group.
+  return name == "system.posix_acl_access" ? AsCallerWithAllGroups(ctx, set)
+                                           : AsCaller(ctx, set);
 }
 
-Result<size_t> PassthroughFs::GetXattr(const Context&, NodeId node, std::string_view name,
+Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::string_view name,
                                        std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  ssize_t n = ::getxattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str(),
-                         out.empty() ? nullptr : out.data(), out.size());
-  if (n < 0) return Errno::Last();
-  return static_cast<size_t>(n);
+  const std::string proc = sys::ProcFdPath(fd->get());
+  auto get = [&]() -> Result<size_t> {
+    ssize_t n = ::getxattr(proc.c_str(), cname.c_str(), out.empty() ? nullptr : out.data(),
+                           out.size());
+    if (n < 0) return Errno::Last();
+    return static_cast<size_t>(n);
+  };
+  // user.* needs read permission; the kernel checked it with default_permissions.
+  return options_.default_permissions ? get() : AsCaller(ctx, get);
 }
 
-Result<size_t> PassthroughFs::ListXattr(const Context&, NodeId node, std::span<char> out) {
+Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  ssize_t n = ::listxattr(sys::ProcFdPath(fd->get()).c_str(), out.empty() ? nullptr : out.data(),
-                          out.size());
+  const std::string proc = sys::ProcFdPath(fd->get());
+  // SOURCE lists trusted.* names only to CAP_SYS_ADMIN, which the daemon
+  // keeps whatever its fsuid: filter them for callers other than root (the
+  // request does not carry the caller's capabilities; uid 0 stands for them).
+  const bool hide_trusted = ctx.uid != 0;
+  if (!hide_trusted) {
+    ssize_t n = ::listxattr(proc.c_str(), out.empty() ? nullptr : out.data(), out.size());
+    if (n < 0) return Errno::Last();
+    return static_cast<size_t>(n);
+  }
+  std::vector<char> all;
+  ssize_t n;
+  do {
+    n = ::listxattr(proc.c_str(), nullptr, 0);
+    if (n < 0) return Errno::Last();
+    all.resize(static_cast<size_t>(n));
+    n = n == 0 ? 0 : ::listxattr(proc.c_str(), all.data(), all.size());
+  } while (n < 0 && errno == ERANGE);  // grew between the two calls
   if (n < 0) return Errno::Last();
-  return static_cast<size_t>(n);
+  size_t used = 0;
+  for (size_t pos = 0; pos < static_cast<size_t>(n);) {
+    const std::string_view entry(all.data() + pos);
+    if (!entry.starts_with("trusted.")) {
+      std::memmove(all.data() + used, entry.data(), entry.size() + 1);
+      used += entry.size() + 1;
+    }
+    pos += entry.size() + 1;
+  }
+  if (out.empty()) return used;
+  if (used > out.size()) return Errno(ERANGE);
+  if (used > 0) std::memcpy(out.data(), all.data(), used);
+  return used;
 }
 
-Errno PassthroughFs::RemoveXattr(const Context&, NodeId node, std::string_view name) {
+Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  return CheckSys(::removexattr(sys::ProcFdPath(fd->get()).c_str(), cname.c_str()));
+  const std::string proc = sys::ProcFdPath(fd->get());
+  return AsCaller(ctx, [&] { return CheckSys(::removexattr(proc.c_str(), cname.c_str())); });
 }
 
-Errno PassthroughFs::Access(const Context&, NodeId node, uint32_t mask) {
+// Only sent without default_permissions (the kernel answers access(2) itself
+// otherwise). AT_EACCESS: check with the thread's (the caller's) fs ids; the
+// kernel already put the caller's real ids into the request for access(2).
+Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  return CheckSys(::faccessat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(),
-                              static_cast<int>(mask), AT_EACCESS));
+  const std::string proc = sys::ProcFdPath(fd->get());
+  return AsCaller(ctx, [&] {
+    return CheckSys(::faccessat(AT_FDCWD, proc.c_str(), static_cast<int>(mask), AT_EACCESS));
+  });
 }
 
 Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, FileHandle fh, uint64_t owner) {

@@ -29,6 +29,12 @@ struct PassthroughOptions {
   std::string no_passthrough_reason;
   // InodeOps to offer for every inode (policy: --inode-passthrough).
   uint32_t inode_passthrough_ops = 0;
+  // The mount has default_permissions: the kernel checks mode bits and ACLs
+  // before sending a request. Without it the server also checks, as the
+  // caller, what the kernel would have: search permission for LOOKUP and
+  // READDIRPLUS, read permission for GETXATTR (opening and changing run as
+  // the caller either way).
+  bool default_permissions = true;
 };
 
 class PassthroughFs final : public FileSystem {
@@ -123,6 +129,9 @@ class PassthroughFs final : public FileSystem {
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
+  // `fd` was opened as the caller with the caller's own flags; reopens it as
+  // the daemon where the server needs more (HostFlagsForOpen).
+  Result<sys::UniqueFd> WidenForServer(sys::UniqueFd fd, uint32_t flags) const;
   void LogInodePassthrough(const ConnectionInfo& info);
   // Gives back the inode-passthrough backing held by an inode that left the table.
   void ReleaseInodeBacking(const InodePtr& gone);

@@ -80,6 +80,15 @@ Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request*
     }
   }
 
+  // An entry name is the last thing in its request (extensions were split
+  // off above): bytes after its NUL mean an embedded NUL ("a\0/../b"), which
+  // must not be read as the name "a".
+  if ((op.strings == Strings::kName || op.strings == Strings::kTwoNames ||
+       op.strings == Strings::kNameAndPath) &&
+      !body.empty()) {
+    return Errno(EINVAL);
+  }
+
   switch (op.payload) {
     case Payload::kNone:
       // Newer kernels may append fields we do not know; tolerate trailing bytes.

@@ -1,10 +1,13 @@
 #include "sys/credentials.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "util/log.h"
@@ -58,6 +61,64 @@ FsCredentials::~FsCredentials() {
     LOG_ERROR("cannot restore the daemon's credentials; aborting");
     std::abort();
   }
+}
+
+namespace {
+// The numbers of a "Name:\tA\tB..." line of /proc/PID/status.
+std::vector<uint32_t> Numbers(std::string_view line) {
+  std::vector<uint32_t> out;
+  const char* p = line.data();
+  const char* end = p + line.size();
+  while (p < end) {
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    uint32_t v;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || next == p) break;
+    out.push_back(v);
+    p = next;
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<uint32_t>> ParseStatusGroups(std::string_view status, uint32_t uid,
+                                                uint32_t gid) {
+  std::vector<uint32_t> uids, gids, groups;
+  bool have_groups = false;
+  while (!status.empty()) {
+    const size_t nl = status.find('\n');
+    std::string_view line = status.substr(0, nl);
+    status = nl == std::string_view::npos ? std::string_view() : status.substr(nl + 1);
+    if (line.starts_with("Uid:")) uids = Numbers(line.substr(4));
+    else if (line.starts_with("Gid:")) gids = Numbers(line.substr(4));
+    else if (line.starts_with("Groups:")) {
+      groups = Numbers(line.substr(7));
+      have_groups = true;
+    }
+  }
+  // Uid:/Gid: list real, effective, saved and filesystem ids; the request
+  // carried the filesystem ones.
+  if (uids.size() != 4 || gids.size() != 4 || !have_groups || uids[3] != uid || gids[3] != gid) {
+    return Errno(ESRCH);
+  }
+  return groups;
+}
+
+Result<std::vector<uint32_t>> ThreadGroups(uint32_t tid, uint32_t uid, uint32_t gid) {
+  if (tid == 0) return Errno(ESRCH);  // the caller is not visible in our pid namespace
+  const std::string path = "/proc/" + std::to_string(tid) + "/status";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno(ESRCH);
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ParseStatusGroups(text, uid, gid);
 }
 
 }  // namespace ptfs::sys

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "util/result.h"
 
@@ -37,5 +39,19 @@ class FsCredentials {
   explicit FsCredentials(bool active) : active_(active) {}
   bool active_;
 };
+
+// The supplementary groups of thread `tid` (a FUSE request's pid is the
+// calling thread's id in the daemon's pid namespace), read from
+// /proc/TID/status. The kernel sends only the one supplementary group that
+// owns the parent of a creating request (FUSE_CREATE_SUPP_GROUP); this is the
+// fallback for everything else, used only when a permission decision needs it
+// (docs/decisions.md, "Every operation runs as the caller"). Fails with ESRCH
+// when the thread is gone or no longer runs with fsuid `uid` and fsgid `gid`
+// (the ids the request carried), so a reused pid can never lend its groups.
+Result<std::vector<uint32_t>> ThreadGroups(uint32_t tid, uint32_t uid, uint32_t gid);
+
+// Parses the text of /proc/PID/status as ThreadGroups does (for tests).
+Result<std::vector<uint32_t>> ParseStatusGroups(std::string_view status, uint32_t uid,
+                                                uint32_t gid);
 
 }  // namespace ptfs::sys

@@ -879,11 +879,8 @@ TEST_P(ParityMetaTest, AccessFaccessat) {
 }
 
 // Files made by a non-root caller in a world-writable directory belong to
-// the caller natively. The daemon still creates everything with its own
-// credentials (docs/decisions.md, "What still runs with the server's
-// identity"), so on the mount they belong to root, and the caller cannot even
-// reopen its own 0644 file for writing. Expected to fail until per-caller
-// credentials land.
+// the caller, who can reopen and chmod them (docs/decisions.md, "Every
+// operation runs as the caller"; more in sharing_test.cc).
 TEST_P(ParityMetaTest, FilesCreatedByAnotherUserBelongToThem) {
   RunParity([](Trace& t) {
     TCALL(t, mkdir(t.P("shared"), 0777));
@@ -930,11 +927,10 @@ namespace ptfs::mounttest {
 namespace {
 
 // Mounted with nodefault_permissions: the kernel then asks the server
-// (FUSE_ACCESS) instead of checking mode bits itself. Only root's answers are
-// compared: the server checks with its own (root) credentials, so for other
-// callers it would grant what native denies; that is why default_permissions
-// is the default (docs/decisions.md, "What still runs with the server's
-// identity").
+// (FUSE_ACCESS) instead of checking mode bits itself. Here root's answers;
+// other users' (the server checks as the caller) are compared in
+// sharing_test.cc, whose "nodefault" variant runs every scenario this way
+// (docs/decisions.md, "Every operation runs as the caller").
 class NoDefaultPermissionsTest : public ParityTest {};
 
 TEST_P(NoDefaultPermissionsTest, AccessAsRootGoesToTheServer) {

@@ -2,7 +2,8 @@
 # CLI acceptance test: usage and argument errors, daemon mode (live on
 # return, SIGTERM, umount), foreground mode (SIGINT), -o ro, harmless
 # mount(8) options, mount -t fuse.passthroughfs and an fstab line through
-# mount.fuse3, and an unprivileged mount through fusermount3.
+# mount.fuse3, and an unprivileged mount through fusermount3 (kernel
+# passthrough off with one log line; -o ro).
 #
 #   bash cli_test.sh PATH/TO/passthroughfs SOURCE_DIR
 #
@@ -242,7 +243,30 @@ RC=$?
 set -e
 ((RC == 0)) || fail "unprivileged: exit status $RC after fusermount3 -u; log: $(cat "$TMP/user.log")"
 ! is_mounted "$UMNT" || fail "unprivileged: still mounted"
-log "unprivileged (foreground): mounted via fusermount3 ($info), served, fusermount3 -u -> exit 0"
+# Kernel passthrough needs CAP_SYS_ADMIN: the daemon falls back to serving
+# I/O itself and says so in exactly one line.
+n=$(grep -c "data path:" "$TMP/user.log" || true)
+((n == 1)) || fail "unprivileged: expected one 'data path:' log line, got $n: $(cat "$TMP/user.log")"
+grep -q "data path: served by the daemon (registering backing files needs CAP_SYS_ADMIN" "$TMP/user.log" ||
+  fail "unprivileged: no passthrough-off line naming CAP_SYS_ADMIN: $(cat "$TMP/user.log")"
+log "unprivileged (foreground): mounted via fusermount3 ($info), served, fusermount3 -u -> exit 0; $(grep "data path:" "$TMP/user.log")"
+
+# -o ro as a normal user: every change is EROFS, reads work, SOURCE untouched.
+as_user "$DAEMON" -f -o ro "$USRC" "$UMNT" 2>"$TMP/user-ro.log" &
+pid=$!
+wait_mounted "$UMNT" 10 "$pid" || fail "unprivileged ro: not mounted after 10 s: $(cat "$TMP/user-ro.log")"
+[[ $(as_user cat "$UMNT/hello") == "hello passthroughfs" ]] || fail "unprivileged ro: cannot read"
+for change in "echo x >'$UMNT/hello'" "echo x >'$UMNT/new'" "mkdir '$UMNT/dir'" "rm '$UMNT/hello'" \
+  "mv '$UMNT/hello' '$UMNT/moved'" "chmod 600 '$UMNT/hello'" "touch '$UMNT/hello'" \
+  "truncate -s 0 '$UMNT/hello'" "ln -s hello '$UMNT/link'" "setfattr -n user.x -v 1 '$UMNT/hello'"; do
+  if out=$(as_user sh -c "$change" 2>&1); then fail "unprivileged ro: '$change' succeeded"; fi
+  grep -qi "read-only file system" <<<"$out" || fail "unprivileged ro: '$change' failed otherwise: $out"
+done
+[[ $(cat "$USRC/hello") == "hello passthroughfs" && ! -e $USRC/new && ! -e $USRC/dir ]] ||
+  fail "unprivileged ro: SOURCE changed"
+as_user fusermount3 -u "$UMNT" || fail "unprivileged ro: fusermount3 -u failed"
+wait_gone "$pid" 10 || fail "unprivileged ro: daemon still running 10 s after fusermount3 -u"
+log "unprivileged -o ro: every change EROFS, SOURCE untouched"
 
 run setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups "$DAEMON" "$USRC" "$UMNT"
 ((RC == 0)) || fail "unprivileged daemon mode: exit $RC: $(cat "$ERR")"
