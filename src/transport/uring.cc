@@ -92,8 +92,10 @@ int CpuListCount(std::string_view list) {
     }
     if (!digits) return 0;
     highest = std::max(highest, value);
-    if (j < list.size() && (list[j] == '-' || list[j] == ',')) ++j;
-    else if (j < list.size()) return 0;
+    if (j < list.size()) {
+      if (list[j] != '-' && list[j] != ',') return 0;
+      if (++j == list.size()) return 0;  // a separator must be followed by a number
+    }
     i = j;
   }
   return highest + 1;
@@ -468,7 +470,14 @@ Result<std::unique_ptr<UringTransport>> UringTransport::Create(const UringConfig
   const unsigned sq = static_cast<unsigned>(config.entries_per_queue) * 2 + 2;
   const unsigned cq = kMaxEntriesPerQueue * 2 + 8;
   for (int qid = 0; qid < config.queues; ++qid) {
-    auto ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128);
+    // COOP_TASKRUN: the kernel delivers a request to its entry as task work
+    // of the queue thread; cooperative mode runs it when the thread next
+    // enters io_uring_enter (which it does after every request) instead of
+    // interrupting whatever syscall the thread is making for the filesystem.
+    auto ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128 | IORING_SETUP_COOP_TASKRUN);
+    if (!ring.ok() && ring.error().value() == EINVAL) {
+      ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128);  // kernels before 5.19
+    }
     if (!ring.ok()) return ring.error();
     const int efd = ::eventfd(0, EFD_CLOEXEC);
     if (efd < 0) return Errno::Last();
