@@ -27,12 +27,21 @@
 #include "session/session.h"
 #include "transport/channel.h"
 #include "transport/mount.h"
+#include "transport/uring.h"
 #include "util/log.h"
 
 namespace ptfs::cmd {
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+
+// Ring entries per io_uring queue (one queue per possible CPU). A queue's
+// thread handles its entries one at a time, so entries buy overlap (the kernel
+// can hand over the next request while a reply is on its way), not
+// parallelism; 8 per CPU covers bursts from the few callers one CPU runs.
+// Replies held by lock waits do not count: the queue grows past this when
+// they would leave fewer free (transport/uring.h).
+constexpr int kUringEntriesPerQueue = 8;
 
 [[noreturn]] void Die(const std::string& message) {
   fprintf(stderr, "passthroughfs: %s\n", message.c_str());
@@ -104,7 +113,9 @@ sigset_t BlockSignals() {
 
 // Counters of what reached the daemon and which data path served it, as
 // "name value" lines (documented in docs/stats.md).
-std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs) {
+std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs,
+                        const session::Server& server,
+                        const transport::UringTransport* uring) {
   using namespace ptfs::abi;  // NOLINT
   const auto& dp = fs.data_path();
   std::string out;
@@ -138,6 +149,11 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
     if (n == 0 || proto::OpName(op) == nullptr) continue;
     line(("op." + std::string(proto::OpName(op))).c_str(), static_cast<long long>(n));
   }
+  // Which transport carried the requests (docs/transport.md).
+  line("transport_uring", server.uring_in_use() ? 1 : 0);
+  line("requests_via_dev", static_cast<long long>(server.dev_requests()));
+  line("requests_via_uring", static_cast<long long>(server.uring_requests()));
+  line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
   return out;
 }
 
@@ -179,6 +195,29 @@ int Run(const Options& o) {
   if (!mounted.ok()) Die(why);
   const transport::MountMethod method = mounted->method;
 
+  // Transport, decided before INIT (which asks for FUSE_OVER_IO_URING only
+  // when the rings can be used). Probed after the mount, which has loaded the
+  // fuse module and with it /sys/module/fuse/parameters.
+  session::TransportPlan plan;
+  bool want_uring = false;
+  if (o.transport == Options::Transport::kDev) {
+    plan.why = "--transport=dev, the default";
+  } else {
+    const transport::UringSupport support = transport::ProbeUringSupport();
+    if (support.available) {
+      want_uring = true;
+      plan.why = o.transport == Options::Transport::kUring
+                     ? "--transport=uring"
+                     : "--transport=auto: the kernel offers FUSE over io_uring";
+    } else if (o.transport == Options::Transport::kUring) {
+      (void)transport::Unmount(o.mountpoint, method);
+      Die("--transport=uring: " + support.why_not);
+    } else {
+      plan.why = "--transport=auto: " + support.why_not;
+    }
+  }
+  plan.required = o.transport == Options::Transport::kUring;
+
   int ready_pipe[2] = {-1, -1};
   if (!o.foreground) {
     if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
@@ -218,21 +257,47 @@ int Run(const Options& o) {
   const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
   session::SessionOptions sopts;
   sopts.debug = o.debug;
+  const int dev_fd = mounted->device.get();
+  // Declared before the session, so that the rings and entry buffers outlive
+  // every thread that may still answer through them (the lock waiters).
+  std::unique_ptr<transport::UringTransport> uring;
+  if (want_uring) {
+    transport::UringConfig ucfg;
+    ucfg.dev_fd = dev_fd;
+    ucfg.queues = transport::PossibleCpus();
+    ucfg.entries_per_queue = kUringEntriesPerQueue;
+    ucfg.payload_size = session::kMaxWriteSupported;  // >= the kernel's max payload
+    auto created = transport::UringTransport::Create(ucfg);
+    if (created.ok()) {
+      uring = std::move(*created);
+      plan.uring = uring.get();
+    } else if (plan.required) {
+      LOG_ERROR("--transport=uring: creating the io_uring queues failed: %s",
+                strerror(created.error().value()));
+      (void)transport::Unmount(o.mountpoint, method);
+      return 1;
+    } else {
+      plan.why = std::string("--transport=auto: creating the io_uring queues failed: ") +
+                 strerror(created.error().value());
+    }
+  }
   sopts.init.wanted_flags = WantedInitFlags(o, want_passthrough);
+  if (plan.uring != nullptr) sopts.init.wanted_flags |= abi::FUSE_OVER_IO_URING;
   sopts.init.max_write = session::kMaxWriteSupported;
   sopts.init.max_stack_depth = static_cast<uint32_t>(o.max_stack_depth);
   session::Session session(fs->get(), sopts);
-  const int dev_fd = mounted->device.get();
   transport::FuseDeviceControl control(dev_fd);
   session::DeviceBackingRegistrar registrar(&control);
   if (want_passthrough) (*fs)->SetBackingRegistrar(&registrar);
 
+  auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
+  session::Server server(&session, &control, std::move(channel), threads, plan);
   std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
-               fsp = fs->get()]() mutable {
+               fsp = fs->get(), &server, ur = uring.get()]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGUSR1) {
-        const std::string text = FormatStats(session, *fsp);
+        const std::string text = FormatStats(session, *fsp, server, ur);
         LOG_INFO("stats:\n%s", text.c_str());
         if (!stats_file.empty()) WriteStats(stats_file, text);
         continue;
@@ -243,8 +308,7 @@ int Run(const Options& o) {
       }
     }
   }).detach();
-  auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
-  session::Server server(&session, &control, std::move(channel), threads);
+
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            threads, (*fs)->handles_enabled() ? "file handles" : "O_PATH fds");
   if (ready_pipe[1] >= 0) {

@@ -57,6 +57,13 @@ void SetNoCache(Options* o) {
 // One -o option. Mount flags the kernel knows are applied; options that only
 // mount(8)/fstab care about are accepted and ignored; anything else is an
 // error, so that a typo does not silently mount with the wrong policy.
+Options::Transport ParseTransport(const std::string& v) {
+  if (v == "dev") return Options::Transport::kDev;
+  if (v == "uring") return Options::Transport::kUring;
+  if (v == "auto") return Options::Transport::kAuto;
+  throw std::invalid_argument("--transport must be dev, uring or auto, got '" + v + "'");
+}
+
 void ApplyMountOption(Options* o, const std::string& opt) {
   const auto eq = opt.find('=');
   const std::string key = opt.substr(0, eq);
@@ -100,7 +107,8 @@ void ApplyMountOption(Options* o, const std::string& opt) {
   else if (key == "threads") o->threads = ParseInt("threads", value, 1, 256);
   else if (key == "passthrough" && (value == "auto" || value == "off")) {
     o->passthrough = value == "auto" ? Options::Passthrough::kAuto : Options::Passthrough::kOff;
-  } else if (opt == "writeback") o->writeback = true;
+  } else if (key == "transport") o->transport = ParseTransport(value);
+  else if (opt == "writeback") o->writeback = true;
   else if (opt == "nocache") SetNoCache(o);
   else if (key == "entry_timeout") o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
   else if (key == "attr_timeout") o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
@@ -149,6 +157,12 @@ std::string Usage(const char* argv0) {
          "                      with passthrough: 1 = the mount may itself sit under\n"
          "                      overlayfs; 2 = SOURCE may be on overlayfs or FUSE (the mount\n"
          "                      then cannot be stacked further). Default 1.\n"
+         "      --transport=dev|uring|auto\n"
+         "                      how requests reach the daemon: reads of /dev/fuse (dev,\n"
+         "                      the default), FUSE over io_uring with one ring queue per\n"
+         "                      CPU (uring: Linux 6.14+ with\n"
+         "                      /sys/module/fuse/parameters/enable_uring = Y, else an\n"
+         "                      error), or io_uring where available (auto)\n"
          "      --stats-file=PATH  on SIGUSR1, write request and data-path counters here\n"
          "                      (they always go to the log too)\n"
          "      --inode-passthrough=getattr,setattr,readdir|all|none\n"
@@ -165,8 +179,8 @@ std::string Usage(const char* argv0) {
          "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
          "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
          "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
-         "  attr_timeout=S. fstab-only options (defaults, noauto, user, nofail, _netdev,\n"
-         "  x-*) are accepted and ignored.\n";
+         "  attr_timeout=S, transport=dev|uring|auto. fstab-only options (defaults,\n"
+         "  noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -223,6 +237,8 @@ Options ParseOptions(int argc, char** argv) {
       o.writeback = true;
     } else if (arg.rfind("--max-stack-depth", 0) == 0) {
       o.max_stack_depth = ParseInt("--max-stack-depth", value_of(&i, arg, "--max-stack-depth"), 1, 2);
+    } else if (arg.rfind("--transport", 0) == 0) {
+      o.transport = ParseTransport(value_of(&i, arg, "--transport"));
     } else if (arg.rfind("--stats-file", 0) == 0) {
       o.stats_file = value_of(&i, arg, "--stats-file");
     } else if (arg == "--no-handles") {

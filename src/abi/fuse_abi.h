@@ -644,6 +644,48 @@ inline constexpr unsigned long FUSE_DEV_IOC_CLONE = 0x8004e500UL;
 inline constexpr unsigned long FUSE_DEV_IOC_BACKING_OPEN = 0x4010e501UL;
 inline constexpr unsigned long FUSE_DEV_IOC_BACKING_CLOSE = 0x4004e502UL;
 
+// FUSE over io_uring (protocol 7.42, Linux 6.14+; FUSE_OVER_IO_URING at INIT).
+// Each ring entry registers two buffers: a header buffer laid out as
+// fuse_uring_req_header and a payload buffer. For a request the kernel writes
+// the fuse_in_header into `in_out`, the opcode's fixed argument (its first
+// argument, possibly empty) into `op_in`, every further argument back to back
+// into the payload buffer, and the payload length into ring_ent_in_out. For
+// the reply the server writes a fuse_out_header into `in_out`, all reply
+// arguments into the payload buffer and their length into
+// ring_ent_in_out.payload_sz.
+inline constexpr size_t FUSE_URING_IN_OUT_HEADER_SZ = 128;
+inline constexpr size_t FUSE_URING_OP_IN_OUT_SZ = 128;
+
+struct fuse_uring_ent_in_out {
+  uint64_t flags;
+  uint64_t commit_id;  // the request's unique, echoed in fuse_uring_cmd_req
+  uint32_t payload_sz;  // bytes used in the payload buffer, either direction
+  uint32_t padding;
+  uint64_t reserved;
+};
+
+struct fuse_uring_req_header {
+  char in_out[FUSE_URING_IN_OUT_HEADER_SZ];  // fuse_in_header / fuse_out_header
+  char op_in[FUSE_URING_OP_IN_OUT_SZ];       // the opcode's fixed argument
+  fuse_uring_ent_in_out ring_ent_in_out;
+};
+
+// io_uring_sqe.cmd_op of an IORING_OP_URING_CMD on a /dev/fuse fd.
+enum fuse_uring_cmd : uint32_t {
+  FUSE_IO_URING_CMD_INVALID = 0,
+  FUSE_IO_URING_CMD_REGISTER = 1,          // register an entry; fetch a request
+  FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2,  // reply to commit_id; fetch the next
+};
+
+// The command area of a 128-byte SQE (IORING_SETUP_SQE128: 80 bytes at 48).
+struct fuse_uring_cmd_req {
+  uint64_t flags;
+  uint64_t commit_id;  // COMMIT_AND_FETCH: the unique being answered
+  uint16_t qid;        // the queue (= CPU number) this entry belongs to
+  uint8_t padding[6];
+};
+inline constexpr size_t kUringIovSegments = 2;  // header buffer, payload buffer
+
 // ---- Sizes and offsets, as the kernel lays them out on x86_64 and arm64. ----
 #define PTFS_ABI_SIZE(type, bytes) static_assert(sizeof(type) == (bytes), #type " size")
 #define PTFS_ABI_OFF(type, field, bytes) \
@@ -733,6 +775,15 @@ PTFS_ABI_SIZE(fuse_notify_inval_inode_out, 24);
 PTFS_ABI_SIZE(fuse_notify_inval_entry_out, 16);
 PTFS_ABI_SIZE(fuse_notify_delete_out, 24);
 PTFS_ABI_SIZE(fuse_backing_map, 16);
+PTFS_ABI_SIZE(fuse_uring_ent_in_out, 32);
+PTFS_ABI_OFF(fuse_uring_ent_in_out, commit_id, 8);
+PTFS_ABI_OFF(fuse_uring_ent_in_out, payload_sz, 16);
+PTFS_ABI_SIZE(fuse_uring_req_header, 288);
+PTFS_ABI_OFF(fuse_uring_req_header, op_in, 128);
+PTFS_ABI_OFF(fuse_uring_req_header, ring_ent_in_out, 256);
+PTFS_ABI_SIZE(fuse_uring_cmd_req, 24);
+PTFS_ABI_OFF(fuse_uring_cmd_req, commit_id, 8);
+PTFS_ABI_OFF(fuse_uring_cmd_req, qid, 16);
 
 #undef PTFS_ABI_SIZE
 #undef PTFS_ABI_OFF

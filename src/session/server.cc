@@ -5,14 +5,57 @@
 #include <cstring>
 #include <thread>
 
+#include "abi/fuse_abi.h"
 #include "util/log.h"
 
 namespace ptfs::session {
 
 Server::Server(Session* session, transport::DeviceControl* control,
-               std::unique_ptr<transport::Channel> main_channel, int threads)
+               std::unique_ptr<transport::Channel> main_channel, int threads, TransportPlan plan)
     : session_(session), control_(control), main_(std::move(main_channel)),
-      threads_(std::max(1, threads)) {}
+      threads_(std::max(1, threads)), plan_(std::move(plan)) {}
+
+void Server::DecideTransport() {
+  std::call_once(decided_, [this] {
+    const proto::InitOutcome& init = session_->init();
+    transport::UringTransport* uring = plan_.uring;
+    if (uring == nullptr) {
+      LOG_INFO("transport: /dev/fuse (%s)", plan_.why.c_str());
+    } else if ((init.flags & abi::FUSE_OVER_IO_URING) == 0) {
+      const std::string why =
+          "the kernel did not offer FUSE_OVER_IO_URING at INIT (protocol 7." +
+          std::to_string(init.kernel_minor) + ")";
+      if (plan_.required) {
+        LOG_ERROR("transport: /dev/fuse, although --transport=uring asked for io_uring: %s",
+                  why.c_str());
+      } else {
+        LOG_INFO("transport: /dev/fuse (%s)", why.c_str());
+      }
+    } else {
+      const int queues = uring->queues();
+      for (int q = 0; q < queues; ++q) {
+        uring_scratch_.push_back(std::make_unique<WorkerBuffers>(kRequestBufferSize));
+      }
+      uring->Start([this](int qid, std::span<const char> msg, transport::Channel& channel,
+                          std::span<char> reply_area) {
+        WorkerBuffers& scratch = *uring_scratch_[qid];
+        if (reply_area.empty()) {
+          session_->HandleMessage(msg, channel, scratch);
+        } else {
+          // Replies (READ data, listings) are built in the entry's own
+          // payload buffer and sent from there without a copy.
+          WorkerBuffers view(scratch.in, reply_area);
+          session_->HandleMessage(msg, channel, view);
+        }
+      });
+      uring_in_use_.store(true, std::memory_order_release);
+      LOG_INFO("transport: io_uring, %d queues (one per possible CPU) x %d entries (%s); "
+               "/dev/fuse still carries INIT, FORGET and INTERRUPT",
+               queues, uring->config().entries_per_queue, plan_.why.c_str());
+    }
+    decided_flag_.store(true, std::memory_order_release);
+  });
+}
 
 Errno Server::WorkerLoop(transport::Channel* channel) {
   WorkerBuffers bufs(kRequestBufferSize);
@@ -32,7 +75,12 @@ Errno Server::WorkerLoop(transport::Channel* channel) {
       LOG_ERROR("reading from the FUSE device failed: %s", strerror(e));
       return n.error();
     }
+    dev_requests_.fetch_add(1, std::memory_order_relaxed);
     session_->HandleMessage(bufs.in.first(*n), *channel, bufs);
+    // INIT has just been answered: the rings may be registered now.
+    if (!decided_flag_.load(std::memory_order_acquire) && session_->initialized()) {
+      DecideTransport();
+    }
     if (session_->destroyed()) return Errno::Ok();
   }
 }
@@ -61,6 +109,10 @@ Errno Server::Run() {
   // After DESTROY (or unmount) the other workers may still sit in read();
   // the kernel wakes them with ENODEV when the connection is torn down.
   for (auto& t : workers) t.join();
+  // The ring threads end when the kernel completes their commands with
+  // ENOTCONN at unmount; they may hold requests a little longer than the
+  // readers.
+  if (plan_.uring != nullptr) plan_.uring->Join();
   // Parked lock waits hold replies on channels that are about to close.
   session_->AbandonParked();
   for (Errno e : results) {

@@ -1,31 +1,65 @@
 // Server: runs N worker threads, each reading requests from its own channel
 // (a cloned /dev/fuse fd when the device allows it) and handing them to the
-// Session. Returns when the connection ends (unmount, DESTROY, or the peer
-// closing the channel).
+// Session. With an io_uring transport it also starts the ring's queue threads
+// once INIT has negotiated FUSE_OVER_IO_URING; INIT itself, FORGET and
+// INTERRUPT always come through /dev/fuse, so the readers stay. Returns when
+// the connection ends (unmount, DESTROY, or the peer closing the channel).
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "session/session.h"
 #include "transport/channel.h"
+#include "transport/uring.h"
 
 namespace ptfs::session {
+
+struct TransportPlan {
+  // Rings ready to be registered when INIT negotiates FUSE_OVER_IO_URING;
+  // nullptr to serve over /dev/fuse only.
+  transport::UringTransport* uring = nullptr;
+  // Why io_uring is (or is not) asked for, for the one start-up log line.
+  std::string why;
+  // --transport=uring: not getting io_uring at INIT is an error, not a fallback.
+  bool required = false;
+};
 
 class Server {
  public:
   Server(Session* session, transport::DeviceControl* control,
-         std::unique_ptr<transport::Channel> main_channel, int threads);
+         std::unique_ptr<transport::Channel> main_channel, int threads, TransportPlan plan = {});
   // Blocks until every worker has stopped. Ok when the connection ended
   // normally; otherwise the errno that stopped it.
   Errno Run();
 
+  // Messages read from /dev/fuse (INIT, FORGET, INTERRUPT, and everything
+  // when the rings are not in use).
+  uint64_t dev_requests() const { return dev_requests_.load(std::memory_order_relaxed); }
+  // Requests that came through the io_uring queues.
+  uint64_t uring_requests() const { return plan_.uring ? plan_.uring->requests() : 0; }
+  // Whether the rings serve this connection (decided after INIT).
+  bool uring_in_use() const { return uring_in_use_.load(std::memory_order_acquire); }
+
  private:
   Errno WorkerLoop(transport::Channel* channel);
+  // After INIT: log which transport is in force and start the rings if INIT
+  // negotiated them. Runs once.
+  void DecideTransport();
   Session* session_;
   transport::DeviceControl* control_;
   std::unique_ptr<transport::Channel> main_;
   int threads_;
+  TransportPlan plan_;
+  std::once_flag decided_;
+  std::atomic<bool> decided_flag_{false};
+  std::atomic<bool> uring_in_use_{false};
+  std::atomic<uint64_t> dev_requests_{0};
+  // Scratch for reply payloads, one per ring queue (its thread's WorkerBuffers).
+  std::vector<std::unique_ptr<WorkerBuffers>> uring_scratch_;
 };
 
 }  // namespace ptfs::session

@@ -80,8 +80,8 @@ WorkerBuffers::WorkerBuffers(size_t size)
 }
 
 WorkerBuffers::~WorkerBuffers() {
-  ::munmap(in_mem_, in.size());
-  ::munmap(out_mem_, out.size());
+  if (in_mem_ != nullptr) ::munmap(in_mem_, in.size());
+  if (out_mem_ != nullptr) ::munmap(out_mem_, out.size());
 }
 
 Session::Session(FileSystem* fs, SessionOptions options)

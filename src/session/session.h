@@ -33,6 +33,9 @@ struct SessionOptions {
 // listings, xattr values). Sized for the largest reply.
 struct WorkerBuffers {
   explicit WorkerBuffers(size_t size);
+  // A view of memory owned elsewhere (a ring entry's payload buffer as `out`).
+  WorkerBuffers(std::span<char> in_view, std::span<char> out_view)
+      : in(in_view), out(out_view), in_mem_(nullptr), out_mem_(nullptr) {}
   ~WorkerBuffers();
   WorkerBuffers(const WorkerBuffers&) = delete;
   WorkerBuffers& operator=(const WorkerBuffers&) = delete;

@@ -1,5 +1,6 @@
 #include "tests/datapath/daemon_mount.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -24,6 +26,22 @@ bool IsMounted(const std::string& mnt) {
   return false;
 }
 }  // namespace
+
+bool EnableUring() {
+  const char* param = "/sys/module/fuse/parameters/enable_uring";
+  int dev = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);  // loads the fuse module
+  if (dev >= 0) ::close(dev);
+  int fd = ::open(param, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ADD_FAILURE() << "this kernel cannot serve FUSE over io_uring (" << param << ": "
+                  << strerror(errno) << ")";
+    return false;
+  }
+  const bool ok = ::write(fd, "Y", 1) == 1;
+  ::close(fd);
+  EXPECT_TRUE(ok) << "writing Y to " << param;
+  return ok;
+}
 
 DaemonMount::DaemonMount(std::vector<std::string> extra_args) {
   char tmpl[] = "/tmp/ptfs-datapath-XXXXXX";

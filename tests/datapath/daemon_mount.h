@@ -11,6 +11,11 @@
 
 namespace ptfs::testing {
 
+// As root, makes the kernel offer FUSE over io_uring (Y into
+// /sys/module/fuse/parameters/enable_uring). False, with a test failure, when
+// the kernel cannot: the uring variants fail rather than skip.
+bool EnableUring();
+
 class DaemonMount {
  public:
   explicit DaemonMount(std::vector<std::string> extra_args);

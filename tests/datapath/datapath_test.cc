@@ -42,14 +42,32 @@ std::string Pattern(size_t size, unsigned seed) {
 
 bool PassthroughAvailable() { return ::geteuid() == 0; }
 
+// Parameter: the --passthrough value, optionally with "_uring" for the
+// io_uring transport.
 class DataPathTest : public ::testing::TestWithParam<const char*> {
  protected:
-  bool passthrough() const { return std::string(GetParam()) == "auto"; }
+  std::string param() const { return GetParam(); }
+  bool passthrough() const { return param().rfind("auto", 0) == 0; }
+  bool uring() const { return param().find("_uring") != std::string::npos; }
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-    mount_ = std::make_unique<DaemonMount>(std::vector<std::string>{
-        std::string("--passthrough=") + GetParam()});
+    std::vector<std::string> args{"--passthrough=" + param().substr(0, param().find('_'))};
+    if (uring()) {
+      ASSERT_TRUE(EnableUring());
+      args.push_back("--transport=uring");
+    }
+    mount_ = std::make_unique<DaemonMount>(args);
     ASSERT_TRUE(mount_->ok());
+  }
+  void TearDown() override {
+    // Prove the uring variants ran over the rings, not quietly over /dev/fuse.
+    if (mount_ && mount_->ok() && uring()) {
+      auto st = mount_->Stats();
+      EXPECT_EQ(st["transport_uring"], 1);
+      EXPECT_GT(st["requests_via_uring"], 0);
+      EXPECT_GE(st["requests_via_uring"], st["requests_via_dev"])
+          << "uring " << st["requests_via_uring"] << ", /dev/fuse " << st["requests_via_dev"];
+    }
   }
   std::unique_ptr<DaemonMount> mount_;
 };
@@ -187,7 +205,8 @@ TEST_P(DataPathTest, SmallWritesDoNotAskForCapabilitiesEachTime) {
   EXPECT_LE(mount_->Stats()["requests_getxattr"] - before, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest, ::testing::Values("auto", "off"),
+INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest,
+                         ::testing::Values("auto", "off", "auto_uring", "off_uring"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace

@@ -205,7 +205,9 @@ TEST_P(ConcurrencyTest, NoFdLeakAfterManyOpens) {
 INSTANTIATE_TEST_SUITE_P(
     Mount, ConcurrencyTest,
     testing::Values(Variant{"cached", {"--threads=4"}},
-                    Variant{"nocache_served", {"--nocache", "--passthrough=off", "--threads=3"}}),
+                    Variant{"nocache_served", {"--nocache", "--passthrough=off", "--threads=3"}},
+                    Variant{"uring_nocache_served",
+                            {"--nocache", "--passthrough=off", "--transport=uring"}}),
     VariantName);
 
 }  // namespace

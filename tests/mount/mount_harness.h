@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,14 @@ std::string RunAsWithGroups(uid_t uid, gid_t gid, const std::vector<gid_t>& grou
 // Runs a shell command, returns its stdout; appends "<exit N>" on non-zero exit.
 std::string RunCommand(const std::string& command);
 
+// Whether daemon arguments ask for the io_uring transport (--transport=uring).
+bool WantsUring(const std::vector<std::string>& args);
+// As root, makes the kernel offer FUSE over io_uring (Y into
+// /sys/module/fuse/parameters/enable_uring; the fuse module is loaded first).
+// A failure, never a skip, when the kernel cannot: the uring variants must
+// not pass by silently testing nothing.
+testing::AssertionResult EnableUring();
+
 // The daemon as a child process.
 class Daemon {
  public:
@@ -82,6 +91,12 @@ class Daemon {
   int CountOpenFds() const;
   // The daemon's log so far.
   std::string Log() const;
+  // The daemon's counters (SIGUSR1 rewrites the --stats-file that Start
+  // always passes), by name; empty if they did not arrive.
+  std::map<std::string, long> Stats();
+  // The io_uring transport is in force and carried most requests: proves a
+  // uring variant did not quietly run over /dev/fuse.
+  testing::AssertionResult RingCarriedTheRequests();
 
  private:
   testing::AssertionResult Reap(int timeout_ms);
@@ -91,6 +106,7 @@ class Daemon {
   bool exited_ = false;
   std::string mountpoint_;
   std::string log_path_;
+  std::string stats_path_;
 };
 
 // Base fixture: a workspace, and (when WantMount()) the daemon started with

@@ -600,7 +600,10 @@ TEST_P(LockWaitersTest, FlockWaitersOutnumberingWorkers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mount, LockWaitersTest,
-                         testing::Values(Variant{"threads2", {"--threads=2", "-o", "allow_other"}}),
+                         testing::Values(Variant{"threads2", {"--threads=2", "-o", "allow_other"}},
+                                         // Parked waits hold ring entries; their replies
+                                         // are committed from the lock thread.
+                                         Variant{"uring", {"--transport=uring", "-o", "allow_other"}}),
                          VariantName);
 
 // A signal interrupts a waiting F_SETLKW (and a blocking flock) with EINTR;

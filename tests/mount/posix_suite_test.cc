@@ -332,6 +332,7 @@ INSTANTIATE_TEST_SUITE_P(
                           true,
                           {"--nocache", "--passthrough=off", "--no-handles", "-o", "allow_other"}},
                     Where{"mount_writeback", true, {"--writeback", "-o", "allow_other"}},
+                    Where{"mount_uring", true, {"--transport=uring", "-o", "allow_other"}},
                     // The design demo's switches: on a kernel without inode
                     // passthrough the daemon serves getattr and readdir.
                     Where{"mount_readdirpassthrough_nocache",

@@ -145,6 +145,9 @@ NameMap OurSizes() {
   PTFS_STRUCT(fuse_supp_groups)
   PTFS_STRUCT(fuse_backing_map)
   PTFS_STRUCT(fuse_copy_file_range_out)
+  PTFS_STRUCT(fuse_uring_ent_in_out)
+  PTFS_STRUCT(fuse_uring_req_header)
+  PTFS_STRUCT(fuse_uring_cmd_req)
 #undef PTFS_STRUCT
   return m;
 }
@@ -267,6 +270,35 @@ TEST(AbiNewerThanSystemHeader, SizesAndOffsets) {
   EXPECT_EQ(abi::FUSE_NOTIFY_RESEND, 7);
   EXPECT_EQ(abi::FUSE_NOTIFY_INC_EPOCH, 8);
   EXPECT_EQ(abi::FUSE_NOTIFY_PRUNE, 9);
+}
+
+// FUSE over io_uring (protocol 7.42, include/uapi/linux/fuse.h of Linux
+// 6.14+): written by hand because Debian 12's header predates it.
+TEST(AbiNewerThanSystemHeader, IoUringLayouts) {
+  EXPECT_EQ(abi::FUSE_OVER_IO_URING, 1ULL << 41);
+  EXPECT_EQ(abi::FUSE_URING_IN_OUT_HEADER_SZ, 128u);
+  EXPECT_EQ(abi::FUSE_URING_OP_IN_OUT_SZ, 128u);
+  EXPECT_EQ(sizeof(abi::fuse_uring_ent_in_out), 32u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_ent_in_out, flags), 0u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_ent_in_out, commit_id), 8u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_ent_in_out, payload_sz), 16u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_ent_in_out, reserved), 24u);
+  EXPECT_EQ(sizeof(abi::fuse_uring_req_header), 288u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_req_header, in_out), 0u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_req_header, op_in), 128u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_req_header, ring_ent_in_out), 256u);
+  EXPECT_EQ(sizeof(abi::fuse_uring_cmd_req), 24u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_cmd_req, commit_id), 8u);
+  EXPECT_EQ(offsetof(abi::fuse_uring_cmd_req, qid), 16u);
+  // It must fit the 80-byte command area of a 128-byte SQE.
+  EXPECT_LE(sizeof(abi::fuse_uring_cmd_req), 80u);
+  EXPECT_EQ(abi::FUSE_IO_URING_CMD_REGISTER, 1u);
+  EXPECT_EQ(abi::FUSE_IO_URING_CMD_COMMIT_AND_FETCH, 2u);
+  EXPECT_EQ(abi::kUringIovSegments, 2u);
+  // The in-header and any fixed argument must fit in front of the payload
+  // when a ring request is rebuilt contiguously (transport/uring.cc).
+  EXPECT_LE(sizeof(abi::fuse_in_header) + abi::FUSE_URING_OP_IN_OUT_SZ, 4096u);
+  EXPECT_LE(sizeof(abi::fuse_out_header), abi::FUSE_URING_IN_OUT_HEADER_SZ);
 }
 
 TEST(AbiIoctls, CloneMatchesSystemHeader) {

@@ -187,6 +187,11 @@ SystemFuseHeader Collect() {
 #if FUSE_KERNEL_MINOR_VERSION >= 45
   PTFS_STRUCT(fuse_copy_file_range_out)
 #endif
+#if FUSE_KERNEL_MINOR_VERSION >= 42
+  PTFS_STRUCT(fuse_uring_ent_in_out)
+  PTFS_STRUCT(fuse_uring_req_header)
+  PTFS_STRUCT(fuse_uring_cmd_req)
+#endif
 #undef PTFS_STRUCT
 
 #define PTFS_FIELD(s, f) h.offsets.push_back(NamedValue{#s "." #f, offsetof(struct s, f)});

@@ -1,0 +1,117 @@
+// FUSE over io_uring (Linux 6.14+, CONFIG_FUSE_IO_URING, enable_uring=Y).
+//
+// The kernel keeps one queue per possible CPU and puts a request on the queue
+// of the CPU its caller runs on. A queue is fed by ring entries: each entry is
+// a header buffer and a payload buffer that the server registers with an
+// IORING_OP_URING_CMD (FUSE_IO_URING_CMD_REGISTER) on the /dev/fuse fd. The
+// command completes when the kernel has written a request into the entry's
+// buffers; the server answers in the same buffers and hands the entry back
+// with COMMIT_AND_FETCH, which both delivers the reply and waits for the next
+// request. See docs/transport.md for the kernel rules this relies on.
+//
+// Here: one thread per queue, pinned to its CPU, with its own io_uring and a
+// few entries. A request is handed to the handler with a Channel that answers
+// into the entry's buffers. The reply may be sent later from another thread (a
+// parked lock wait): such a reply is queued to the entry's thread and the
+// thread woken through an eventfd, so only the queue's own thread ever submits
+// to its ring.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "transport/channel.h"
+#include "util/result.h"
+
+namespace ptfs::transport {
+
+// Whether this machine can serve FUSE over io_uring, checked before INIT.
+struct UringSupport {
+  bool available = false;
+  std::string why_not;  // when unavailable: one line saying why
+};
+// Reads /sys/module/fuse/parameters/enable_uring (load the fuse module first,
+// e.g. by opening /dev/fuse) and creates and closes a small SQE128 ring.
+UringSupport ProbeUringSupport();
+// The same decision from the parameter file's content (nullptr: the file does
+// not exist) and whether an SQE128 ring could be created. Pure; unit-tested.
+UringSupport DescribeUringSupport(const char* enable_uring_param, Errno ring_setup);
+
+// The kernel's number of queues: one per possible CPU, i.e. 1 + the highest
+// CPU number in /sys/devices/system/cpu/possible.
+int PossibleCpus();
+// 1 + the highest CPU in a kernel cpu list such as "0-3,8,10-11"; 0 if malformed.
+int CpuListCount(std::string_view list);
+
+// A request taken from a ring entry. `msg` holds the request exactly as a read
+// of /dev/fuse would have returned it; `channel` answers it, once, from any
+// thread. `reply_area` is the entry's own payload buffer when the request
+// carried no payload: a reply built there is sent without a copy. Otherwise it
+// is empty (the request's bytes still live in that buffer).
+using UringHandler = std::function<void(int qid, std::span<const char> msg, Channel& channel,
+                                        std::span<char> reply_area)>;
+
+struct UringConfig {
+  int dev_fd = -1;  // the session's /dev/fuse fd
+  int queues = 0;   // PossibleCpus(): the kernel waits until every queue has an entry
+  // Entries registered per queue at start. One thread serves a queue's
+  // entries one after the other, so more entries do not add parallelism; they
+  // let the kernel hand over the next request while the previous reply is on
+  // its way, and cover requests whose reply is sent later from another thread.
+  // When such held replies leave fewer than this many entries free, the queue
+  // registers another entry (up to kMaxEntriesPerQueue), so parked lock waits
+  // can never starve a queue.
+  int entries_per_queue = 8;
+  // Payload buffer per entry; the kernel refuses smaller than
+  // max(8 KiB, max_write, max_pages * page size) of the connection.
+  size_t payload_size = 0;
+};
+inline constexpr int kMaxEntriesPerQueue = 256;
+
+class UringQueue;
+
+class UringTransport {
+ public:
+  // Creates each queue's io_uring (SQE128) and eventfd. Nothing is registered
+  // with the kernel yet.
+  static Result<std::unique_ptr<UringTransport>> Create(const UringConfig& config);
+  // Joins the queue threads if Join() was not called.
+  ~UringTransport();
+  UringTransport(const UringTransport&) = delete;
+  UringTransport& operator=(const UringTransport&) = delete;
+
+  // Starts one thread per queue (pinned to CPU qid where allowed) that
+  // allocates and registers its entries and serves requests with `handler`
+  // until the connection ends. Call once the INIT reply carrying
+  // FUSE_OVER_IO_URING has been written: the kernel refuses registration
+  // before (EAGAIN), and from then on holds every new request until all
+  // queues have entries.
+  void Start(UringHandler handler);
+  // Blocks until every queue thread has returned (the connection ended, or
+  // registration failed and the kernel went back to /dev/fuse).
+  void Join();
+  bool started() const { return !threads_.empty(); }
+
+  int queues() const { return static_cast<int>(queues_.size()); }
+  const UringConfig& config() const { return config_; }
+  // Requests handed to the handler, over all queues.
+  uint64_t requests() const;
+  // Entries registered with the kernel, over all queues.
+  uint64_t entries() const;
+
+ private:
+  explicit UringTransport(const UringConfig& config);
+  UringConfig config_;
+  std::vector<std::unique_ptr<UringQueue>> queues_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ptfs::transport

@@ -1,0 +1,215 @@
+// The io_uring transport on a real mount: it is in force and carries the
+// requests, lock waits parked beyond a queue's entries do not starve it, a
+// SIGTERM under load ends it cleanly, and --transport=auto falls back with one
+// log line when the kernel does not offer it. The parity, POSIX, concurrency,
+// lock-waiter and data-path suites also run a `uring` variant (see
+// ParityVariants and tests/datapath).
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "mount_harness.h"
+
+namespace ptfs::mounttest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+void PinToCpu0() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  sched_setaffinity(0, sizeof(set), &set);
+}
+
+class UringTest : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--transport=uring", "--nocache", "--passthrough=off", "-o", "allow_other"};
+  }
+};
+
+TEST_F(UringTest, InForceAndCarriesTheRequests) {
+  ASSERT_TRUE(WriteFile(Src("f"), "data"));
+  struct stat st;
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(stat(Mnt("f").c_str(), &st), 0);
+  EXPECT_EQ(ReadFileOrError(Mnt("f")), "data");
+  const std::string log = daemon().Log();
+  EXPECT_EQ(CountLines(log, "transport: "), 1) << log;
+  EXPECT_EQ(CountLines(log, "transport: io_uring"), 1) << log;
+  auto s = daemon().Stats();
+  // --nocache: each stat is a LOOKUP (and GETATTR) through the rings.
+  EXPECT_GE(s["requests_via_uring"], 1000);
+  EXPECT_LE(s["requests_via_dev"], 10) << "only INIT (and FORGETs) use /dev/fuse";
+  EXPECT_GE(s["uring_entries"], 8) << "at least one queue of entries";
+}
+
+// More SETLKW waiters than a queue has entries, all on one CPU (so on one
+// queue), plus the holder's unlock from the same CPU. Each parked wait keeps
+// its ring entry until granted; without new entries the queue would run dry
+// and the unlock would never reach the daemon.
+TEST_F(UringTest, ParkedLockWaitsDoNotStarveTheQueue) {
+  ASSERT_TRUE(WriteFile(Src("lock"), "x"));
+  const std::string path = Mnt("lock");
+  int to_holder[2], from_holder[2], acquired[2];
+  ASSERT_EQ(pipe(to_holder), 0);
+  ASSERT_EQ(pipe(from_holder), 0);
+  ASSERT_EQ(pipe(acquired), 0);
+  pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    PinToCpu0();
+    int fd = open(path.c_str(), O_RDWR);
+    struct flock lk{};
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    char ok = fd >= 0 && fcntl(fd, F_SETLK, &lk) == 0 ? 'L' : 'E';
+    (void)!write(from_holder[1], &ok, 1);
+    char c;
+    (void)!read(to_holder[0], &c, 1);
+    close(fd);  // releases the lock: a FLUSH from CPU 0's queue
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(from_holder[0], &c, 1), 1);
+  ASSERT_EQ(c, 'L');
+  constexpr int kWaiters = 24;  // > 8 entries per queue, > 16 over both queues
+  std::vector<pid_t> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    pid_t w = fork();
+    ASSERT_GE(w, 0);
+    if (w == 0) {
+      PinToCpu0();
+      int fd = open(path.c_str(), O_RDWR);
+      struct flock lk{};
+      lk.l_type = F_WRLCK;
+      lk.l_whence = SEEK_SET;
+      char r = fd >= 0 && fcntl(fd, F_SETLKW, &lk) == 0 ? 'A' : 'E';
+      (void)!write(acquired[1], &r, 1);
+      close(fd);
+      _exit(0);
+    }
+    waiters.push_back(w);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them park
+  auto s = daemon().Stats();
+  EXPECT_GT(s["uring_entries"], 16) << "the queue added entries for the parked waits";
+  ASSERT_EQ(write(to_holder[1], "c", 1), 1);
+  int got = 0;
+  close(acquired[1]);
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (got < kWaiters && Clock::now() < deadline) {
+    char r;
+    if (read(acquired[0], &r, 1) != 1) break;
+    EXPECT_EQ(r, 'A');
+    ++got;
+  }
+  EXPECT_EQ(got, kWaiters) << "waiters that got the lock";
+  if (got < kWaiters) {
+    for (pid_t w : waiters) kill(w, SIGKILL);
+  }
+  for (pid_t w : waiters) waitpid(w, nullptr, 0);
+  waitpid(holder, nullptr, 0);
+  for (int fd : {to_holder[0], to_holder[1], from_holder[0], from_holder[1], acquired[0]}) {
+    close(fd);
+  }
+}
+
+// SIGTERM while callers keep the rings busy: the daemon unmounts, its ring
+// threads see their commands end with ENOTCONN, and it exits 0.
+TEST_F(UringTest, SigtermUnderLoadEndsCleanly) {
+  ASSERT_TRUE(WriteFile(Src("f"), std::string(1 << 20, 'a')));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t) {
+    load.emplace_back([&] {
+      char buf[65536];
+      while (!stop.load()) {
+        int fd = open(Mnt("f").c_str(), O_RDONLY);
+        if (fd < 0) continue;
+        while (read(fd, buf, sizeof buf) > 0) {
+        }
+        close(fd);
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const long before = daemon().Stats()["requests_via_uring"];
+  EXPECT_GT(before, 0);
+  ASSERT_EQ(kill(daemon().pid(), SIGTERM), 0);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (daemon().Running() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_FALSE(daemon().Running()) << "the daemon did not exit after SIGTERM";
+  EXPECT_NE(daemon().Log().find("unmounted"), std::string::npos) << daemon().Log();
+  // TearDown's Stop() checks the exit status (0).
+}
+
+class UringFallbackTest : public MountTestBase {
+ protected:
+  bool WantMount() const override { return false; }
+  void TearDown() override {
+    // Leave the kernel offering io_uring, as the other uring tests expect.
+    EXPECT_TRUE(EnableUring());
+    MountTestBase::TearDown();
+  }
+};
+
+// enable_uring=N: --transport=auto serves over /dev/fuse and says why in one
+// line; --transport=uring refuses to run.
+TEST_F(UringFallbackTest, AutoFallsBackWithOneLineUringFails) {
+  ASSERT_TRUE(EnableUring());  // loads the module; then turn it off
+  {
+    int fd = open("/sys/module/fuse/parameters/enable_uring", O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, "N", 1), 1);
+    close(fd);
+  }
+  {
+    Daemon d;
+    ASSERT_TRUE(d.Start(src(), mnt(), {"--transport=auto", "--nocache"}, root() + "/auto.log"));
+    ASSERT_TRUE(WriteFile(Src("f"), "x"));
+    struct stat st;
+    EXPECT_EQ(stat(Mnt("f").c_str(), &st), 0);
+    auto s = d.Stats();
+    EXPECT_EQ(s["transport_uring"], 0);
+    EXPECT_EQ(s["requests_via_uring"], 0);
+    EXPECT_GT(s["requests_via_dev"], 1);
+    const std::string log = d.Log();
+    EXPECT_EQ(CountLines(log, "transport: "), 1) << log;
+    EXPECT_EQ(CountLines(log, "transport: /dev/fuse (--transport=auto: FUSE io_uring is disabled"),
+              1)
+        << log;
+    EXPECT_TRUE(d.Stop());
+  }
+  {
+    Daemon d;
+    EXPECT_FALSE(d.Start(src(), mnt(), {"--transport=uring"}, root() + "/uring.log"));
+    EXPECT_NE(d.Log().find("--transport=uring: FUSE io_uring is disabled"), std::string::npos)
+        << d.Log();
+    EXPECT_FALSE(IsMounted(mnt()));
+  }
+}
+
+}  // namespace
+}  // namespace ptfs::mounttest
