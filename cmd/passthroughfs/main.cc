@@ -14,11 +14,13 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
 #include "passthrough/passthrough_fs.h"
+#include "proto/opcode_table.h"
 #include "sys/syscalls.h"
 #include "session/device_backing.h"
 #include "session/server.h"
@@ -122,6 +124,13 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   uint64_t total = 0;
   for (uint32_t op = 0; op <= kMaxOpcode; ++op) total += s.RequestCount(op);
   line("requests_total", static_cast<long long>(total));
+  // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
+  // zero counts included, so a tool can subtract two snapshots line by line.
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    const char* name = proto::LookupOp(op).name;
+    if (name == nullptr) continue;
+    line(("opcode_" + std::string(name)).c_str(), static_cast<long long>(s.RequestCount(op)));
+  }
   line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
   line("opens_served", static_cast<long long>(dp.opens_served.load()));
   line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
