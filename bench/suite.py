@@ -41,12 +41,12 @@ OTHER_SYSTEMS = ["native", "bind", "overlay", "mergerfs", "bindfs"]
 
 FULL = dict(
     seq_bytes=1 << 30,       # W1/W3 file size; W2/W3b work on a file this large
-    rand_runtime=3,          # seconds per time-based fio job (W2, W3b)
+    rand_runtime=2,          # seconds per time-based fio job (W2, W3b)
     create_files=10000,      # W4 create/stat/ls -l/rm
     tree=(25, 40, 49),       # W4 find/rm -rf: 25 dirs x 40 subdirs x 49 files = 50,025 entries
     git_files=20000,         # W5 git status
     tar_files=30000,         # W5 tar x (30 x 10 dirs x 100 files, ~120 MB)
-    lat_calls=200000,        # W6 calls per loop
+    lat_calls=100000,        # W6 calls per loop (+10% untimed warm-up)
 )
 QUICK = dict(
     seq_bytes=64 << 20,
