@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -114,22 +115,26 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
     out += std::to_string(v);
     out += '\n';
   };
-  line("requests_read", static_cast<long long>(s.RequestCount(FUSE_READ)));
-  line("requests_write", static_cast<long long>(s.RequestCount(FUSE_WRITE)));
-  line("requests_lookup", static_cast<long long>(s.RequestCount(FUSE_LOOKUP)));
-  line("requests_getattr", static_cast<long long>(s.RequestCount(FUSE_GETATTR)));
-  line("requests_getxattr", static_cast<long long>(s.RequestCount(FUSE_GETXATTR)));
-  line("requests_open", static_cast<long long>(s.RequestCount(FUSE_OPEN) +
-                                               s.RequestCount(FUSE_CREATE)));
-  uint64_t total = 0;
-  for (uint32_t op = 0; op <= kMaxOpcode; ++op) total += s.RequestCount(op);
-  line("requests_total", static_cast<long long>(total));
+  // One read of every request counter, so the lines below agree with each
+  // other even while requests keep arriving.
+  std::array<long long, kMaxOpcode + 1> count{};
+  long long total = 0;
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    count[op] = static_cast<long long>(s.RequestCount(op));
+    total += count[op];
+  }
+  line("requests_read", count[FUSE_READ]);
+  line("requests_write", count[FUSE_WRITE]);
+  line("requests_lookup", count[FUSE_LOOKUP]);
+  line("requests_getattr", count[FUSE_GETATTR]);
+  line("requests_getxattr", count[FUSE_GETXATTR]);
+  line("requests_open", count[FUSE_OPEN] + count[FUSE_CREATE]);
+  line("requests_total", total);
   // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
   // zero counts included, so a tool can subtract two snapshots line by line.
   for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
     const char* name = proto::LookupOp(op).name;
-    if (name == nullptr) continue;
-    line(("opcode_" + std::string(name)).c_str(), static_cast<long long>(s.RequestCount(op)));
+    if (name != nullptr) line(("opcode_" + std::string(name)).c_str(), count[op]);
   }
   line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
   line("opens_served", static_cast<long long>(dp.opens_served.load()));
