@@ -630,6 +630,14 @@ def delta(before, after):
             for k in after if k.startswith("opcode_") and after[k] - before.get(k, 0) != 0}
 
 
+# Monotonic daemon counters besides the opcodes, kept in the JSON per run.
+DATA_PATH_COUNTERS = ("opens_passthrough", "opens_served", "backing_registered", "backing_failed")
+
+
+def counter_delta(before, after):
+    return {k: after.get(k, 0) - before.get(k, 0) for k in DATA_PATH_COUNTERS}
+
+
 def run_group(env, system, group, results, rep):
     gname, _, prep, warm, steps = group
     failed = None
@@ -643,8 +651,8 @@ def run_group(env, system, group, results, rep):
     except Exception as e:  # noqa: BLE001 - any failure makes the rows FAIL
         failed = f"setup: {e}"
     for sname, _, _, _, fn in steps:
-        rec = results.setdefault((env.fstype, sname, system.name), {"values": [], "requests": [],
-                                                                     "errors": []})
+        rec = results.setdefault((env.fstype, sname, system.name),
+                                 {"values": [], "requests": [], "counters": [], "errors": []})
         if failed:
             rec["errors"].append(f"rep {rep}: {failed}")
             continue
@@ -654,7 +662,9 @@ def run_group(env, system, group, results, rep):
             value = fn(env, system.path)
             if before is not None:
                 time.sleep(0.1)  # let asynchronous RELEASE/FORGET arrive
-                rec["requests"].append(delta(before, system.snapshot()))
+                after = system.snapshot()
+                rec["requests"].append(delta(before, after))
+                rec["counters"].append(counter_delta(before, after))
             rec["values"].append(value)
         except Exception as e:  # noqa: BLE001
             failed = f"{sname}: {e}"
@@ -798,6 +808,7 @@ def main():
                     if system.accounting:
                         row["requests_per_rep"] = rec["requests"]
                         row["requests_median"] = req
+                        row["data_path_counters_per_rep"] = rec["counters"]
                     rows.append(row)
                     if s:
                         vs = f"{row['vs_native']:.2f}" if "vs_native" in row else "-"
