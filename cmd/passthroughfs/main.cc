@@ -11,17 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
 #include "passthrough/passthrough_fs.h"
+#include "proto/opcode_table.h"
 #include "sys/credentials.h"
 #include "sys/syscalls.h"
-#include "proto/opcode_table.h"
 #include "session/device_backing.h"
 #include "session/server.h"
 #include "session/session.h"
@@ -125,16 +127,27 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
     out += std::to_string(v);
     out += '\n';
   };
-  line("requests_read", static_cast<long long>(s.RequestCount(FUSE_READ)));
-  line("requests_write", static_cast<long long>(s.RequestCount(FUSE_WRITE)));
-  line("requests_lookup", static_cast<long long>(s.RequestCount(FUSE_LOOKUP)));
-  line("requests_getattr", static_cast<long long>(s.RequestCount(FUSE_GETATTR)));
-  line("requests_getxattr", static_cast<long long>(s.RequestCount(FUSE_GETXATTR)));
-  line("requests_open", static_cast<long long>(s.RequestCount(FUSE_OPEN) +
-                                               s.RequestCount(FUSE_CREATE)));
-  uint64_t total = 0;
-  for (uint32_t op = 0; op <= kMaxOpcode; ++op) total += s.RequestCount(op);
-  line("requests_total", static_cast<long long>(total));
+  // One read of every request counter, so the lines below agree with each
+  // other even while requests keep arriving.
+  std::array<long long, kMaxOpcode + 1> count{};
+  long long total = 0;
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    count[op] = static_cast<long long>(s.RequestCount(op));
+    total += count[op];
+  }
+  line("requests_read", count[FUSE_READ]);
+  line("requests_write", count[FUSE_WRITE]);
+  line("requests_lookup", count[FUSE_LOOKUP]);
+  line("requests_getattr", count[FUSE_GETATTR]);
+  line("requests_getxattr", count[FUSE_GETXATTR]);
+  line("requests_open", count[FUSE_OPEN] + count[FUSE_CREATE]);
+  line("requests_total", total);
+  // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
+  // zero counts included, so a tool can subtract two snapshots line by line.
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    const char* name = proto::LookupOp(op).name;
+    if (name != nullptr) line(("opcode_" + std::string(name)).c_str(), count[op]);
+  }
   line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
   line("opens_served", static_cast<long long>(dp.opens_served.load()));
   line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
@@ -143,12 +156,6 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("inodes", static_cast<long long>(fs.inode_count()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
-  // Every opcode that reached the server, by name ("op.LOOKUP 123").
-  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
-    const uint64_t n = s.RequestCount(op);
-    if (n == 0 || proto::OpName(op) == nullptr) continue;
-    line(("op." + std::string(proto::OpName(op))).c_str(), static_cast<long long>(n));
-  }
   // Which transport carried the requests (docs/transport.md).
   line("transport_uring", server.uring_in_use() ? 1 : 0);
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));

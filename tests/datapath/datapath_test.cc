@@ -87,6 +87,17 @@ TEST_P(DataPathTest, LargeFileRoundTripAndCounters) {
   EXPECT_TRUE(ReadAll(mount_->source() + "/big") == data) << "SOURCE differs";
   EXPECT_TRUE(ReadAll(path) == data) << "read-back through the mount differs";
   auto stats = mount_->Stats();
+  // Per-opcode lines (bench/suite subtracts them): present for every opcode,
+  // consistent with the summary counters.
+  long by_opcode = 0;
+  for (const auto& [name, value] : stats) {
+    if (name.rfind("opcode_", 0) == 0) by_opcode += value;
+  }
+  EXPECT_EQ(by_opcode, stats["requests_total"]);
+  EXPECT_EQ(stats.count("opcode_FLUSH"), 1u);
+  EXPECT_EQ(stats["opcode_OPEN"] + stats["opcode_CREATE"], stats["requests_open"]);
+  EXPECT_EQ(stats["opcode_READ"], stats["requests_read"]);
+  EXPECT_GE(stats["opcode_INIT"], 1);
   if (passthrough() && PassthroughAvailable()) {
     EXPECT_EQ(stats["requests_read"], 0);
     EXPECT_EQ(stats["requests_write"], 0);
@@ -329,7 +340,7 @@ std::vector<std::string> ListNames(const std::string& dir) {
 
 long ListingRequests(DaemonMount& m) {
   auto s = m.Stats();
-  return s["op.READDIR"] + s["op.READDIRPLUS"];
+  return s["opcode_READDIR"] + s["opcode_READDIRPLUS"];
 }
 
 bool Has(const std::vector<std::string>& v, const std::string& x) {

@@ -1,0 +1,107 @@
+// metabench: the metadata loops of bench/suite, timed inside one process so
+// the numbers hold no fork/exec or interpreter overhead.
+//
+//   metabench create DIR N       create DIR/f0..f{N-1} empty (open O_CREAT|O_EXCL + close)
+//   metabench stat DIR N         lstat DIR/f0..f{N-1}
+//   metabench unlink DIR N       unlink DIR/f0..f{N-1}
+//   metabench statlat FILE N     N x stat(FILE) (after N/10 untimed warm-up calls)
+//   metabench openlat FILE N     N x open(FILE, O_RDONLY) + close (same warm-up)
+//   metabench mktree DIR A B F   DIR/dA/dB/fF: A dirs, each with B subdirs, each with F
+//                                empty files (DIR must not exist; deterministic names)
+//
+// Prints one line: "<cmd> seconds <s> calls <n> ns_per_call <ns> failures <k>"
+// and exits 1 if any call failed (the first failure's errno goes to stderr).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+long failures = 0;
+
+void Check(bool ok, const char* what, const std::string& path) {
+  if (ok) return;
+  if (failures++ == 0) fprintf(stderr, "metabench: %s %s: %s\n", what, path.c_str(), strerror(errno));
+}
+
+int Usage() {
+  fputs("usage: metabench create|stat|unlink DIR N | statlat|openlat FILE N | mktree DIR A B F\n",
+        stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return Usage();
+  const std::string cmd = argv[1], path = argv[2];
+  const long n = atol(argv[3]);
+  using Clock = std::chrono::steady_clock;
+  struct stat st;
+  long calls = 0;
+  auto t0 = Clock::now();
+  if (cmd == "create" || cmd == "stat" || cmd == "unlink") {
+    for (long i = 0; i < n; ++i) {
+      const std::string p = path + "/f" + std::to_string(i);
+      if (cmd == "create") {
+        int fd = open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        Check(fd >= 0, "create", p);
+        if (fd >= 0) close(fd);
+      } else if (cmd == "stat") {
+        Check(lstat(p.c_str(), &st) == 0, "lstat", p);
+      } else {
+        Check(unlink(p.c_str()) == 0, "unlink", p);
+      }
+      ++calls;
+    }
+  } else if (cmd == "statlat" || cmd == "openlat") {
+    const bool open_close = cmd == "openlat";
+    auto one = [&] {
+      if (open_close) {
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        Check(fd >= 0, "open", path);
+        if (fd >= 0) close(fd);
+      } else {
+        Check(stat(path.c_str(), &st) == 0, "stat", path);
+      }
+    };
+    for (long i = 0; i < n / 10; ++i) one();
+    t0 = Clock::now();
+    for (long i = 0; i < n; ++i) one();
+    calls = n;
+  } else if (cmd == "mktree") {
+    if (argc != 6) return Usage();
+    const long b = atol(argv[4]), f = atol(argv[5]);
+    Check(mkdir(path.c_str(), 0755) == 0, "mkdir", path);
+    for (long i = 0; i < n; ++i) {
+      const std::string d1 = path + "/d" + std::to_string(i);
+      Check(mkdir(d1.c_str(), 0755) == 0, "mkdir", d1);
+      ++calls;
+      for (long j = 0; j < b; ++j) {
+        const std::string d2 = d1 + "/d" + std::to_string(j);
+        Check(mkdir(d2.c_str(), 0755) == 0, "mkdir", d2);
+        ++calls;
+        for (long k = 0; k < f; ++k) {
+          const std::string p = d2 + "/f" + std::to_string(k);
+          int fd = open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+          Check(fd >= 0, "create", p);
+          if (fd >= 0) close(fd);
+          ++calls;
+        }
+      }
+    }
+  } else {
+    return Usage();
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  printf("%s seconds %.6f calls %ld ns_per_call %.1f failures %ld\n", cmd.c_str(), s, calls,
+         calls > 0 ? s * 1e9 / static_cast<double>(calls) : 0.0, failures);
+  return failures == 0 ? 0 : 1;
+}
