@@ -34,6 +34,7 @@ PTFS_VARIANTS = [
     ("ptfs", []),
     ("ptfs-nocache", ["--nocache"]),
     ("ptfs-ptoff", ["--passthrough=off"]),
+    ("ptfs-uring", ["--transport=uring"]),  # FUSE over io_uring (docs/transport.md)
 ]
 
 # Other systems: native SOURCE, kernel references, Debian FUSE peers.
@@ -720,6 +721,12 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
+    # The io_uring transport needs the fuse module's switch (off by default).
+    try:
+        with open("/sys/module/fuse/parameters/enable_uring", "w") as f:
+            f.write("Y")
+    except OSError as e:
+        print(f"note: cannot enable FUSE over io_uring ({e}); ptfs-uring rows will FAIL")
     sizes = QUICK if args.quick else FULL
     reps = args.reps or (1 if args.quick else 5)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
