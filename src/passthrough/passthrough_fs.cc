@@ -261,7 +261,7 @@ void PassthroughFs::AttachBacking(const FileState& file, uint32_t flags, Opened*
     // is lost: a write-only fd cannot read or mmap. Writers to one file may
     // run in parallel, as they do on SOURCE.
     opened->open_flags |= abi::FOPEN_DIRECT_IO | abi::FOPEN_PARALLEL_DIRECT_WRITES;
-    (void)MayKeepCache(*file.inode, file.fd.get(), flags);  // a writer forgets the version
+    ForgetCachedVersion(*file.inode);
   } else if (keep_cache_ && MayKeepCache(*file.inode, file.fd.get(), flags)) {
     opened->open_flags |= abi::FOPEN_KEEP_CACHE;
   }
@@ -287,9 +287,18 @@ std::optional<DataVersion> VersionOf(int fd) {
 // for writing forgets the version (the file will change in ways we would
 // have to track across the asynchronous RELEASE, where an outside write could
 // slip in unnoticed), so the next reader re-reads once and starts over.
+void PassthroughFs::ForgetCachedVersion(Inode& inode) {
+  MutexLock lock(&inode.cache_mu);
+  inode.cached_version.reset();
+}
+
 bool PassthroughFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
   const bool writer = (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & O_TRUNC) != 0;
-  const auto now = writer ? std::nullopt : VersionOf(fd);
+  if (writer) {
+    ForgetCachedVersion(inode);
+    return false;
+  }
+  const auto now = VersionOf(fd);
   MutexLock lock(&inode.cache_mu);
   const bool keep = now && inode.cached_version && *inode.cached_version == *now;
   inode.cached_version = now;

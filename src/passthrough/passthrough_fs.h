@@ -139,6 +139,8 @@ class PassthroughFs final : public FileSystem {
   // OPEN reply's passthrough fields.
   void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);
   // For opens the daemon serves: whether the kernel may keep its page cache.
+  // An open for writing: the next reader must not keep the kernel's cache.
+  void ForgetCachedVersion(Inode& inode);
   bool MayKeepCache(Inode& inode, int fd, uint32_t open_flags);
   Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);

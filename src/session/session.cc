@@ -190,7 +190,7 @@ void Session::DoInterrupt(const proto::Request& req) {
 
 // Inode passthrough: the backing the kernel attaches to an entry's inode,
 // for the ops left in the entry's final mask.
-BackingId Session::AttachBacking(const Entry& e) {
+BackingId Session::InodeBackingFor(const Entry& e) {
   if (e.node.value == 0 || e.inode_passthrough_ops == 0) return BackingId{};
   return fs_->AttachInodeBacking(e.node, e.inode_passthrough_ops);
 }
@@ -202,7 +202,7 @@ void Session::SendEntry(Result<Entry> entry, Reply reply) {
   }
   bool taken;
   if (inode_passthrough_) {
-    taken = SendEntry2(reply, *entry, AttachBacking(*entry));
+    taken = SendEntry2(reply, *entry, InodeBackingFor(*entry));
   } else {
     taken = reply.SendStruct(ToEntryOut(*entry));
   }
@@ -220,7 +220,7 @@ void Session::SendCreated(Result<Created> created, const Context& ctx, Reply rep
   bool taken;
   if (inode_passthrough_) {
     const fuse_open_out open = ToOpenOut(created->open);
-    taken = SendEntry2(reply, created->entry, AttachBacking(created->entry), &open);
+    taken = SendEntry2(reply, created->entry, InodeBackingFor(created->entry), &open);
   } else {
     struct {
       fuse_entry_out entry;

@@ -83,7 +83,7 @@ class Session {
   void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
                  bool plus);
   void SendEntry(Result<Entry> entry, Reply reply);
-  BackingId AttachBacking(const Entry& e);
+  BackingId InodeBackingFor(const Entry& e);
   void SendCreated(Result<Created> created, const Context& ctx, Reply reply);
   void SendAttr(Result<Attr> attr, Reply reply);
 
