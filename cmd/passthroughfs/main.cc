@@ -25,6 +25,7 @@
 #include "sys/credentials.h"
 #include "sys/syscalls.h"
 #include "session/device_backing.h"
+#include "session/device_notifier.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/channel.h"
@@ -161,6 +162,18 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));
   line("requests_via_uring", static_cast<long long>(server.uring_requests()));
   line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
+  // The source watch (fanotify): outside changes turned into invalidations.
+  const passthrough::SourceWatcher* w = fs.source_watcher();
+  line("watch_on", w != nullptr ? 1 : 0);
+  if (w != nullptr) {
+    const auto& c = w->counters();
+    line("watch_events", static_cast<long long>(c.events.load()));
+    line("watch_own_events", static_cast<long long>(c.own_events.load()));
+    line("watch_unknown", static_cast<long long>(c.unknown.load()));
+    line("watch_inval_entry", static_cast<long long>(c.inval_entry.load()));
+    line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
+    line("watch_overflows", static_cast<long long>(c.overflows.load()));
+  }
   return out;
 }
 
@@ -296,6 +309,19 @@ int Run(const Options& o) {
   transport::FuseDeviceControl control(dev_fd);
   session::DeviceBackingRegistrar registrar(&control);
   if (want_passthrough) (*fs)->SetBackingRegistrar(&registrar);
+  // Outside changes to SOURCE reach the kernel through a connection fd of
+  // their own (a clone), written only by the source watcher's thread.
+  std::unique_ptr<session::DeviceNotifier> notifier;
+  if ((*fs)->source_watcher() != nullptr) {
+    auto notify_channel = control.Clone();
+    if (notify_channel.ok()) {
+      notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
+      (*fs)->SetNotifier(notifier.get());
+    } else {
+      LOG_WARN("source watch: cannot clone the device fd for notifications (%s)",
+               strerror(notify_channel.error().value()));
+    }
+  }
 
   auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
   session::Server server(&session, &control, std::move(channel), threads, plan);
@@ -326,6 +352,7 @@ int Run(const Options& o) {
     ::close(ready_pipe[1]);
   }
   Errno e = server.Run();
+  (*fs)->Destroy();  // stops the source watch before the notifier goes
   if (e) {
     LOG_ERROR("stopped: %s", strerror(e.value()));
     return 1;

@@ -52,6 +52,13 @@ uint32_t ParseInodeOps(const std::string& list) {
 void SetNoCache(Options* o) {
   o->fs.entry_timeout = Timeout{};
   o->fs.attr_timeout = Timeout{};
+  o->fs.timeouts_given = true;
+}
+
+bool ParseWatch(const std::string& v) {
+  if (v == "auto") return true;
+  if (v == "off") return false;
+  throw std::invalid_argument("--watch-source must be auto or off, got '" + v + "'");
 }
 
 // One -o option. Mount flags the kernel knows are applied; options that only
@@ -110,8 +117,13 @@ void ApplyMountOption(Options* o, const std::string& opt) {
   } else if (key == "transport") o->transport = ParseTransport(value);
   else if (opt == "writeback") o->writeback = true;
   else if (opt == "nocache") SetNoCache(o);
-  else if (key == "entry_timeout") o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
-  else if (key == "attr_timeout") o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
+  else if (key == "entry_timeout") {
+    o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
+    o->fs.timeouts_given = true;
+  } else if (key == "attr_timeout") {
+    o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
+    o->fs.timeouts_given = true;
+  } else if (key == "watch_source") o->fs.watch_source = ParseWatch(value);
   // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
   else if (opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" ||
            opt == "nouser" || opt == "users" || opt == "owner" || opt == "group" ||
@@ -146,7 +158,14 @@ std::string Usage(const char* argv0) {
          "  -d, --debug         log every request (implies --foreground)\n"
          "  -t, --threads=N     worker threads (default: number of CPUs, at least 2)\n"
          "      --nocache       entry and attribute timeouts 0: every stat asks\n"
-         "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default 1s)\n"
+         "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default: 1 day\n"
+         "                      while the source watch is on, else 1 s)\n"
+         "      --watch-source=auto|off\n"
+         "                      watch SOURCE with fanotify for changes made outside the\n"
+         "                      mount and drop them from the kernel's caches at once, so\n"
+         "                      entries, attributes and negative lookups can be cached for\n"
+         "                      long (auto, the default: where the daemon has CAP_SYS_ADMIN\n"
+         "                      and SOURCE's filesystem reports file ids)\n"
          "      --fd-cache=N    bound on cached O_PATH fds (default 8192)\n"
          "      --passthrough=auto|off\n"
          "                      kernel passthrough of file reads, writes and mmap (default\n"
@@ -179,7 +198,7 @@ std::string Usage(const char* argv0) {
          "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
          "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
          "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
-         "  attr_timeout=S, transport=dev|uring|auto. fstab-only options (defaults,\n"
+         "  attr_timeout=S, watch_source=auto|off, transport=dev|uring|auto. fstab-only options (defaults,\n"
          "  noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
 }
 
@@ -187,6 +206,7 @@ Options ParseOptions(int argc, char** argv) {
   Options o;
   o.mount.flags = MS_NOSUID | MS_NODEV;  // FUSE's safe defaults, as libfuse
   o.mount.subtype = "passthroughfs";
+  o.fs.watch_source = true;  // the library's default is off; the daemon's on
   std::vector<std::string> positional;
   auto value_of = [&](int* i, const std::string& arg, const std::string& name) -> std::string {
     if (arg.size() > name.size() && arg[name.size()] == '=') return arg.substr(name.size() + 1);
@@ -218,8 +238,12 @@ Options ParseOptions(int argc, char** argv) {
       SetNoCache(&o);
     } else if (arg.rfind("--entry-timeout", 0) == 0) {
       o.fs.entry_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--entry-timeout")));
+      o.fs.timeouts_given = true;
     } else if (arg.rfind("--attr-timeout", 0) == 0) {
       o.fs.attr_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--attr-timeout")));
+      o.fs.timeouts_given = true;
+    } else if (arg.rfind("--watch-source", 0) == 0) {
+      o.fs.watch_source = ParseWatch(value_of(&i, arg, "--watch-source"));
     } else if (arg.rfind("--fd-cache", 0) == 0) {
       o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
     } else if (arg.rfind("--passthrough", 0) == 0) {

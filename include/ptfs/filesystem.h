@@ -61,6 +61,8 @@ class FileSystem {
   // DESTROY, or the end of the session.
   virtual void Destroy() {}
 
+  // An Entry with node 0 is a negative entry: the name does not exist, and
+  // the kernel may remember that for its entry_timeout (ENOENT: it may not).
   virtual Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name);
   // Drops `nlookup` references. Never fails; unknown nodes are ignored.
   virtual void Forget(NodeId node, uint64_t nlookup);

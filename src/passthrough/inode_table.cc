@@ -177,6 +177,13 @@ InodePtr InodeTable::TakeIfHeld(const struct statx& stx, uint64_t refs) {
   return inode;
 }
 
+NodeId InodeTable::NodeOf(const InodeKey& key) const {
+  Shard& shard = ShardOf(key);
+  MutexLock lock(&shard.mu);
+  auto kit = shard.by_key.find(key);
+  return kit == shard.by_key.end() ? NodeId{} : kit->second;
+}
+
 InodePtr InodeTable::Forget(NodeId id, uint64_t n) {
   if (id == kRootNode) return nullptr;
   InodePtr released;

@@ -151,6 +151,10 @@ class InodeTable {
   // since `stx` was read: no handle comparison is needed.
   InodePtr TakeIfHeld(const struct statx& stx, uint64_t refs);
 
+  // The nodeid of the host inode `key` if it is in the table (no reference
+  // taken), else NodeId 0.
+  NodeId NodeOf(const InodeKey& key) const;
+
   // Drops `n` lookup references; the inode leaves the table at zero and is
   // returned then (nullptr otherwise).
   InodePtr Forget(NodeId id, uint64_t n);

@@ -33,6 +33,8 @@ using abi::FATTR_UID;
 
 constexpr unsigned kStatxMask = STATX_BASIC_STATS | STATX_BTIME;
 
+uint64_t DevOf(const struct statx& stx) { return makedev(stx.stx_dev_major, stx.stx_dev_minor); }
+
 // A NUL-terminated copy of a wire name (the views are not terminated).
 class CName {
  public:
@@ -177,8 +179,47 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
     }
   }
   auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
-  return std::unique_ptr<PassthroughFs>(
+  std::unique_ptr<SourceWatcher> watcher;
+  std::string watch_status;
+  const bool caching = options.entry_timeout.sec != 0 || options.entry_timeout.nsec != 0 ||
+                       options.attr_timeout.sec != 0 || options.attr_timeout.nsec != 0;
+  if (options.watch_source && caching) {
+    auto created = SourceWatcher::Create(root_dir.get());
+    if (created.ok()) {
+      watcher = std::move(*created);
+      watch_status = options.timeouts_given
+                         ? "source watch: on (fanotify); outside changes to SOURCE reach the "
+                           "kernel within milliseconds"
+                         : "source watch: on (fanotify); the kernel caches entries and "
+                           "attributes up to " +
+                               std::to_string(options.coherent_timeout.sec) +
+                               " s and learns of outside changes to SOURCE within milliseconds";
+    } else {
+      const int e = created.error().value();
+      watch_status = std::string("source watch: off (fanotify cannot watch SOURCE's filesystem: ") +
+                     strerror(e) + (e == EPERM ? ", needs CAP_SYS_ADMIN" : "") +
+                     "); entries and attributes are cached for the short timeouts only";
+    }
+  }
+  auto fs = std::unique_ptr<PassthroughFs>(
       new PassthroughFs(options, std::move(table), std::move(root_dir)));
+  fs->watcher_ = std::move(watcher);
+  fs->watch_status_ = std::move(watch_status);
+  return fs;
+}
+
+void PassthroughFs::Destroy() {
+  if (watcher_) watcher_->Stop();
+}
+
+Timeout PassthroughFs::EntryTimeoutFor(uint64_t dev) const {
+  return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
+                                                    : options_.entry_timeout;
+}
+
+Timeout PassthroughFs::AttrTimeoutFor(uint64_t dev) const {
+  return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
+                                                    : options_.attr_timeout;
 }
 
 PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
@@ -201,6 +242,13 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
     }
   }
   LogInodePassthrough(info);
+  if (!watch_status_.empty()) LOG_INFO("%s", watch_status_.c_str());
+  if (watcher_ && notifier_ != nullptr) {
+    InodeTable* table = inodes_.get();
+    watcher_->Start(notifier_, [table](uint64_t dev, uint64_t ino) {
+      return table->NodeOf(InodeKey{dev, ino}).value;
+    });
+  }
   if (backing_.enabled()) {
     LOG_INFO("data path: kernel passthrough (reads, writes and mmap go straight to SOURCE)");
     return;
@@ -315,6 +363,8 @@ Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
 
 Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
+  // An inode on another filesystem (a mount inside SOURCE): watch that one too.
+  if (watcher_) watcher_->Watch(path_fd.get(), DevOf(stx));
   InodePtr replaced;
   PTFS_ASSIGN_OR_RETURN(InodePtr inode,
                         inodes_->Insert(std::move(path_fd), stx, refs, &replaced));
@@ -338,8 +388,8 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   e.node = inode.id();
   e.generation = inode.generation();
   e.attr = stx;
-  e.entry_timeout = options_.entry_timeout;
-  e.attr_timeout = options_.attr_timeout;
+  e.entry_timeout = EntryTimeoutFor(DevOf(stx));
+  e.attr_timeout = AttrTimeoutFor(DevOf(stx));
   e.inode_passthrough_ops = options_.inode_passthrough_ops;
   if (!inode.is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
   return e;
@@ -355,7 +405,15 @@ Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::stri
       return sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_TYPE).error();
     }));
   }
-  return LookupAt(dir.fd->get(), name, 1);
+  auto entry = LookupAt(dir.fd->get(), name, 1);
+  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
+    // The kernel may remember that the name is absent: the watch tells it
+    // when somebody creates it.
+    Entry negative;
+    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
+    return negative;
+  }
+  return entry;
 }
 
 void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
@@ -403,7 +461,7 @@ Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle*
     rc = ::statx(fd->get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | sync, mask, &stx);
   }
   if (rc < 0) return Errno::Last();
-  return Attr{stx, options_.attr_timeout};
+  return Attr{stx, AttrTimeoutFor(DevOf(stx))};
 }
 
 Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
@@ -487,7 +545,15 @@ Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::str
   PTFS_TRY(AsCaller(ctx, [&] {
     return CheckSys(::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()));
   }));
-  return LookupAt(dir.fd->get(), name, 1);
+  auto entry = LookupAt(dir.fd->get(), name, 1);
+  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
+    // The kernel may remember that the name is absent: the watch tells it
+    // when somebody creates it.
+    Entry negative;
+    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
+    return negative;
+  }
+  return entry;
 }
 
 Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::string_view name,
@@ -498,7 +564,15 @@ Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::strin
   PTFS_TRY(AsCaller(ctx, [&] {
     return CheckSys(::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)));
   }));
-  return LookupAt(dir.fd->get(), name, 1);
+  auto entry = LookupAt(dir.fd->get(), name, 1);
+  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
+    // The kernel may remember that the name is absent: the watch tells it
+    // when somebody creates it.
+    Entry negative;
+    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
+    return negative;
+  }
+  return entry;
 }
 
 Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::string_view name,
@@ -507,7 +581,15 @@ Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::strin
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
   PTFS_TRY(AsCaller(ctx, [&] { return CheckSys(::mkdirat(dir.fd->get(), cname.c_str(), mode)); }));
-  return LookupAt(dir.fd->get(), name, 1);
+  auto entry = LookupAt(dir.fd->get(), name, 1);
+  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
+    // The kernel may remember that the name is absent: the watch tells it
+    // when somebody creates it.
+    Entry negative;
+    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
+    return negative;
+  }
+  return entry;
 }
 
 Errno PassthroughFs::Unlink(const Context& ctx, NodeId parent, std::string_view name) {

@@ -13,8 +13,10 @@
 #include "passthrough/backing.h"
 #include "passthrough/handles.h"
 #include "passthrough/inode_table.h"
+#include "passthrough/source_watcher.h"
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
+#include "ptfs/notifier.h"
 
 namespace ptfs::passthrough {
 
@@ -22,6 +24,13 @@ struct PassthroughOptions {
   std::string source;
   Timeout entry_timeout = Timeout::Seconds(1.0);
   Timeout attr_timeout = Timeout::Seconds(1.0);
+  // Watch SOURCE for changes made by others (SourceWatcher) and tell the
+  // kernel. Where that works, entries, attributes and negative lookups are
+  // cached for `coherent_timeout` instead of the timeouts above, unless those
+  // were given explicitly (`timeouts_given`).
+  bool watch_source = false;
+  bool timeouts_given = false;
+  Timeout coherent_timeout = Timeout::Seconds(86400);
   size_t fd_cache_slots = 8192;
   enum class Handles { kAuto, kOff } handles = Handles::kAuto;
   // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
@@ -43,6 +52,8 @@ class PassthroughFs final : public FileSystem {
   static Result<std::unique_ptr<PassthroughFs>> Create(const PassthroughOptions& options);
 
   void Init(const ConnectionInfo& info) override;
+  // Stops the source watcher (idempotent); nothing is notified afterwards.
+  void Destroy() override;
   Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override;
   void Forget(NodeId node, uint64_t nlookup) override;
   BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override;
@@ -113,6 +124,11 @@ class PassthroughFs final : public FileSystem {
   // Kernel passthrough of file I/O is used when INIT puts FUSE_PASSTHROUGH in
   // force and a registrar was set. Call before mounting.
   void SetBackingRegistrar(BackingRegistrar* registrar) { registrar_ = registrar; }
+  // Where outside changes to SOURCE are reported to the kernel; the source
+  // watch starts at INIT if one was set. Call before mounting.
+  void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
+  // The source watch, if SOURCE's filesystem can be watched (for stats).
+  const SourceWatcher* source_watcher() const { return watcher_.get(); }
 
  private:
   PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
@@ -126,6 +142,13 @@ class PassthroughFs final : public FileSystem {
   Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
   Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
   Entry MakeEntry(const Inode& inode, const struct statx& stx) const;
+  // Cache timeouts for an inode on device `dev`: long where the source watch
+  // covers it.
+  Timeout EntryTimeoutFor(uint64_t dev) const;
+  Timeout AttrTimeoutFor(uint64_t dev) const;
+  bool Coherent(uint64_t dev) const {
+    return watcher_ != nullptr && watcher_->Covers(dev);
+  }
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
@@ -156,6 +179,10 @@ class PassthroughFs final : public FileSystem {
   bool keep_cache_ = false;
   BackingManager backing_;
   BackingRegistrar* registrar_ = nullptr;
+  KernelNotifier* notifier_ = nullptr;
+  // Declared after inodes_: its thread (which reads the table) stops first.
+  std::unique_ptr<SourceWatcher> watcher_;
+  std::string watch_status_;  // logged at INIT
 
   // POSIX record locks are held on one open file description per
   // {inode, lock owner} (OFD locks): descriptions of different owners

@@ -201,6 +201,11 @@ void Session::SendEntry(Result<Entry> entry, Reply reply) {
     return;
   }
   bool taken;
+  if (entry->node.value == 0 && inode_passthrough_) {
+    // A negative entry (LOOKUP only); the draft reply has no form for it.
+    reply.SendError(Errno(ENOENT));
+    return;
+  }
   if (inode_passthrough_) {
     taken = SendEntry2(reply, *entry, InodeBackingFor(*entry));
   } else {

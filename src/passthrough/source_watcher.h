@@ -1,0 +1,132 @@
+// SourceWatcher: learns of every change made to SOURCE by anyone but the
+// daemon itself, so the kernel may cache entries and attributes for a long
+// time and still see outside changes within milliseconds.
+//
+// Why: with FUSE's usual 1 s timeouts the kernel asks again for everything it
+// touched a second ago, which makes "warm" stats, finds and git status cost a
+// round trip per file. A fanotify group in FID mode with a filesystem mark on
+// SOURCE's filesystem reports each change as {directory handle, name} for
+// directory entries and as the object's handle for attribute and data
+// changes. The watcher maps handles to the server's nodes and sends
+// FUSE_NOTIFY_INVAL_ENTRY / _INVAL_INODE for the ones the kernel may cache.
+//
+// What it skips: events caused by the daemon itself (the kernel already
+// knows: it sent the request and got the new attributes in the reply).
+// Passthrough writes happen in the writer's context and are reported, which
+// is harmless: the kernel invalidated those attributes itself already.
+//
+// Races: a reply prepared before a change but delivered after its
+// invalidation would re-cache stale data for the long timeout. Every
+// invalidation is therefore sent twice, the second time one batch interval
+// later, after any reply racing with the first has reached the kernel.
+//
+// Needs CAP_SYS_ADMIN (filesystem marks) and a filesystem that reports file
+// ids (ext4, xfs, btrfs, tmpfs, ...). Where it cannot watch, Covers() is false
+// and the caller keeps short timeouts.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ptfs/notifier.h"
+#include "ptfs/types.h"
+#include "sys/fd.h"
+#include "util/result.h"
+#include "util/thread_annotations.h"
+
+namespace ptfs::passthrough {
+
+// One fanotify event, as parsed from the group's buffer.
+struct SourceEvent {
+  uint64_t mask = 0;
+  int32_t pid = 0;
+  bool overflow = false;  // FAN_Q_OVERFLOW: events were lost
+  // struct file_handle bytes (header + f_handle) of the directory the event
+  // names an entry in, and the entry's name ("" or "." for the directory
+  // itself); and of the object the event is about, when reported.
+  std::string dir_handle;
+  std::string name;
+  std::string object_handle;
+  uint64_t fsid = 0;  // of the handles' filesystem
+};
+
+// Parses a buffer read from a fanotify group in FID mode. Malformed records
+// are skipped (never read past `buf`).
+std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf);
+
+// The invalidations one batch of events calls for, deduplicated.
+struct Invalidations {
+  std::map<std::pair<uint64_t, std::string>, bool> entries;  // {parent, name}
+  std::map<uint64_t, bool> inodes;  // node -> also drop cached data
+  bool empty() const { return entries.empty() && inodes.empty(); }
+};
+
+struct WatcherCounters {
+  std::atomic<uint64_t> events{0};       // events read
+  std::atomic<uint64_t> own_events{0};   // skipped: caused by the daemon
+  std::atomic<uint64_t> unknown{0};      // objects the kernel cannot cache
+  std::atomic<uint64_t> inval_entry{0};  // notifications sent (incl. repeats)
+  std::atomic<uint64_t> inval_inode{0};
+  std::atomic<uint64_t> overflows{0};
+};
+
+class SourceWatcher {
+ public:
+  // Maps a host inode {st_dev, st_ino} to the node the kernel knows it by
+  // (0: none).
+  using NodeOf = std::function<uint64_t(uint64_t dev, uint64_t ino)>;
+
+  // A fanotify group watching the filesystem of `source_fd` (any fd on it).
+  // Fails (with the reason) where fanotify cannot watch it.
+  static Result<std::unique_ptr<SourceWatcher>> Create(int source_fd);
+  ~SourceWatcher();
+
+  // Whether changes to inodes on device `dev` are reported.
+  bool Covers(uint64_t dev) const;
+  // Adds the filesystem of `fd` (on device `dev`) if not yet watched. Tried
+  // once per device; returns Covers(dev).
+  bool Watch(int fd, uint64_t dev);
+
+  // Starts the thread that turns events into notifications; Stop() ends it.
+  void Start(KernelNotifier* notifier, NodeOf node_of);
+  void Stop();
+
+  const WatcherCounters& counters() const { return counters_; }
+
+  // How long a burst of changes gathers before it is sent, and when each
+  // invalidation is sent again (after any racing reply reached the kernel).
+  static constexpr int kBatchMillis = 5;
+  static constexpr int kRepeatMillis = 20;
+
+ private:
+  explicit SourceWatcher(sys::UniqueFd group);
+  void Run();
+  void Collect(const std::vector<SourceEvent>& events, Invalidations* out);
+  uint64_t Resolve(uint64_t fsid, const std::string& handle,
+                   std::map<std::string, uint64_t>* memo);
+  void Send(const Invalidations& inv);
+
+  sys::UniqueFd group_;
+  sys::UniqueFd wake_;  // eventfd: Stop()
+  int32_t self_pid_ = 0;
+  static constexpr size_t kMaxDevs = 16;
+  std::array<std::atomic<uint64_t>, kMaxDevs> devs_{};  // dev + 1; 0 = free
+  Mutex mu_;
+  std::map<uint64_t, bool> tried_ GUARDED_BY(mu_);         // dev -> covered
+  std::map<uint64_t, sys::UniqueFd> mount_fds_ GUARDED_BY(mu_);  // fsid -> fd
+  KernelNotifier* notifier_ = nullptr;
+  NodeOf node_of_;
+  std::thread thread_;
+  WatcherCounters counters_;
+};
+
+}  // namespace ptfs::passthrough

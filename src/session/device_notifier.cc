@@ -1,0 +1,45 @@
+#include "session/device_notifier.h"
+
+#include <array>
+
+#include "abi/fuse_abi.h"
+
+namespace ptfs::session {
+
+using namespace ptfs::abi;  // NOLINT
+
+Errno DeviceNotifier::Send(int32_t code, std::span<const struct iovec> payload) {
+  std::array<struct iovec, 4> iov{};
+  fuse_out_header out{};
+  out.len = sizeof(out);
+  for (const auto& p : payload) out.len += static_cast<uint32_t>(p.iov_len);
+  out.error = code;
+  out.unique = 0;
+  iov[0] = {&out, sizeof(out)};
+  size_t n = 1;
+  for (const auto& p : payload) iov[n++] = p;
+  MutexLock lock(&mu_);
+  return channel_->Send({iov.data(), n});
+}
+
+Errno DeviceNotifier::InvalidateInode(NodeId node, int64_t offset, int64_t length) {
+  fuse_notify_inval_inode_out arg{};
+  arg.ino = node.value;
+  arg.off = offset;
+  arg.len = length;
+  struct iovec iov{&arg, sizeof(arg)};
+  return Send(FUSE_NOTIFY_INVAL_INODE, {&iov, 1});
+}
+
+Errno DeviceNotifier::InvalidateEntry(NodeId parent, std::string_view name) {
+  fuse_notify_inval_entry_out arg{};
+  arg.parent = parent.value;
+  arg.namelen = static_cast<uint32_t>(name.size());
+  static const char kNul = '\0';
+  std::array<struct iovec, 3> iov{{{&arg, sizeof(arg)},
+                                   {const_cast<char*>(name.data()), name.size()},
+                                   {const_cast<char*>(&kNul), 1}}};
+  return Send(FUSE_NOTIFY_INVAL_ENTRY, iov);
+}
+
+}  // namespace ptfs::session

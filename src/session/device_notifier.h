@@ -1,0 +1,30 @@
+// DeviceNotifier: KernelNotifier over a FUSE connection. A notification is an
+// unsolicited message (unique 0, the notify code in the error field) written
+// to any fd of the connection. Callable from any thread; never from a worker
+// while it handles a request in the directory concerned (the kernel takes the
+// directory's lock for INVAL_ENTRY), which is why PassthroughFs only notifies
+// from its watcher thread.
+#pragma once
+
+#include <memory>
+
+#include "ptfs/notifier.h"
+#include "transport/channel.h"
+#include "util/thread_annotations.h"
+
+namespace ptfs::session {
+
+class DeviceNotifier final : public KernelNotifier {
+ public:
+  explicit DeviceNotifier(std::unique_ptr<transport::Channel> channel)
+      : channel_(std::move(channel)) {}
+  Errno InvalidateInode(NodeId node, int64_t offset, int64_t length) override;
+  Errno InvalidateEntry(NodeId parent, std::string_view name) override;
+
+ private:
+  Errno Send(int32_t code, std::span<const struct iovec> payload);
+  Mutex mu_;
+  std::unique_ptr<transport::Channel> channel_ GUARDED_BY(mu_);
+};
+
+}  // namespace ptfs::session

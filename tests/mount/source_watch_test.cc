@@ -1,0 +1,188 @@
+// The source watch (fanotify on SOURCE's filesystem): by default the kernel
+// caches entries, attributes and negative lookups for a day, so warm stats
+// never reach the daemon, and yet a change made directly in SOURCE shows
+// through the mount within milliseconds. Changes made through the mount are
+// not echoed back as invalidations.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "mount_harness.h"
+
+namespace ptfs::mounttest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Well under the 1 s timeouts the daemon used before the watch: a change
+// that only shows after those expired fails here.
+constexpr auto kVisibleWithin = std::chrono::milliseconds(400);
+
+// Polls `probe` until it returns true or kVisibleWithin passed.
+testing::AssertionResult ShowsWithin(const std::string& what, const std::function<bool()>& probe) {
+  const auto deadline = Clock::now() + kVisibleWithin;
+  for (;;) {
+    if (probe()) return testing::AssertionSuccess();
+    if (Clock::now() > deadline) {
+      return testing::AssertionFailure() << what << ": not visible through the mount within "
+                                         << kVisibleWithin.count() << " ms";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+off_t SizeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+class SourceWatch : public MountTestBase {};
+
+TEST_F(SourceWatch, OnByDefaultAndWarmStatsStayInTheKernel) {
+  constexpr int kFiles = 50;
+  for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), "x"));
+  // Those creations are outside changes too: let the watch report them
+  // before the kernel caches the files, or it rightly drops them again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(daemon().Log().find("source watch: on"), std::string::npos) << daemon().Log();
+  for (int i = 0; i < kFiles; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 1);
+  auto before = daemon().Stats();
+  EXPECT_EQ(before["watch_on"], 1);
+  // Longer than the old 1 s timeouts: nothing may have expired.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  for (int i = 0; i < kFiles; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 1);
+  ASSERT_FALSE(Exists(Mnt("absent")));
+  auto mid = daemon().Stats();
+  // The second absent lookup is answered by the kernel's negative dentry.
+  ASSERT_FALSE(Exists(Mnt("absent")));
+  auto after = daemon().Stats();
+  EXPECT_EQ(mid["opcode_LOOKUP"] - before["opcode_LOOKUP"], 1) << "only the absent name";
+  EXPECT_EQ(mid["opcode_GETATTR"] - before["opcode_GETATTR"], 0);
+  EXPECT_EQ(after["opcode_LOOKUP"] - mid["opcode_LOOKUP"], 0);
+}
+
+TEST_F(SourceWatch, OutsideChangesShowAtOnce) {
+  ASSERT_TRUE(WriteFile(Src("f"), "hello"));
+  ASSERT_EQ(mkdir(Src("d").c_str(), 0755), 0);
+  // Everything below is cached in the kernel first.
+  // (No open of f before the chmod: closing a file makes the kernel fetch
+  // its attributes again anyway.)
+  ASSERT_EQ(ModeOf(Mnt("f")), 0644u);
+  ASSERT_FALSE(Exists(Mnt("d/new")));
+  ASSERT_EQ(ListDir(Mnt("d")), std::vector<std::string>{});
+
+  ASSERT_EQ(chmod(Src("f").c_str(), 0600), 0);
+  EXPECT_TRUE(ShowsWithin("chmod", [&] { return ModeOf(Mnt("f")) == 0600u; }));
+
+  ASSERT_TRUE(WriteFile(Src("f"), "hello, world"));
+  EXPECT_TRUE(ShowsWithin("new size", [&] { return SizeOf(Mnt("f")) == 12; }));
+  EXPECT_EQ(ReadFileOrError(Mnt("f")), "hello, world");
+
+  ASSERT_TRUE(WriteFile(Src("d/new"), ""));
+  EXPECT_TRUE(ShowsWithin("create after a negative lookup", [&] { return Exists(Mnt("d/new")); }));
+  EXPECT_TRUE(ShowsWithin("create in a listed directory",
+                          [&] { return Contains(ListDir(Mnt("d")), "new"); }));
+
+  ASSERT_EQ(rename(Src("d/new").c_str(), Src("d/moved").c_str()), 0);
+  EXPECT_TRUE(ShowsWithin("rename", [&] {
+    return !Exists(Mnt("d/new")) && Exists(Mnt("d/moved")) &&
+           ListDir(Mnt("d")) == std::vector<std::string>{"moved"};
+  }));
+
+  ASSERT_EQ(unlink(Src("d/moved").c_str()), 0);
+  EXPECT_TRUE(ShowsWithin("unlink", [&] {
+    return !Exists(Mnt("d/moved")) && ListDir(Mnt("d")).empty();
+  }));
+
+  ASSERT_EQ(mkdir(Src("d/sub").c_str(), 0700), 0);
+  EXPECT_TRUE(ShowsWithin("mkdir", [&] { return ModeOf(Mnt("d/sub")) == 0700u; }));
+  ASSERT_EQ(rmdir(Src("d/sub").c_str()), 0);
+  EXPECT_TRUE(ShowsWithin("rmdir", [&] { return !Exists(Mnt("d/sub")); }));
+}
+
+TEST_F(SourceWatch, ChangesThroughTheMountAreNotEchoed) {
+  auto before = daemon().Stats();
+  for (int i = 0; i < 100; ++i) {
+    const std::string name = Mnt("g" + std::to_string(i));
+    ASSERT_TRUE(WriteFile(name, ""));
+    ASSERT_EQ(chmod(name.c_str(), 0600), 0);
+  }
+  ASSERT_EQ(mkdir(Mnt("dir").c_str(), 0755), 0);
+  ASSERT_EQ(rename(Mnt("g0").c_str(), Mnt("dir/g0").c_str()), 0);
+  for (int i = 1; i < 100; ++i) ASSERT_EQ(unlink(Mnt("g" + std::to_string(i)).c_str()), 0);
+  // Let the watcher drain its queue (it batches for a few ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto after = daemon().Stats();
+  EXPECT_GE(after["watch_own_events"] - before["watch_own_events"], 300)
+      << "the watch saw the daemon's own changes and skipped them";
+  EXPECT_EQ(after["watch_inval_entry"] - before["watch_inval_entry"], 0);
+  EXPECT_EQ(after["watch_inval_inode"] - before["watch_inval_inode"], 0);
+}
+
+// The daemon serves the data: an outside write must also drop the pages the
+// kernel cached for a file that stays open through the mount.
+class SourceWatchServed : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--passthrough=off"}; }
+};
+
+TEST_F(SourceWatchServed, OutsideWriteDropsCachedPagesOfAnOpenFile) {
+  ASSERT_TRUE(WriteFile(Src("f"), "aaaa"));
+  const int fd = open(Mnt("f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  char buf[8] = {};
+  ASSERT_EQ(pread(fd, buf, sizeof(buf), 0), 4);
+  ASSERT_EQ(std::string(buf, 4), "aaaa");
+  const int out = open(Src("f").c_str(), O_WRONLY);
+  ASSERT_GE(out, 0);
+  ASSERT_EQ(pwrite(out, "bbbb", 4, 0), 4);
+  close(out);
+  EXPECT_TRUE(ShowsWithin("rewritten data", [&] {
+    char b[8] = {};
+    return pread(fd, b, sizeof(b), 0) == 4 && std::string(b, 4) == "bbbb";
+  }));
+  close(fd);
+}
+
+class SourceWatchOff : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--watch-source=off"}; }
+};
+
+TEST_F(SourceWatchOff, KeepsShortTimeouts) {
+  ASSERT_TRUE(WriteFile(Src("f"), "x"));
+  ASSERT_EQ(SizeOf(Mnt("f")), 1);
+  auto before = daemon().Stats();
+  EXPECT_EQ(before["watch_on"], 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  ASSERT_EQ(SizeOf(Mnt("f")), 1);
+  auto after = daemon().Stats();
+  EXPECT_GE(after["opcode_LOOKUP"] + after["opcode_GETATTR"] - before["opcode_LOOKUP"] -
+                before["opcode_GETATTR"],
+            1)
+      << "the 1 s timeouts expired";
+  ASSERT_EQ(chmod(Src("f").c_str(), 0600), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(ModeOf(Mnt("f")), 0600u);
+}
+
+}  // namespace
+}  // namespace ptfs::mounttest
