@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,60 @@ class HandleTable {
   mutable Mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<T>> map_ GUARDED_BY(mu_);
   uint64_t next_ GUARDED_BY(mu_) = 1;
+};
+
+// Directory streams without a kernel handle: once the kernel stopped sending
+// OPENDIR (PassthroughFs::OpenDir), READDIR arrives with fh 0 and the server
+// keeps one stream per directory itself, at most `capacity` of them (least
+// recently used first out), since no RELEASEDIR will ever say when a
+// listing is done.
+class DirStreams {
+ public:
+  explicit DirStreams(size_t capacity) : capacity_(capacity) {}
+  // The stream of `node`, or nullptr.
+  std::shared_ptr<DirState> Get(NodeId node) {
+    MutexLock lock(&mu_);
+    auto it = index_.find(node.value);
+    if (it == index_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  // Adds `dir` as the stream of `node` (replacing one added meanwhile) and
+  // returns the stream now in the table; the evicted one goes to the caller
+  // through `evicted` (destroyed outside the lock).
+  std::shared_ptr<DirState> Put(NodeId node, std::shared_ptr<DirState> dir,
+                                std::shared_ptr<DirState>* evicted) {
+    MutexLock lock(&mu_);
+    if (auto it = index_.find(node.value); it != index_.end()) return it->second->second;
+    lru_.emplace_front(node.value, std::move(dir));
+    index_[node.value] = lru_.begin();
+    if (lru_.size() > capacity_) {
+      *evicted = std::move(lru_.back().second);
+      index_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+    return lru_.front().second;
+  }
+  std::shared_ptr<DirState> Drop(NodeId node) {
+    MutexLock lock(&mu_);
+    auto it = index_.find(node.value);
+    if (it == index_.end()) return nullptr;
+    auto dir = std::move(it->second->second);
+    lru_.erase(it->second);
+    index_.erase(it);
+    return dir;
+  }
+  size_t size() const {
+    MutexLock lock(&mu_);
+    return lru_.size();
+  }
+
+ private:
+  const size_t capacity_;
+  mutable Mutex mu_;
+  std::list<std::pair<uint64_t, std::shared_ptr<DirState>>> lru_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::list<std::pair<uint64_t, std::shared_ptr<DirState>>>::iterator>
+      index_ GUARDED_BY(mu_);
 };
 
 }  // namespace ptfs::passthrough

@@ -243,6 +243,12 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
   }
   LogInodePassthrough(info);
   if (!watch_status_.empty()) LOG_INFO("%s", watch_status_.c_str());
+  // Directories without OPENDIR/RELEASEDIR round trips (see OpenDir): needs
+  // the source watch running (it drops listings that SOURCE changed), the
+  // kernel's own permission checks, and no inode passthrough (whose
+  // directory model is the kernel's).
+  dirs_without_open_ = keep_cache_ && watcher_ != nullptr && notifier_ != nullptr &&
+                       options_.default_permissions && !inode_passthrough_;
   if (watcher_ && notifier_ != nullptr) {
     InodeTable* table = inodes_.get();
     watcher_->Start(notifier_, [table](uint64_t dev, uint64_t ino) {
@@ -417,7 +423,9 @@ Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::stri
 }
 
 void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
-  ReleaseInodeBacking(inodes_->Forget(node, nlookup));
+  InodePtr gone = inodes_->Forget(node, nlookup);
+  if (gone && gone->is_dir() && dirs_without_open_) (void)dir_streams_.Drop(node);
+  ReleaseInodeBacking(gone);
 }
 
 void PassthroughFs::ReleaseInodeBacking(const InodePtr& gone) {
@@ -826,6 +834,16 @@ Errno PassthroughFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind 
 }
 
 Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t flags) {
+  if (dirs_without_open_) {
+    // ENOSYS tells the kernel that directories need no OPENDIR: it stops
+    // sending OPENDIR and RELEASEDIR for the rest of the connection, lists
+    // with fh 0, and caches every listing (FOPEN_CACHE_DIR|KEEP_CACHE, its
+    // default then). Only chosen where that is safe (Init): the source watch
+    // drops a cached listing when SOURCE changes, and with
+    // default_permissions the kernel itself checks read permission at
+    // open(2), the one thing OPENDIR as the caller would add.
+    return Errno(ENOSYS);
+  }
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
@@ -850,10 +868,32 @@ Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t 
   return o;
 }
 
+Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHandle fh) {
+  if (fh.value != 0 || !dirs_without_open_) {
+    PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
+    if (dir->inode->id() != node) return Errno(EBADF);
+    return dir;
+  }
+  if (auto dir = dir_streams_.Get(node)) return dir;
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  if (!inode->is_dir()) return Errno(ENOTDIR);
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  auto dir = std::make_shared<DirState>();
+  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::Reopen(path_fd->get(), O_RDONLY | O_DIRECTORY));
+  dir->inode = std::move(inode);
+  std::shared_ptr<DirState> evicted;
+  return dir_streams_.Put(node, std::move(dir), &evicted);
+}
+
 Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                              DirentSink& sink) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
-  if (dir->inode->id() != node) return Errno(EBADF);
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
+  return ReadDirStream(ctx, *dir, offset, sink);
+}
+
+Errno PassthroughFs::ReadDirStream(const Context& ctx, DirState& dir_state, uint64_t offset,
+                                   DirentSink& sink) {
+  DirState* dir = &dir_state;
   // READDIRPLUS hands out attributes, which natively need search permission
   // on the directory; without default_permissions the kernel did not check.
   const bool may_search =
@@ -910,12 +950,12 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
 }
 
 Errno PassthroughFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
+  if (fh.value == 0 && dirs_without_open_) return Errno::Ok();
   return dirs_.Remove(fh) ? Errno::Ok() : Errno(EBADF);
 }
 
 Errno PassthroughFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
-  if (dir->inode->id() != node) return Errno(EBADF);
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
   return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(dir->fd.get())
                                               : ::fsync(dir->fd.get()));
 }

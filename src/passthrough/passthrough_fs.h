@@ -117,6 +117,7 @@ class PassthroughFs final : public FileSystem {
   // Introspection for tests and stats.
   size_t inode_count() const { return inodes_->size(); }
   size_t open_file_count() const { return files_.size(); }
+  bool dirs_without_open() const { return dirs_without_open_; }
   bool handles_enabled() const { return inodes_->handles_enabled(); }
   const DataPathCounters& data_path() const { return backing_.counters(); }
   bool passthrough_enabled() const { return backing_.enabled(); }
@@ -165,6 +166,10 @@ class PassthroughFs final : public FileSystem {
   // An open for writing: the next reader must not keep the kernel's cache.
   void ForgetCachedVersion(Inode& inode);
   bool MayKeepCache(Inode& inode, int fd, uint32_t open_flags);
+  // READDIR of a directory stream: ours (fh from OPENDIR) or the server's
+  // own one per directory (fh 0, without OPENDIR).
+  Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
+  Errno ReadDirStream(const Context& ctx, DirState& dir, uint64_t offset, DirentSink& sink);
   Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
 
@@ -173,6 +178,10 @@ class PassthroughFs final : public FileSystem {
   sys::UniqueFd root_dir_fd_;  // O_RDONLY, for syncfs
   HandleTable<FileState> files_;
   HandleTable<DirState> dirs_;
+  // The kernel lists directories without opening them (no OPENDIR or
+  // RELEASEDIR round trips) and caches every listing: see OpenDir.
+  bool dirs_without_open_ = false;
+  DirStreams dir_streams_{32};
   bool dont_mask_ = false;
   bool writeback_ = false;
   bool inode_passthrough_ = false;  // the kernel does inode ops on backings (draft)

@@ -162,6 +162,56 @@ TEST_F(SourceWatchServed, OutsideWriteDropsCachedPagesOfAnOpenFile) {
   close(fd);
 }
 
+// With the watch on, directories need no OPENDIR: the daemon answers the
+// first one ENOSYS, the kernel lists with fh 0 from then on and caches every
+// listing; the watch drops a listing SOURCE changed.
+TEST_F(SourceWatch, DirectoriesAreListedWithoutOpenRoundTrips) {
+  for (int d = 0; d < 20; ++d) {
+    const std::string dir = Src("d" + std::to_string(d));
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+    for (int f = 0; f < 5; ++f) ASSERT_TRUE(WriteFile(dir + "/f" + std::to_string(f), ""));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto before = daemon().Stats();
+  for (int round = 0; round < 3; ++round) {
+    for (int d = 0; d < 20; ++d) {
+      EXPECT_EQ(ListDir(Mnt("d" + std::to_string(d))),
+                (std::vector<std::string>{"f0", "f1", "f2", "f3", "f4"}));
+    }
+  }
+  auto after = daemon().Stats();
+  EXPECT_LE(after["opcode_OPENDIR"] - before["opcode_OPENDIR"], 1) << "only the one answered ENOSYS";
+  EXPECT_EQ(after["opcode_RELEASEDIR"] - before["opcode_RELEASEDIR"], 0);
+  // Each directory was read from the daemon once (a plus listing, then the
+  // empty one that tells the end); rounds 2 and 3 came from the cache.
+  EXPECT_LE(after["opcode_READDIR"] + after["opcode_READDIRPLUS"] - before["opcode_READDIR"] -
+                before["opcode_READDIRPLUS"],
+            40);
+  ASSERT_TRUE(WriteFile(Src("d3/late"), ""));
+  EXPECT_TRUE(ShowsWithin("an entry added to a cached listing",
+                          [&] { return Contains(ListDir(Mnt("d3")), "late"); }));
+}
+
+// Two listings of one large directory at once share the daemon's stream for
+// it (fh 0) and still each see every entry exactly once.
+TEST_F(SourceWatch, ConcurrentListingsOfOneDirectoryWithoutHandles) {
+  constexpr int kEntries = 3000;
+  ASSERT_EQ(mkdir(Src("big").c_str(), 0755), 0);
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_TRUE(WriteFile(Src("big/entry-with-a-longish-name-" + std::to_string(i)), ""));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::vector<std::string> a, b;
+  std::thread ta([&] { a = ListDir(Mnt("big")); });
+  std::thread tb([&] { b = ListDir(Mnt("big")); });
+  ta.join();
+  tb.join();
+  const std::vector<std::string> want = ListDir(Src("big"));
+  ASSERT_EQ(want.size(), static_cast<size_t>(kEntries));
+  EXPECT_EQ(a, want);
+  EXPECT_EQ(b, want);
+}
+
 class SourceWatchOff : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--watch-source=off"}; }
