@@ -162,6 +162,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));
   line("requests_via_uring", static_cast<long long>(server.uring_requests()));
   line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
+  line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
   // The source watch (fanotify): outside changes turned into invalidations.
   const passthrough::SourceWatcher* w = fs.source_watcher();
   line("watch_on", w != nullptr ? 1 : 0);
@@ -221,7 +222,7 @@ int Run(const Options& o) {
   session::TransportPlan plan;
   bool want_uring = false;
   if (o.transport == Options::Transport::kDev) {
-    plan.why = "--transport=dev, the default";
+    plan.why = "--transport=dev";
   } else {
     const transport::UringSupport support = transport::ProbeUringSupport();
     if (support.available) {

@@ -22,8 +22,9 @@ struct Options {
   int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
   std::string stats_file;      // rewritten on SIGUSR1
   // How requests reach the daemon: /dev/fuse reads and writes, FUSE over
-  // io_uring, or io_uring when the kernel offers it (docs/transport.md).
-  enum class Transport { kDev, kUring, kAuto } transport = Transport::kDev;
+  // io_uring, or io_uring when the kernel offers it (the default;
+  // docs/transport.md).
+  enum class Transport { kDev, kUring, kAuto } transport = Transport::kAuto;
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
 };

@@ -10,6 +10,12 @@
 
 namespace ptfs::session {
 
+namespace {
+// Threads for requests that may block for long (BlockingOps); two let one
+// fsync wait on the journal while another proceeds.
+constexpr int kBlockingThreads = 2;
+}  // namespace
+
 Server::Server(Session* session, transport::DeviceControl* control,
                std::unique_ptr<transport::Channel> main_channel, int threads, TransportPlan plan)
     : session_(session), control_(control), main_(std::move(main_channel)),
@@ -36,8 +42,20 @@ void Server::DecideTransport() {
       for (int q = 0; q < queues; ++q) {
         uring_scratch_.push_back(std::make_unique<WorkerBuffers>(kRequestBufferSize));
       }
+      blocking_ = std::make_unique<BlockingOps>(session_, kBlockingThreads);
       uring->Start([this](int qid, std::span<const char> msg, transport::Channel& channel,
                           std::span<char> reply_area) {
+        abi::fuse_in_header in;
+        if (msg.size() >= sizeof(in)) {
+          std::memcpy(&in, msg.data(), sizeof(in));
+          if (MayBlockLong(in.opcode)) {
+            // Not on the queue's one thread: it would stall every request
+            // from this CPU meanwhile. The entry is answered from the pool.
+            offloaded_.fetch_add(1, std::memory_order_relaxed);
+            blocking_->Submit(msg, &channel, reply_area);
+            return;
+          }
+        }
         WorkerBuffers& scratch = *uring_scratch_[qid];
         if (reply_area.empty()) {
           session_->HandleMessage(msg, channel, scratch);
@@ -113,6 +131,7 @@ Errno Server::Run() {
   // ENOTCONN at unmount; they may hold requests a little longer than the
   // readers.
   if (plan_.uring != nullptr) plan_.uring->Join();
+  blocking_.reset();  // answers what it still holds (the commits then fail: gone)
   // Parked lock waits hold replies on channels that are about to close.
   session_->AbandonParked();
   for (Errno e : results) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "session/blocking_ops.h"
 #include "session/session.h"
 #include "transport/channel.h"
 #include "transport/uring.h"
@@ -43,6 +44,10 @@ class Server {
   uint64_t uring_requests() const { return plan_.uring ? plan_.uring->requests() : 0; }
   // Whether the rings serve this connection (decided after INIT).
   bool uring_in_use() const { return uring_in_use_.load(std::memory_order_acquire); }
+  // Ring requests handed to the BlockingOps threads (fsync, fallocate, ...).
+  uint64_t offloaded_requests() const {
+    return offloaded_.load(std::memory_order_relaxed);
+  }
 
  private:
   Errno WorkerLoop(transport::Channel* channel);
@@ -60,6 +65,9 @@ class Server {
   std::atomic<uint64_t> dev_requests_{0};
   // Scratch for reply payloads, one per ring queue (its thread's WorkerBuffers).
   std::vector<std::unique_ptr<WorkerBuffers>> uring_scratch_;
+  // With the rings: where requests that may block for long go.
+  std::unique_ptr<BlockingOps> blocking_;
+  std::atomic<uint64_t> offloaded_{0};
 };
 
 }  // namespace ptfs::session

@@ -57,6 +57,10 @@ class DataPathTest : public ::testing::TestWithParam<const char*> {
     if (uring()) {
       ASSERT_TRUE(EnableUring());
       args.push_back("--transport=uring");
+    } else {
+      // The default is io_uring where the kernel offers it: the plain
+      // variants keep the /dev/fuse transport covered.
+      args.push_back("--transport=dev");
     }
     mount_ = std::make_unique<DaemonMount>(args);
     ASSERT_TRUE(mount_->ok());

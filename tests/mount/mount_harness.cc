@@ -496,9 +496,10 @@ void MountTestBase::SetUp() {
   ASSERT_EQ(mkdir((root_ + "/outside_dir").c_str(), 0755), 0);
   ASSERT_TRUE(WriteFile(root_ + "/outside_dir/secret", "secret\n"));
   if (WantMount()) {
-    if (WantsUring(DaemonArgs())) {
-      ASSERT_TRUE(EnableUring());
-    }
+    // io_uring is the default transport where the kernel offers it; offer
+    // it for every mount, so that "default" means the same in every test
+    // whatever ran before (variants that want /dev/fuse say --transport=dev).
+    ASSERT_TRUE(EnableUring());
     started_ = true;
     ASSERT_TRUE(daemon_.Start(src_, mnt_, DaemonArgs(), root_ + "/daemon.log"));
   }
@@ -666,12 +667,14 @@ std::vector<Variant> ParityVariants() {
       // Every stat asks the server; file data by kernel passthrough when the
       // kernel offers it (the default).
       {"nocache", {"--nocache", "-o", "allow_other"}},
-      // Default timeouts (1 s): the kernel's caches must stay coherent.
+      // Default caching (long timeouts kept coherent by the source watch)
+      // and transport (io_uring): the kernel's caches must stay coherent.
       {"cached", {"-o", "allow_other"}},
       // The daemon serves READ/WRITE itself, holds an O_PATH fd per inode
-      // instead of file handles, with more workers.
+      // instead of file handles, with more workers reading /dev/fuse.
       {"served",
-       {"--nocache", "--passthrough=off", "--no-handles", "--threads=4", "-o", "allow_other"}},
+       {"--nocache", "--passthrough=off", "--no-handles", "--threads=4", "--transport=dev", "-o",
+        "allow_other"}},
       // The kernel's writeback cache (turns passthrough off).
       {"writeback", {"--writeback", "-o", "allow_other"}},
       // FUSE over io_uring: every request but INIT/FORGET/INTERRUPT comes

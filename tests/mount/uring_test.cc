@@ -175,6 +175,34 @@ class UringFallbackTest : public MountTestBase {
   }
 };
 
+// Requests that may block for long (fsync, fallocate, copy_file_range) must
+// not hold up the one thread of a CPU's queue: they run on the BlockingOps
+// threads and are answered from there, with the same results.
+TEST_F(UringTest, RequestsThatMayBlockRunOffTheQueueThreads) {
+  ASSERT_TRUE(WriteFile(Mnt("a"), std::string(1 << 20, 'a')));
+  const int fd = open(Mnt("a").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "xyz", 3, 10), 3);
+  EXPECT_EQ(fsync(fd), 0);
+  EXPECT_EQ(fdatasync(fd), 0);
+  EXPECT_EQ(fallocate(fd, 0, 0, 4 << 20), 0);
+  const int out = open(Mnt("b").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(out, 0);
+  loff_t in_off = 0, out_off = 0;
+  EXPECT_EQ(copy_file_range(fd, &in_off, out, &out_off, 1 << 20, 0), 1 << 20);
+  close(out);
+  close(fd);
+  struct stat st;
+  ASSERT_EQ(stat(Src("a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4 << 20);
+  const std::string b = ReadFileOrError(Src("b"));
+  ASSERT_EQ(b.size(), 1u << 20);
+  EXPECT_EQ(b.substr(8, 7), "aaxyzaa");
+  auto s = daemon().Stats();
+  EXPECT_GE(s["requests_offloaded"], 4) << "fsync, fdatasync, fallocate, copy_file_range";
+  EXPECT_TRUE(daemon().RingCarriedTheRequests());
+}
+
 // enable_uring=N: --transport=auto serves over /dev/fuse and says why in one
 // line; --transport=uring refuses to run.
 TEST_F(UringFallbackTest, AutoFallsBackWithOneLineUringFails) {
