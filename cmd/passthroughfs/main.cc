@@ -174,6 +174,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
     line("watch_inval_entry", static_cast<long long>(c.inval_entry.load()));
     line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
     line("watch_overflows", static_cast<long long>(c.overflows.load()));
+    line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
   }
   return out;
 }

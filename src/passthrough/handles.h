@@ -23,6 +23,9 @@ struct FileState {
   InodePtr inode;
   sys::UniqueFd fd;
   int access_mode = 0;  // O_RDONLY / O_WRONLY / O_RDWR
+  // Open for writing with kernel passthrough: counted in the inode's
+  // passthrough_writers (the source watch skips its data changes meanwhile).
+  bool passthrough_writer = false;
 };
 
 // An open directory: the host fd plus the unconsumed tail of the last

@@ -80,6 +80,10 @@ class Inode {
   // the inode leaves the table.
   std::atomic<bool> inode_backing_held{false};
 
+  // Open files of this inode writing through kernel passthrough
+  // (PassthroughFs::AttachBacking / Release).
+  std::atomic<int> passthrough_writers{0};
+
  private:
   friend class InodeTable;
   const NodeId id_;

@@ -251,9 +251,13 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
                        options_.default_permissions && !inode_passthrough_;
   if (watcher_ && notifier_ != nullptr) {
     InodeTable* table = inodes_.get();
-    watcher_->Start(notifier_, [table](uint64_t dev, uint64_t ino) {
-      return table->NodeOf(InodeKey{dev, ino}).value;
-    });
+    watcher_->Start(
+        notifier_,
+        [table](uint64_t dev, uint64_t ino) { return table->NodeOf(InodeKey{dev, ino}).value; },
+        [table](uint64_t node) {
+          auto inode = table->Get(NodeId{node});
+          return inode.ok() && (*inode)->passthrough_writers.load() > 0;
+        });
   }
   if (backing_.enabled()) {
     LOG_INFO("data path: kernel passthrough (reads, writes and mmap go straight to SOURCE)");
@@ -303,11 +307,17 @@ int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
   return host;
 }
 
-void PassthroughFs::AttachBacking(const FileState& file, uint32_t flags, Opened* opened) {
+void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, Opened* opened) {
   const BackingId id = backing_.Acquire(file.inode->id(), file.fd.get());
   if (id.value != 0) {
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;
     opened->backing = id;
+    if ((flags & O_ACCMODE) != O_RDONLY && watcher_ != nullptr) {
+      // The kernel tracks its own passthrough writes; the watch may stop
+      // reporting each one (SourceWatcher::WriterClosed).
+      file.passthrough_writer = true;
+      file.inode->passthrough_writers.fetch_add(1);
+    }
   } else if ((flags & O_ACCMODE) == O_WRONLY && !writeback_) {
     // Served write-only opens bypass the FUSE page cache: the caller's pages
     // go straight into the request (one copy instead of two, and no second
@@ -814,6 +824,9 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
     }
   }
   backing_.Release(file->inode->id());
+  if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1) {
+    watcher_->WriterClosed(file->fd.get(), node.value);
+  }
   if (inodes_->NoteReleased(*file->inode)) {
     // The last open file of the inode is gone: no owner can hold locks on it.
     std::vector<SharedFd> dropped;

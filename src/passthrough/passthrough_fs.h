@@ -161,7 +161,7 @@ class PassthroughFs final : public FileSystem {
   void ReleaseInodeBacking(const InodePtr& gone);
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.
-  void AttachBacking(const FileState& file, uint32_t flags, Opened* opened);
+  void AttachBacking(FileState& file, uint32_t flags, Opened* opened);
   // For opens the daemon serves: whether the kernel may keep its page cache.
   // An open for writing: the next reader must not keep the kernel's cache.
   void ForgetCachedVersion(Inode& inode);

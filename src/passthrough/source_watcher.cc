@@ -113,7 +113,7 @@ Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd) {
                                     O_RDONLY | O_CLOEXEC | O_LARGEFILE);
   if (group < 0) return Errno::Last();
   auto w = std::unique_ptr<SourceWatcher>(new SourceWatcher(sys::UniqueFd(group)));
-  if (w->wake_.get() < 0) return Errno::Last();
+  if (w->wake_.get() < 0 || w->kick_.get() < 0) return Errno::Last();
   struct stat st;
   if (::fstat(source_fd, &st) < 0) return Errno::Last();
   {
@@ -133,7 +133,8 @@ Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd) {
 
 SourceWatcher::SourceWatcher(sys::UniqueFd group)
     : group_(std::move(group)),
-      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      kick_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 SourceWatcher::~SourceWatcher() { Stop(); }
 
@@ -176,10 +177,45 @@ bool SourceWatcher::Watch(int fd, uint64_t dev) {
   return true;
 }
 
-void SourceWatcher::Start(KernelNotifier* notifier, NodeOf node_of) {
+void SourceWatcher::MaybeIgnoreModify(uint64_t fsid, const std::string& handle, uint64_t node) {
+  MutexLock lock(&mu_);
+  // Checked under mu_, which WriterClosed takes after the last writer left:
+  // a mark is never added after the writer that would remove it is gone.
+  if (modify_ignored_.count(node) != 0 || !writes_tracked_(node)) return;
+  auto it = mount_fds_.find(fsid);
+  if (it == mount_fds_.end()) return;
+  sys::HandleBlob blob;
+  blob.bytes.assign(handle.begin(), handle.end());
+  auto fd = sys::OpenByHandle(it->second.get(), blob, O_PATH | O_CLOEXEC);
+  if (!fd.ok()) return;
+  const std::string path = sys::ProcFdPath(fd->get());
+  // SURV_MODIFY: an ignore mask is otherwise cleared by the next write.
+  if (::fanotify_mark(group_.get(),
+                      FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
+                      FAN_MODIFY, AT_FDCWD, path.c_str()) == 0) {
+    modify_ignored_.insert(node);
+    counters_.modify_ignored.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SourceWatcher::WriterClosed(int fd, uint64_t node) {
+  {
+    MutexLock lock(&mu_);
+    if (modify_ignored_.erase(node) == 0) return;
+    const std::string path = sys::ProcFdPath(fd);
+    (void)::fanotify_mark(group_.get(), FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_MODIFY,
+                          AT_FDCWD, path.c_str());
+    pending_.inodes[node] = true;
+  }
+  const uint64_t one = 1;
+  (void)!::write(kick_.get(), &one, sizeof(one));
+}
+
+void SourceWatcher::Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked) {
   if (thread_.joinable() || notifier == nullptr) return;
   notifier_ = notifier;
   node_of_ = std::move(node_of);
+  writes_tracked_ = std::move(writes_tracked);
   self_pid_ = ::getpid();  // here, not at Create: the daemon forks in between
   thread_ = std::thread([this] { Run(); });
 }
@@ -246,6 +282,7 @@ void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidation
       if (uint64_t node = Resolve(ev.fsid, handle, &memo)) {
         bool& data = out->inodes[node];
         data = data || (ev.mask & FAN_MODIFY) != 0;
+        if ((ev.mask & FAN_MODIFY) != 0) MaybeIgnoreModify(ev.fsid, handle, node);
       }
     }
   }
@@ -274,14 +311,16 @@ void SourceWatcher::Run() {
           std::chrono::ceil<std::chrono::milliseconds>(repeats.front().first - Clock::now());
       timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
     }
-    struct pollfd fds[2] = {{group_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-    const int n = ::poll(fds, 2, timeout);
+    struct pollfd fds[3] = {
+        {group_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {kick_.get(), POLLIN, 0}};
+    const int n = ::poll(fds, 3, timeout);
     if (n < 0 && errno != EINTR) {
       LOG_WARN("source watch: poll failed (%s); stopped", strerror(errno));
       return;
     }
     if (n > 0 && fds[1].revents != 0) return;
     const bool ready = n > 0 && fds[0].revents != 0;
+    const bool kicked = n > 0 && fds[2].revents != 0;
     if (ready) {
       // Let a burst of changes gather, then take them all at once.
       struct pollfd wake{wake_.get(), POLLIN, 0};
@@ -291,9 +330,14 @@ void SourceWatcher::Run() {
       Send(repeats.front().second);
       repeats.pop_front();
     }
-    if (!ready) continue;
     Invalidations batch;
-    for (;;) {
+    if (kicked) {
+      uint64_t value;
+      (void)!::read(kick_.get(), &value, sizeof(value));
+      MutexLock lock(&mu_);
+      std::swap(batch, pending_);
+    }
+    for (; ready;) {
       const ssize_t got = ::read(group_.get(), buf.data(), buf.size());
       if (got <= 0) break;
       Collect(ParseFanotifyEvents({buf.data(), static_cast<size_t>(got)}), &batch);

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -77,6 +78,7 @@ struct WatcherCounters {
   std::atomic<uint64_t> inval_entry{0};  // notifications sent (incl. repeats)
   std::atomic<uint64_t> inval_inode{0};
   std::atomic<uint64_t> overflows{0};
+  std::atomic<uint64_t> modify_ignored{0};  // FAN_MODIFY ignore marks added
 };
 
 class SourceWatcher {
@@ -84,6 +86,8 @@ class SourceWatcher {
   // Maps a host inode {st_dev, st_ino} to the node the kernel knows it by
   // (0: none).
   using NodeOf = std::function<uint64_t(uint64_t dev, uint64_t ino)>;
+  // Whether the mount has `node` open for writing with kernel passthrough.
+  using WritesTracked = std::function<bool(uint64_t node)>;
 
   // A fanotify group watching the filesystem of `source_fd` (any fd on it).
   // Fails (with the reason) where fanotify cannot watch it.
@@ -96,8 +100,18 @@ class SourceWatcher {
   // once per device; returns Covers(dev).
   bool Watch(int fd, uint64_t dev);
 
+  // Files the mount writes with kernel passthrough: the kernel updates its
+  // own view after each of those writes, and an event per write(2) costs the
+  // writer a quarter of its speed (fanotify allocates and encodes an event
+  // before merging it). So when data-change events arrive for a node that
+  // `writes_tracked` says the mount has open for passthrough writing, the
+  // watch adds an ignore mark for FAN_MODIFY on that inode. The last such
+  // writer's RELEASE calls WriterClosed, which removes the mark and drops
+  // the kernel's cached attributes (outside writes meanwhile went unreported).
+  void WriterClosed(int fd, uint64_t node);
+
   // Starts the thread that turns events into notifications; Stop() ends it.
-  void Start(KernelNotifier* notifier, NodeOf node_of);
+  void Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked);
   void Stop();
 
   const WatcherCounters& counters() const { return counters_; }
@@ -113,18 +127,24 @@ class SourceWatcher {
   void Collect(const std::vector<SourceEvent>& events, Invalidations* out);
   uint64_t Resolve(uint64_t fsid, const std::string& handle,
                    std::map<std::string, uint64_t>* memo);
+  // Adds the FAN_MODIFY ignore mark for `node` (see WriterClosed).
+  void MaybeIgnoreModify(uint64_t fsid, const std::string& handle, uint64_t node);
   void Send(const Invalidations& inv);
 
   sys::UniqueFd group_;
   sys::UniqueFd wake_;  // eventfd: Stop()
+  sys::UniqueFd kick_;  // eventfd: `pending_` has invalidations to send
   int32_t self_pid_ = 0;
   static constexpr size_t kMaxDevs = 16;
   std::array<std::atomic<uint64_t>, kMaxDevs> devs_{};  // dev + 1; 0 = free
   Mutex mu_;
   std::map<uint64_t, bool> tried_ GUARDED_BY(mu_);         // dev -> covered
   std::map<uint64_t, sys::UniqueFd> mount_fds_ GUARDED_BY(mu_);  // fsid -> fd
+  Invalidations pending_ GUARDED_BY(mu_);  // queued by WriterClosed
+  std::set<uint64_t> modify_ignored_ GUARDED_BY(mu_);  // nodes with the ignore mark
   KernelNotifier* notifier_ = nullptr;
   NodeOf node_of_;
+  WritesTracked writes_tracked_;
   std::thread thread_;
   WatcherCounters counters_;
 };
