@@ -97,6 +97,7 @@ uint64_t WantedInitFlags(const Options& o, bool passthrough) {
   // by other in-flight kernel work too).
   f |= ptfs::session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);
   if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
+  if (!o.readdirplus) f &= ~(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
   return f;
 }
 

@@ -172,6 +172,10 @@ std::string Usage(const char* argv0) {
          "                      auto: used when the kernel offers it and the daemon has\n"
          "                      CAP_SYS_ADMIN; otherwise the daemon serves the data)\n"
          "      --writeback     use the kernel's writeback cache instead (turns passthrough off)\n"
+         "      --readdirplus=auto|off\n"
+         "                      auto (default): listings carry each entry's attributes when\n"
+         "                      the kernel expects stats to follow (READDIRPLUS_AUTO); off:\n"
+         "                      names only, each stat then looks the entry up\n"
          "      --max-stack-depth=1|2\n"
          "                      with passthrough: 1 = the mount may itself sit under\n"
          "                      overlayfs; 2 = SOURCE may be on overlayfs or FUSE (the mount\n"
@@ -257,6 +261,11 @@ Options ParseOptions(int argc, char** argv) {
       // The demo's switch: directories list through the kernel (and their
       // attributes come from the backing inode as well).
       o.fs.inode_passthrough_ops |= kInodeOpReaddir | kInodeOpGetattr;
+    } else if (arg.rfind("--readdirplus", 0) == 0) {
+      const std::string v = value_of(&i, arg, "--readdirplus");
+      if (v == "auto") o.readdirplus = true;
+      else if (v == "off") o.readdirplus = false;
+      else throw std::invalid_argument("--readdirplus must be auto or off, got '" + v + "'");
     } else if (arg == "--writeback") {
       o.writeback = true;
     } else if (arg.rfind("--max-stack-depth", 0) == 0) {

@@ -257,6 +257,26 @@ TEST_F(SourceWatch, ConcurrentListingsOfOneDirectoryWithoutHandles) {
   EXPECT_EQ(b, want);
 }
 
+// --readdirplus=off: listings carry names only (the kernel never asks for
+// READDIRPLUS), so a name-only traversal costs no attribute fetch per entry;
+// stats then look entries up one by one.
+class ReaddirplusOff : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--readdirplus=off"}; }
+};
+
+TEST_F(ReaddirplusOff, ListingsAreNamesOnly) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), ""));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto before = daemon().Stats();
+  ASSERT_EQ(ListDir(mnt()).size(), 20u);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 0);
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["opcode_READDIRPLUS"] - before["opcode_READDIRPLUS"], 0);
+  EXPECT_GE(after["opcode_READDIR"] - before["opcode_READDIR"], 1);
+  EXPECT_EQ(after["opcode_LOOKUP"] - before["opcode_LOOKUP"], 20) << "one per stat";
+}
+
 class SourceWatchOff : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--watch-source=off"}; }
