@@ -197,6 +197,10 @@ void WriteStats(const std::string& path, const std::string& text) {
 int Run(const Options& o) {
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
   CheckSource(o.source);
+  // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
+  // soon as the mount shows up must wait for the signal thread, not take the
+  // default action and kill a daemon whose mount then stays behind.
+  sigset_t signals = BlockSignals();
   std::string no_passthrough_reason;
   const bool want_passthrough = WantPassthrough(o, &no_passthrough_reason);
   passthrough::PassthroughOptions fs_options = o.fs;
@@ -274,7 +278,6 @@ int Run(const Options& o) {
     log::Configure(log::Level::kInfo, log::Sink::kSyslog);
   }
 
-  sigset_t signals = BlockSignals();
 
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
   const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);

@@ -247,7 +247,7 @@ TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
   }
   // The source watch reports that outside write a few ms later and drops
   // whatever the kernel cached of the file by then: let it pass first.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(ReadAll(via) == v1);
   const long after_first = mount.Stats()["requests_read"];
   EXPECT_GT(after_first, 0);

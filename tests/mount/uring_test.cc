@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,47 @@ TEST_F(UringTest, RequestsThatMayBlockRunOffTheQueueThreads) {
   auto s = daemon().Stats();
   EXPECT_GE(s["requests_offloaded"], 4) << "fsync, fdatasync, fallocate, copy_file_range";
   EXPECT_TRUE(daemon().RingCarriedTheRequests());
+}
+
+// Regression: the daemon blocked its signals only after mounting, so a
+// SIGUSR1 (stats) sent as soon as the mount showed up killed it and left
+// the mount behind. Each round asks for stats right after Start.
+class EarlySignalTest : public MountTestBase {
+ protected:
+  bool WantMount() const override { return false; }
+};
+
+TEST_F(EarlySignalTest, StatsRightAfterTheMountAppearsDoNotKillTheDaemon) {
+  for (int round = 0; round < 5; ++round) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+      execl(PTFS_DAEMON, PTFS_DAEMON, "-f", src().c_str(), mnt().c_str(), nullptr);
+      _exit(127);
+    }
+    // Signal the instant the mount shows up (no sleep between polls).
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (!IsMounted(mnt()) && Clock::now() < deadline) {
+    }
+    ASSERT_TRUE(IsMounted(mnt()));
+    kill(pid, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int status = 0;
+    const pid_t gone = waitpid(pid, &status, WNOHANG);
+    EXPECT_EQ(gone, 0) << "the daemon died of the stats signal (status " << status
+                       << "), leaving its mount behind";
+    if (gone == 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    } else {
+      umount2(mnt().c_str(), MNT_DETACH);
+    }
+    ASSERT_FALSE(IsMounted(mnt()));
+  }
 }
 
 // enable_uring=N: --transport=auto serves over /dev/fuse and says why in one
