@@ -55,6 +55,13 @@ void SetNoCache(Options* o) {
   o->fs.timeouts_given = true;
 }
 
+// --locks=server|kernel: true for kernel-kept locks.
+bool ParseLocks(const std::string& v) {
+  if (v == "server") return false;
+  if (v == "kernel") return true;
+  throw std::invalid_argument("--locks must be server or kernel, got '" + v + "'");
+}
+
 bool ParseWatch(const std::string& v) {
   if (v == "auto") return true;
   if (v == "off") return false;
@@ -124,6 +131,7 @@ void ApplyMountOption(Options* o, const std::string& opt) {
     o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
     o->fs.timeouts_given = true;
   } else if (key == "watch_source") o->fs.watch_source = ParseWatch(value);
+  else if (key == "locks") o->fs.kernel_locks = ParseLocks(value);
   // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
   else if (opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" ||
            opt == "nouser" || opt == "users" || opt == "owner" || opt == "group" ||
@@ -172,6 +180,11 @@ std::string Usage(const char* argv0) {
          "                      auto: used when the kernel offers it and the daemon has\n"
          "                      CAP_SYS_ADMIN; otherwise the daemon serves the data)\n"
          "      --writeback     use the kernel's writeback cache instead (turns passthrough off)\n"
+         "      --locks=server|kernel\n"
+         "                      who keeps POSIX (fcntl) and flock locks: the daemon, on\n"
+         "                      SOURCE, so they also conflict with programs using SOURCE\n"
+         "                      directly (server, the default), or the kernel, for the\n"
+         "                      mount's users only; then no close waits for a FLUSH\n"
          "      --readdirplus=auto|off\n"
          "                      auto (default): listings carry each entry's attributes when\n"
          "                      the kernel expects stats to follow (READDIRPLUS_AUTO); off:\n"
@@ -202,7 +215,8 @@ std::string Usage(const char* argv0) {
          "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
          "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
          "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
-         "  attr_timeout=S, watch_source=auto|off, transport=dev|uring|auto. fstab-only options (defaults,\n"
+         "  attr_timeout=S, watch_source=auto|off, locks=server|kernel,\n"
+         "  transport=dev|uring|auto. fstab-only options (defaults,\n"
          "  noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
 }
 
@@ -261,6 +275,8 @@ Options ParseOptions(int argc, char** argv) {
       // The demo's switch: directories list through the kernel (and their
       // attributes come from the backing inode as well).
       o.fs.inode_passthrough_ops |= kInodeOpReaddir | kInodeOpGetattr;
+    } else if (arg.rfind("--locks", 0) == 0) {
+      o.fs.kernel_locks = ParseLocks(value_of(&i, arg, "--locks"));
     } else if (arg.rfind("--readdirplus", 0) == 0) {
       const std::string v = value_of(&i, arg, "--readdirplus");
       if (v == "auto") o.readdirplus = true;

@@ -308,6 +308,10 @@ int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
 }
 
 void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, Opened* opened) {
+  // With kernel-kept locks FLUSH only matters to the writeback cache (the
+  // kernel writes dirty pages back at close); otherwise it would reach the
+  // daemon for nothing, a synchronous round trip per close.
+  if (options_.kernel_locks && !writeback_) opened->open_flags |= abi::FOPEN_NOFLUSH;
   const BackingId id = backing_.Acquire(file.inode->id(), file.fd.get());
   if (id.value != 0) {
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;

@@ -44,6 +44,10 @@ struct PassthroughOptions {
   // READDIRPLUS, read permission for GETXATTR (opening and changing run as
   // the caller either way).
   bool default_permissions = true;
+  // POSIX and flock locks are kept by the kernel (FUSE_POSIX_LOCKS and
+  // FUSE_FLOCK_LOCKS not negotiated): nothing in the daemon needs FLUSH
+  // then, so opens say FOPEN_NOFLUSH and a close costs no round trip.
+  bool kernel_locks = false;
 };
 
 class PassthroughFs final : public FileSystem {

@@ -305,6 +305,55 @@ TEST_F(ReaddirplusOff, ListingsAreNamesOnly) {
   EXPECT_EQ(after["opcode_LOOKUP"] - before["opcode_LOOKUP"], 20) << "one per stat";
 }
 
+// --locks=kernel: the kernel keeps fcntl and flock locks for the mount's
+// users, so no close waits for a FLUSH (FOPEN_NOFLUSH), and the locks still
+// conflict between processes using the mount.
+class KernelLocks : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--locks=kernel"}; }
+};
+
+TEST_F(KernelLocks, ClosesSendNoFlushAndLocksStillConflict) {
+  ASSERT_TRUE(WriteFile(Src("f"), "data"));
+  Settle(daemon());
+  auto before = daemon().Stats();
+  for (int i = 0; i < 100; ++i) {
+    const int fd = open(Mnt("f").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["opcode_OPEN"] - before["opcode_OPEN"], 100);
+  EXPECT_EQ(after["opcode_FLUSH"] - before["opcode_FLUSH"], 0);
+
+  const int fd = open(Mnt("f").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct flock lk {};
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(fd, F_SETLK, &lk), 0);
+  // Another process through the mount conflicts; after our close it does not.
+  const std::string blocked = RunAs(0, 0, [&] {
+    const int other = open(Mnt("f").c_str(), O_RDWR);
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    const int rc = fcntl(other, F_SETLK, &l);
+    return std::string(rc == 0 ? "locked" : ErrnoName(errno));
+  });
+  EXPECT_TRUE(blocked == "EAGAIN" || blocked == "EACCES") << blocked;
+  close(fd);  // drops this process's locks, without a FLUSH
+  const std::string free = RunAs(0, 0, [&] {
+    const int other = open(Mnt("f").c_str(), O_RDWR);
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    return std::string(fcntl(other, F_SETLK, &l) == 0 ? "locked" : ErrnoName(errno));
+  });
+  EXPECT_EQ(free, "locked");
+  EXPECT_EQ(daemon().Stats()["opcode_SETLK"] - after["opcode_SETLK"], 0) << "kept by the kernel";
+}
+
 class SourceWatchOff : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--watch-source=off"}; }
