@@ -567,15 +567,7 @@ Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::str
   PTFS_TRY(AsCaller(ctx, [&] {
     return CheckSys(::symlinkat(ctarget.c_str(), dir.fd->get(), cname.c_str()));
   }));
-  auto entry = LookupAt(dir.fd->get(), name, 1);
-  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
-    // The kernel may remember that the name is absent: the watch tells it
-    // when somebody creates it.
-    Entry negative;
-    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
-    return negative;
-  }
-  return entry;
+  return LookupAt(dir.fd->get(), name, 1);
 }
 
 Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::string_view name,
@@ -586,15 +578,7 @@ Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::strin
   PTFS_TRY(AsCaller(ctx, [&] {
     return CheckSys(::mknodat(dir.fd->get(), cname.c_str(), mode, DecodeRdev(rdev)));
   }));
-  auto entry = LookupAt(dir.fd->get(), name, 1);
-  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
-    // The kernel may remember that the name is absent: the watch tells it
-    // when somebody creates it.
-    Entry negative;
-    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
-    return negative;
-  }
-  return entry;
+  return LookupAt(dir.fd->get(), name, 1);
 }
 
 Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::string_view name,
@@ -603,15 +587,7 @@ Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::strin
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
   PTFS_TRY(AsCaller(ctx, [&] { return CheckSys(::mkdirat(dir.fd->get(), cname.c_str(), mode)); }));
-  auto entry = LookupAt(dir.fd->get(), name, 1);
-  if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
-    // The kernel may remember that the name is absent: the watch tells it
-    // when somebody creates it.
-    Entry negative;
-    negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
-    return negative;
-  }
-  return entry;
+  return LookupAt(dir.fd->get(), name, 1);
 }
 
 Errno PassthroughFs::Unlink(const Context& ctx, NodeId parent, std::string_view name) {

@@ -195,15 +195,16 @@ BackingId Session::InodeBackingFor(const Entry& e) {
   return fs_->AttachInodeBacking(e.node, e.inode_passthrough_ops);
 }
 
-void Session::SendEntry(Result<Entry> entry, Reply reply) {
+void Session::SendEntry(Result<Entry> entry, Reply reply, bool negative_allowed) {
   if (!entry.ok()) {
     reply.SendError(entry.error());
     return;
   }
   bool taken;
-  if (entry->node.value == 0 && inode_passthrough_) {
-    // A negative entry (LOOKUP only); the draft reply has no form for it.
-    reply.SendError(Errno(ENOENT));
+  if (entry->node.value == 0 && (!negative_allowed || inode_passthrough_)) {
+    // A negative entry answers LOOKUP only (and the draft reply has no form
+    // for it): a creating op that found nothing to return failed.
+    reply.SendError(Errno(negative_allowed ? ENOENT : EIO));
     return;
   }
   if (inode_passthrough_) {
@@ -280,7 +281,7 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
       reply.SendEmpty();
       return;
     case FUSE_LOOKUP:
-      SendEntry(fs.Lookup(ctx, node, req.name), std::move(reply));
+      SendEntry(fs.Lookup(ctx, node, req.name), std::move(reply), /*negative_allowed=*/true);
       return;
     case FUSE_GETATTR: {
       const auto in = req.Arg<fuse_getattr_in>();

@@ -82,7 +82,9 @@ class Session {
   void DoInterrupt(const proto::Request& req);
   void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
                  bool plus);
-  void SendEntry(Result<Entry> entry, Reply reply);
+  // `negative_allowed`: LOOKUP, where an Entry with node 0 means "absent,
+  // remember it"; from any other op such an entry is answered EIO.
+  void SendEntry(Result<Entry> entry, Reply reply, bool negative_allowed = false);
   BackingId InodeBackingFor(const Entry& e);
   void SendCreated(Result<Created> created, const Context& ctx, Reply reply);
   void SendAttr(Result<Attr> attr, Reply reply);

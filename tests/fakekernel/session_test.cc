@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "ptfs/forwarding_filesystem.h"
 #include "tests/fakekernel/fake_kernel.h"
 
 namespace ptfs::testing {
@@ -161,6 +162,33 @@ TEST(FakeKernelSession, ScriptedSessionAndBalancedLookups) {
       << "inodes left: " << k.fs().inode_count();
   EXPECT_EQ(k.fs().open_file_count(), 0u);
   EXPECT_TRUE(k.Shutdown().ok());
+}
+
+// A filesystem whose creating ops return "no node": an entry with node 0
+// is a negative entry, which only LOOKUP may send.
+class NoNodes final : public ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Result<Entry> Lookup(const Context&, NodeId, std::string_view) override {
+    Entry negative;
+    negative.entry_timeout = Timeout::Seconds(5);
+    return negative;
+  }
+  Result<Entry> MkDir(const Context&, NodeId, std::string_view, uint32_t, uint32_t) override {
+    return Entry{};
+  }
+};
+
+TEST(FakeKernelSession, NegativeEntriesAnswerLookupOnly) {
+  FakeKernelOptions o;
+  o.decorate = [](FileSystem* inner) { return std::make_unique<NoNodes>(inner); };
+  FakeKernel k(o);
+  const KernelReply lookup = k.Lookup(1, "absent");
+  ASSERT_EQ(lookup.error(), 0);
+  const auto out = lookup.As<fuse_entry_out>();
+  EXPECT_EQ(out.nodeid, 0u);
+  EXPECT_EQ(out.entry_valid, 5u) << "the kernel may remember the absence";
+  EXPECT_EQ(k.MkDir(1, "d").error(), EIO) << "never a nodeid-0 entry for MKDIR";
 }
 
 TEST(FakeKernelSession, HardLinksShareOneInode) {
