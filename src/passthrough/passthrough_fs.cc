@@ -408,8 +408,12 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   e.node = inode.id();
   e.generation = inode.generation();
   e.attr = stx;
-  e.entry_timeout = EntryTimeoutFor(DevOf(stx));
-  e.attr_timeout = AttrTimeoutFor(DevOf(stx));
+  if (Coherent(DevOf(stx)) && !options_.timeouts_given) {
+    e.entry_timeout = e.attr_timeout = options_.coherent_timeout;
+  } else {
+    e.entry_timeout = options_.entry_timeout;
+    e.attr_timeout = options_.attr_timeout;
+  }
   e.inode_passthrough_ops = options_.inode_passthrough_ops;
   if (!inode.is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
   return e;
@@ -425,15 +429,15 @@ Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::stri
       return sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_TYPE).error();
     }));
   }
-  auto entry = LookupAt(dir.fd->get(), name, 1);
+  Result<Entry> entry = LookupAt(dir.fd->get(), name, 1);
   if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
     // The kernel may remember that the name is absent: the watch tells it
     // when somebody creates it.
     Entry negative;
     negative.entry_timeout = EntryTimeoutFor(dir.inode->key().dev);
-    return negative;
+    entry = negative;
   }
-  return entry;
+  return entry;  // one named result on every path: returned without a copy
 }
 
 void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
@@ -881,12 +885,6 @@ Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHa
 Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                              DirentSink& sink) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
-  return ReadDirStream(ctx, *dir, offset, sink);
-}
-
-Errno PassthroughFs::ReadDirStream(const Context& ctx, DirState& dir_state, uint64_t offset,
-                                   DirentSink& sink) {
-  DirState* dir = &dir_state;
   // READDIRPLUS hands out attributes, which natively need search permission
   // on the directory; without default_permissions the kernel did not check.
   const bool may_search =

@@ -170,10 +170,9 @@ class PassthroughFs final : public FileSystem {
   // An open for writing: the next reader must not keep the kernel's cache.
   void ForgetCachedVersion(Inode& inode);
   bool MayKeepCache(Inode& inode, int fd, uint32_t open_flags);
-  // READDIR of a directory stream: ours (fh from OPENDIR) or the server's
-  // own one per directory (fh 0, without OPENDIR).
+  // The directory stream READDIR and FSYNCDIR use: the one OPENDIR made
+  // (fh), or the server's own one per directory (fh 0, without OPENDIR).
   Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
-  Errno ReadDirStream(const Context& ctx, DirState& dir, uint64_t offset, DirentSink& sink);
   Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
 

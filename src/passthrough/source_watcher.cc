@@ -116,19 +116,26 @@ Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd) {
   if (w->wake_.get() < 0 || w->kick_.get() < 0) return Errno::Last();
   struct stat st;
   if (::fstat(source_fd, &st) < 0) return Errno::Last();
-  {
-    MutexLock lock(&w->mu_);
-    w->tried_[st.st_dev] = false;
-  }
-  PTFS_TRY(MarkFilesystem(group, source_fd));
-  PTFS_ASSIGN_OR_RETURN(uint64_t fsid, FsidOf(source_fd));
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd mount_fd,
-                        sys::Reopen(source_fd, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   MutexLock lock(&w->mu_);
-  w->tried_[st.st_dev] = true;
-  w->mount_fds_.emplace(fsid, std::move(mount_fd));
-  w->devs_[0].store(st.st_dev + 1, std::memory_order_release);
+  PTFS_TRY(w->AddFilesystem(source_fd, st.st_dev));
   return w;
+}
+
+Errno SourceWatcher::AddFilesystem(int fd, uint64_t dev) {
+  tried_[dev] = false;
+  size_t slot = 0;
+  while (slot < kMaxDevs && devs_[slot].load(std::memory_order_relaxed) != 0) ++slot;
+  if (slot == kMaxDevs) return Errno(ENOSPC);
+  PTFS_ASSIGN_OR_RETURN(uint64_t fsid, FsidOf(fd));
+  PTFS_TRY(MarkFilesystem(group_.get(), fd));
+  // open_by_handle_at needs a real fd on the filesystem; a mount root is a
+  // directory (O_DIRECTORY also keeps a FIFO from blocking the open).
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd mount_fd,
+                        sys::Reopen(fd, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC));
+  mount_fds_.emplace(fsid, std::move(mount_fd));
+  tried_[dev] = true;
+  devs_[slot].store(dev + 1, std::memory_order_release);
+  return Errno();
 }
 
 SourceWatcher::SourceWatcher(sys::UniqueFd group)
@@ -151,29 +158,12 @@ bool SourceWatcher::Watch(int fd, uint64_t dev) {
   if (Covers(dev)) return true;
   MutexLock lock(&mu_);
   if (auto it = tried_.find(dev); it != tried_.end()) return it->second;
-  tried_[dev] = false;
-  size_t slot = 0;
-  while (slot < kMaxDevs && devs_[slot].load(std::memory_order_relaxed) != 0) ++slot;
-  auto fsid = FsidOf(fd);
-  Errno why = slot == kMaxDevs ? Errno(ENOSPC) : fsid.error();
-  if (!why) why = MarkFilesystem(group_.get(), fd);
-  sys::UniqueFd mount_fd;
-  if (!why) {
-    // open_by_handle_at needs a real fd on the filesystem; a mount root is a
-    // directory (O_DIRECTORY also keeps a FIFO from blocking the open).
-    auto reopened = sys::Reopen(fd, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
-    if (reopened.ok()) mount_fd = std::move(*reopened);
-    else why = reopened.error();
-  }
-  if (why) {
+  if (Errno why = AddFilesystem(fd, dev)) {
     LOG_INFO("source watch: cannot watch the filesystem of device %u:%u inside SOURCE (%s); "
              "its entries keep 1 s cache timeouts",
              major(dev), minor(dev), strerror(why.value()));
     return false;
   }
-  mount_fds_.emplace(*fsid, std::move(mount_fd));
-  tried_[dev] = true;
-  devs_[slot].store(dev + 1, std::memory_order_release);
   return true;
 }
 
@@ -269,7 +259,7 @@ void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidation
     const bool names_entry = !ev.name.empty() && ev.name != ".";
     if ((ev.mask & kDirentEvents) != 0 && names_entry) {
       if (uint64_t parent = Resolve(ev.fsid, ev.dir_handle, &memo)) {
-        out->entries[{parent, ev.name}] = true;
+        out->entries.emplace(parent, ev.name);
         out->inodes[parent] = true;  // its listing and mtime changed
       }
     }
@@ -289,8 +279,8 @@ void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidation
 }
 
 void SourceWatcher::Send(const Invalidations& inv) {
-  for (const auto& [key, unused] : inv.entries) {
-    (void)notifier_->InvalidateEntry(NodeId{key.first}, key.second);
+  for (const auto& [parent, name] : inv.entries) {
+    (void)notifier_->InvalidateEntry(NodeId{parent}, name);
     counters_.inval_entry.fetch_add(1, std::memory_order_relaxed);
   }
   for (const auto& [node, data] : inv.inodes) {

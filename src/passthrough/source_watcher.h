@@ -66,7 +66,7 @@ std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf);
 
 // The invalidations one batch of events calls for, deduplicated.
 struct Invalidations {
-  std::map<std::pair<uint64_t, std::string>, bool> entries;  // {parent, name}
+  std::set<std::pair<uint64_t, std::string>> entries;  // {parent, name}
   std::map<uint64_t, bool> inodes;  // node -> also drop cached data
   bool empty() const { return entries.empty() && inodes.empty(); }
 };
@@ -125,6 +125,9 @@ class SourceWatcher {
   explicit SourceWatcher(sys::UniqueFd group);
   void Run();
   void Collect(const std::vector<SourceEvent>& events, Invalidations* out);
+  // Marks the filesystem of `fd` (device `dev`) and keeps an fd on it for
+  // open_by_handle_at. REQUIRES: mu_.
+  Errno AddFilesystem(int fd, uint64_t dev);
   uint64_t Resolve(uint64_t fsid, const std::string& handle,
                    std::map<std::string, uint64_t>* memo);
   // Adds the FAN_MODIFY ignore mark for `node` (see WriterClosed).
