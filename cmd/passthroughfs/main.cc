@@ -158,6 +158,8 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
   line("backing_failed", static_cast<long long>(dp.backing_failed.load()));
   line("backing_open_now", static_cast<long long>(dp.backing_open_now.load()));
+  line("backing_idle_now", static_cast<long long>(dp.backing_idle_now.load()));
+  line("backing_reused", static_cast<long long>(dp.backing_reused.load()));
   line("inodes", static_cast<long long>(fs.inode_count()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());

@@ -175,6 +175,10 @@ std::string Usage(const char* argv0) {
          "                      long (auto, the default: where the daemon has CAP_SYS_ADMIN\n"
          "                      and SOURCE's filesystem reports file ids)\n"
          "      --fd-cache=N    bound on cached O_PATH fds (default 8192)\n"
+         "      --backing-cache=N\n"
+         "                      passthrough backings kept registered after a file's last\n"
+         "                      close, so reopening it costs no registration (default\n"
+         "                      4096; 0: closed at the last close)\n"
          "      --passthrough=auto|off\n"
          "                      kernel passthrough of file reads, writes and mmap (default\n"
          "                      auto: used when the kernel offers it and the daemon has\n"
@@ -264,6 +268,9 @@ Options ParseOptions(int argc, char** argv) {
       o.fs.watch_source = ParseWatch(value_of(&i, arg, "--watch-source"));
     } else if (arg.rfind("--fd-cache", 0) == 0) {
       o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
+    } else if (arg.rfind("--backing-cache", 0) == 0) {
+      o.fs.idle_backings =
+          ParseInt("--backing-cache", value_of(&i, arg, "--backing-cache"), 0, 1 << 20);
     } else if (arg.rfind("--passthrough", 0) == 0) {
       const std::string v = value_of(&i, arg, "--passthrough");
       if (v == "auto") o.passthrough = Options::Passthrough::kAuto;

@@ -43,6 +43,26 @@ BackingId BackingManager::Register(int fd, uint32_t inode_ops) {
   return BackingId{};
 }
 
+void BackingManager::Unidle(State& s) {
+  if (!s.idle) return;
+  idle_.erase(s.idle_pos);
+  s.idle = false;
+  counters_.backing_idle_now.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void BackingManager::Close(std::unordered_map<uint64_t, State>::iterator it) {
+  Unidle(it->second);
+  const BackingId id = it->second.id;
+  inodes_.erase(it);
+  if (id.value == 0) return;
+  // Closed under the lock, so a concurrent Acquire of this inode registers
+  // afresh only after the old id is gone.
+  if (Errno e = registrar_->Close(id)) {
+    LOG_WARN("closing backing id %d failed: %s", id.value, strerror(e.value()));
+  }
+  counters_.backing_open_now.fetch_sub(1, std::memory_order_relaxed);
+}
+
 BackingId BackingManager::Acquire(NodeId node, int fd) {
   if (registrar_ == nullptr) {
     counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
@@ -52,7 +72,14 @@ BackingId BackingManager::Acquire(NodeId node, int fd) {
   // lock is what keeps a racing Release from closing the id we hand out.
   MutexLock lock(&mu_);
   State& s = inodes_[node.value];
-  if (s.opens++ == 0) s.id = Register(fd, 0);
+  if (s.opens++ == 0) {
+    if (s.idle) {
+      Unidle(s);
+      counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      s.id = Register(fd, 0);
+    }
+  }
   if (s.id.value != 0) {
     counters_.opens_passthrough.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -65,6 +92,12 @@ BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int
                                        uint32_t inode_ops) {
   if (registrar_ == nullptr) return BackingId{};
   MutexLock lock(&mu_);
+  auto it = inodes_.find(node.value);
+  if (it != inodes_.end() && it->second.idle && it->second.inode_ops != inode_ops) {
+    // Kept from plain opens, without the inode ops the kernel should now
+    // serve from it: register afresh.
+    Close(it);
+  }
   State& s = inodes_[node.value];
   if (!held->load(std::memory_order_relaxed)) {
     held->store(true, std::memory_order_relaxed);
@@ -72,30 +105,41 @@ BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int
     // registers the backing; should an open have registered it first
     // (without inode ops), the kernel gets that id and serves no inode op
     // from it, which is still correct.
-    if (s.opens++ == 0) s.id = Register(path_fd, inode_ops);
+    if (s.opens++ == 0) {
+      if (s.idle) {
+        Unidle(s);
+        counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        s.id = Register(path_fd, inode_ops);
+        s.inode_ops = inode_ops;
+      }
+    }
   }
   return s.id;
 }
 
 void BackingManager::Release(NodeId node) {
   if (registrar_ == nullptr) return;
-  BackingId to_close;
-  {
-    MutexLock lock(&mu_);
-    auto it = inodes_.find(node.value);
-    if (it == inodes_.end()) return;
-    if (--it->second.opens > 0) return;
-    to_close = it->second.id;
-    inodes_.erase(it);
-    if (to_close.value != 0) {
-      // Closed under the lock, so a concurrent Acquire of this inode
-      // registers afresh only after the old id is gone.
-      if (Errno e = registrar_->Close(to_close)) {
-        LOG_WARN("closing backing id %d failed: %s", to_close.value, strerror(e.value()));
-      }
-      counters_.backing_open_now.fetch_sub(1, std::memory_order_relaxed);
-    }
+  MutexLock lock(&mu_);
+  auto it = inodes_.find(node.value);
+  if (it == inodes_.end() || it->second.opens == 0) return;
+  State& s = it->second;
+  if (--s.opens > 0) return;
+  if (s.id.value == 0 || max_idle_ == 0) {
+    Close(it);
+    return;
   }
+  s.idle_pos = idle_.insert(idle_.end(), node.value);
+  s.idle = true;
+  counters_.backing_idle_now.fetch_add(1, std::memory_order_relaxed);
+  if (idle_.size() > max_idle_) Close(inodes_.find(idle_.front()));
+}
+
+void BackingManager::Forget(NodeId node) {
+  if (registrar_ == nullptr) return;
+  MutexLock lock(&mu_);
+  auto it = inodes_.find(node.value);
+  if (it != inodes_.end() && it->second.idle) Close(it);
 }
 
 }  // namespace ptfs::passthrough

@@ -224,7 +224,10 @@ Timeout PassthroughFs::AttrTimeoutFor(uint64_t dev) const {
 
 PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
                              sys::UniqueFd root_dir_fd)
-    : options_(options), inodes_(std::move(inodes)), root_dir_fd_(std::move(root_dir_fd)) {}
+    : options_(options),
+      inodes_(std::move(inodes)),
+      root_dir_fd_(std::move(root_dir_fd)),
+      backing_(options.idle_backings) {}
 
 void PassthroughFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
@@ -447,7 +450,11 @@ void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
 }
 
 void PassthroughFs::ReleaseInodeBacking(const InodePtr& gone) {
-  if (gone && gone->inode_backing_held.exchange(false)) backing_.Release(gone->id());
+  if (!gone) return;
+  if (gone->inode_backing_held.exchange(false)) backing_.Release(gone->id());
+  // A backing kept idle after the last close names this host inode: the
+  // nodeid may next stand for another one (ino-as-nodeid), or be gone.
+  backing_.Forget(gone->id());
 }
 
 BackingId PassthroughFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {

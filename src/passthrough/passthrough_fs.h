@@ -32,6 +32,9 @@ struct PassthroughOptions {
   bool timeouts_given = false;
   Timeout coherent_timeout = Timeout::Seconds(86400);
   size_t fd_cache_slots = 8192;
+  // Backings kept registered after their inode's last close, so reopening it
+  // costs no registration (BackingManager); 0 closes them at the last close.
+  size_t idle_backings = BackingManager::kDefaultMaxIdle;
   enum class Handles { kAuto, kOff } handles = Handles::kAuto;
   // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
   // did not: "--passthrough=off", "--writeback", "no CAP_SYS_ADMIN", ...
@@ -161,7 +164,7 @@ class PassthroughFs final : public FileSystem {
   // the daemon where the server needs more (HostFlagsForOpen).
   Result<sys::UniqueFd> WidenForServer(sys::UniqueFd fd, uint32_t flags) const;
   void LogInodePassthrough(const ConnectionInfo& info);
-  // Gives back the inode-passthrough backing held by an inode that left the table.
+  // `gone` left the table: gives back its inode hold and closes its idle backing.
   void ReleaseInodeBacking(const InodePtr& gone);
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.

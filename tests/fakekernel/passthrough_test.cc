@@ -65,33 +65,117 @@ TEST(FakeKernelPassthrough, OpenCreateAndTmpfileCarryTheBacking) {
   EXPECT_NE(tmp.open.backing_id, c.open.backing_id);
   EXPECT_EQ(k.control().backing_opens, 2);
 
-  // The backing stays registered until the inode's last open is released.
+  // The backing stays registered while the inode has opens, and after its
+  // last release too: kept idle, so reopening the inode registers nothing.
   EXPECT_EQ(k.Release(c.entry.nodeid, c.open.fh).error(), 0);
   EXPECT_TRUE(IsOpenBacking(k.control(), c.open.backing_id));
   EXPECT_EQ(k.Release(c.entry.nodeid, o.As<fuse_open_out>().fh).error(), 0);
-  EXPECT_FALSE(IsOpenBacking(k.control(), c.open.backing_id));
+  EXPECT_TRUE(IsOpenBacking(k.control(), c.open.backing_id));
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 1);
+  KernelReply again = k.Open(c.entry.nodeid, O_WRONLY);
+  ASSERT_EQ(again.error(), 0);
+  EXPECT_EQ(again.As<fuse_open_out>().backing_id, c.open.backing_id);
+  EXPECT_EQ(k.control().backing_opens, 2) << "the reopen registered a backing";
+  EXPECT_EQ(k.fs().data_path().backing_reused.load(), 1u);
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 0);
+  EXPECT_EQ(k.Release(c.entry.nodeid, again.As<fuse_open_out>().fh).error(), 0);
   EXPECT_EQ(k.Release(tmp.entry.nodeid, tmp.open.fh).error(), 0);
+  EXPECT_EQ(k.control().backing_closes, 0);
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 2);
+  EXPECT_EQ(k.fs().data_path().opens_passthrough.load(), 4u);
+  // The kernel forgets the inodes: their idle backings are closed.
+  k.ForgetAll();
   EXPECT_EQ(k.control().backing_closes, 2);
   EXPECT_TRUE(k.control().open_backings.empty());
   EXPECT_EQ(k.fs().data_path().backing_open_now.load(), 0);
-  EXPECT_EQ(k.fs().data_path().opens_passthrough.load(), 3u);
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 0);
+}
+
+// --backing-cache=0: the last release closes the backing, and a reopen
+// registers a new one.
+TEST(FakeKernelPassthrough, WithoutTheBackingCacheTheLastReleaseCloses) {
+  FakeKernelOptions opts = WithPassthrough();
+  opts.fs.idle_backings = 0;
+  FakeKernel k(opts);
+  CreatedFile c = Unpack(k.Create(kRootId, "f", O_RDWR | O_CREAT));
+  ASSERT_GT(c.open.backing_id, 0);
+  EXPECT_EQ(k.Release(c.entry.nodeid, c.open.fh).error(), 0);
+  EXPECT_FALSE(IsOpenBacking(k.control(), c.open.backing_id));
+  EXPECT_EQ(k.control().backing_closes, 1);
+  KernelReply o = k.Open(c.entry.nodeid, O_RDONLY);
+  ASSERT_EQ(o.error(), 0);
+  EXPECT_TRUE(IsOpenBacking(k.control(), o.As<fuse_open_out>().backing_id));
+  EXPECT_EQ(k.control().backing_opens, 2);
+  EXPECT_EQ(k.Release(c.entry.nodeid, o.As<fuse_open_out>().fh).error(), 0);
+  EXPECT_TRUE(k.control().open_backings.empty());
+  EXPECT_EQ(k.fs().data_path().backing_reused.load(), 0u);
   k.ForgetAll();
+}
+
+// At most --backing-cache idle backings are kept: the least recently closed
+// inode's goes first, and only an idle one is ever closed.
+TEST(FakeKernelPassthrough, IdleBackingsAreBoundedLeastRecentlyUsedFirst) {
+  FakeKernelOptions opts = WithPassthrough();
+  opts.fs.idle_backings = 2;
+  FakeKernel k(opts);
+  std::vector<CreatedFile> files;
+  for (int i = 0; i < 4; ++i) {
+    files.push_back(Unpack(k.Create(kRootId, "f" + std::to_string(i), O_RDWR | O_CREAT)));
+    ASSERT_GT(files.back().open.backing_id, 0);
+  }
+  // f3 stays open throughout: it is never idle, so never evicted.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(k.Release(files[i].entry.nodeid, files[i].open.fh).error(), 0);
+  }
+  EXPECT_FALSE(IsOpenBacking(k.control(), files[0].open.backing_id)) << "oldest idle one";
+  EXPECT_TRUE(IsOpenBacking(k.control(), files[1].open.backing_id));
+  EXPECT_TRUE(IsOpenBacking(k.control(), files[2].open.backing_id));
+  EXPECT_TRUE(IsOpenBacking(k.control(), files[3].open.backing_id));
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 2);
+  // Reusing f1 makes it the most recent; closing f3 then evicts f2.
+  KernelReply o1 = k.Open(files[1].entry.nodeid, O_RDONLY);
+  EXPECT_EQ(o1.As<fuse_open_out>().backing_id, files[1].open.backing_id);
+  EXPECT_EQ(k.Release(files[1].entry.nodeid, o1.As<fuse_open_out>().fh).error(), 0);
+  EXPECT_EQ(k.Release(files[3].entry.nodeid, files[3].open.fh).error(), 0);
+  EXPECT_FALSE(IsOpenBacking(k.control(), files[2].open.backing_id));
+  EXPECT_TRUE(IsOpenBacking(k.control(), files[1].open.backing_id));
+  EXPECT_TRUE(IsOpenBacking(k.control(), files[3].open.backing_id));
+  // An evicted inode registers afresh on its next open.
+  KernelReply o0 = k.Open(files[0].entry.nodeid, O_RDONLY);
+  ASSERT_EQ(o0.error(), 0);
+  EXPECT_TRUE(IsOpenBacking(k.control(), o0.As<fuse_open_out>().backing_id));
+  EXPECT_EQ(k.control().backing_opens, 5);
+  EXPECT_EQ(k.Release(files[0].entry.nodeid, o0.As<fuse_open_out>().fh).error(), 0);
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 2);
+  k.ForgetAll();
+  EXPECT_TRUE(k.control().open_backings.empty());
+  EXPECT_EQ(k.control().backing_opens, k.control().backing_closes);
 }
 
 // Many threads open and release one inode concurrently; each OPEN reply must
 // name a backing that is registered at that moment (its own open keeps it
 // alive), and all of them share one id while any open is outstanding.
-TEST(FakeKernelPassthrough, OpenRacingLastReleaseNeverGetsAClosedId) {
+// Run without the backing cache (every last release closes) and with a
+// one-entry cache over two inodes (every release of one evicts the other).
+class FakeKernelPassthroughRace : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(FakeKernelPassthroughRace, OpenRacingLastReleaseNeverGetsAClosedId) {
   FakeKernelOptions opts = WithPassthrough();
   opts.threads = 4;
+  opts.fs.idle_backings = GetParam();
   FakeKernel k(opts);
-  { std::ofstream(k.source() + "/shared") << "data"; }
-  const uint64_t node = k.Lookup(kRootId, "shared").As<fuse_entry_out>().nodeid;
+  uint64_t nodes[2];
+  for (int n = 0; n < 2; ++n) {
+    const std::string name = "shared" + std::to_string(n);
+    { std::ofstream(k.source() + "/" + name) << "data"; }
+    nodes[n] = k.Lookup(kRootId, name).As<fuse_entry_out>().nodeid;
+  }
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 150; ++i) {
+        const uint64_t node = nodes[(t + i / 3) % 2];
         KernelReply o = k.Open(node, t % 2 ? O_RDONLY : O_RDWR);
         const auto out = o.As<fuse_open_out>();
         if (o.error() != 0 || (out.open_flags & FOPEN_PASSTHROUGH) == 0 ||
@@ -104,11 +188,17 @@ TEST(FakeKernelPassthrough, OpenRacingLastReleaseNeverGetsAClosedId) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(k.fs().data_path().backing_idle_now.load(), static_cast<int64_t>(GetParam()));
+  EXPECT_EQ(k.fs().data_path().backing_open_now.load(),
+            k.fs().data_path().backing_idle_now.load());
+  k.ForgetAll();
   EXPECT_EQ(k.control().backing_opens, k.control().backing_closes);
   EXPECT_TRUE(k.control().open_backings.empty());
   EXPECT_EQ(k.fs().data_path().backing_open_now.load(), 0);
-  k.ForgetAll();
 }
+
+INSTANTIATE_TEST_SUITE_P(IdleBackings, FakeKernelPassthroughRace, ::testing::Values(0u, 1u),
+                         [](const auto& info) { return "cache" + std::to_string(info.param); });
 
 // While one open holds the backing, concurrent opens all get that same id.
 TEST(FakeKernelPassthrough, ConcurrentOpensShareOneBacking) {
@@ -135,8 +225,9 @@ TEST(FakeKernelPassthrough, ConcurrentOpensShareOneBacking) {
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(k.control().backing_opens, 1);
   EXPECT_EQ(k.Release(node, first.As<fuse_open_out>().fh).error(), 0);
-  EXPECT_EQ(k.control().backing_closes, 1);
+  EXPECT_EQ(k.control().backing_closes, 0) << "kept idle after the last release";
   k.ForgetAll();
+  EXPECT_EQ(k.control().backing_closes, 1);
 }
 
 class FakeKernelPassthroughFallback : public ::testing::TestWithParam<int> {};
@@ -183,8 +274,9 @@ TEST_P(FakeKernelPassthroughFallback, RegistrationFailureServesTheOpen) {
   KernelReply fresh = k.Open(f.entry.nodeid, O_RDONLY);
   EXPECT_NE(fresh.As<fuse_open_out>().open_flags & FOPEN_PASSTHROUGH, 0u);
   EXPECT_EQ(k.Release(f.entry.nodeid, fresh.As<fuse_open_out>().fh).error(), 0);
-  EXPECT_TRUE(k.control().open_backings.empty());
+  EXPECT_EQ(k.fs().data_path().backing_idle_now.load(), 1) << "only a registered one is kept";
   k.ForgetAll();
+  EXPECT_TRUE(k.control().open_backings.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Errnos, FakeKernelPassthroughFallback,
