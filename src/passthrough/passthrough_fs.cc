@@ -898,6 +898,10 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       !sink.plus() || options_.default_permissions || AsCaller(ctx, [&] {
         return CheckSys(::faccessat(dir->fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH));
       }).ok();
+  // On a watched filesystem the kernel's attributes of inodes it already
+  // holds are current: such entries go without a node (see below).
+  const InodeKey dir_key = dir->inode->key();
+  const bool skip_known = sink.plus() && Coherent(dir_key.dev);
   MutexLock lock(&dir->mu);
   // The kernel passes back the offset of the last entry it consumed. Host
   // offsets are the filesystem's own stable cookies (what telldir returns),
@@ -927,14 +931,22 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
       Entry e;
-      auto looked_up = (name == "." || name == ".." || !may_search)
+      // An inode the kernel already holds goes without a node too: its
+      // attributes are current (the watch), and an entry with a node would
+      // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),
+      // so the next `ls -l` asked for each file's ACL again. It also saves a
+      // statx per entry. (A d_ino naming another inode only costs a LOOKUP.)
+      const bool known = skip_known && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) !=
+                                           NodeId{};
+      auto looked_up = (name == "." || name == ".." || !may_search || known)
                            ? Result<Entry>(Errno(EINVAL))
                            : LookupAt(dir->fd.get(), name, 1);
       if (looked_up.ok()) {
         e = *looked_up;
       } else {
-        // "." and "..", or an entry that vanished meanwhile: send it without
-        // a node, so the kernel takes no reference and looks it up on use.
+        // "." and "..", a known inode, or an entry that vanished meanwhile:
+        // send it without a node, so the kernel takes no reference and
+        // looks it up on use (if it does not hold it).
         e.attr.stx_ino = d->d_ino;
         e.attr.stx_mode = static_cast<uint32_t>(d->d_type) << 12;
       }

@@ -5,6 +5,7 @@
 // not echoed back as invalidations.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -263,6 +264,46 @@ TEST_F(SourceWatch, DirectoriesAreListedWithoutOpenRoundTrips) {
   ASSERT_TRUE(WriteFile(Src("d3/late"), ""));
   EXPECT_TRUE(ShowsWithin("an entry added to a cached listing",
                           [&] { return Contains(ListDir(Mnt("d3")), "late"); }));
+}
+
+// A listing refreshed after a change names the inodes the kernel already
+// holds without a node: their attributes are current (the watch), and an
+// entry with a node would make the kernel drop each inode's cached ACL, so
+// the next `ls -l` would ask for every file's ACL again. Inodes the kernel
+// does not hold still come with their attributes.
+TEST_F(SourceWatch, RefreshedListingsKeepTheKernelsCachedAcls) {
+  constexpr int kFiles = 200;
+  ASSERT_EQ(mkdir(Mnt("dir").c_str(), 0755), 0);
+  for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Mnt("dir/f" + std::to_string(i)), ""));
+  ASSERT_TRUE(WriteFile(Src("dir/outside"), ""));  // not held by the kernel
+  Settle(daemon());
+  char buf[64];
+  auto acl_of_all = [&] {
+    for (int i = 0; i < kFiles; ++i) {
+      const std::string p = Mnt("dir/f" + std::to_string(i));
+      EXPECT_LT(lgetxattr(p.c_str(), "system.posix_acl_access", buf, sizeof(buf)), 0);
+      EXPECT_EQ(errno, ENODATA) << p;
+    }
+  };
+  acl_of_all();  // the kernel now caches "no ACL" for each file
+  auto before = daemon().Stats();
+  acl_of_all();
+  auto cached = daemon().Stats();
+  ASSERT_EQ(cached["opcode_GETXATTR"] - before["opcode_GETXATTR"], 0) << "ACLs not cached at all";
+  // A change through the mount drops the listing; the next one comes afresh.
+  ASSERT_TRUE(WriteFile(Mnt("dir/new"), ""));
+  std::vector<std::string> names = ListDir(Mnt("dir"));
+  EXPECT_EQ(names.size(), static_cast<size_t>(kFiles + 2));
+  EXPECT_TRUE(Contains(names, "outside"));
+  auto listed = daemon().Stats();
+  EXPECT_GE(listed["opcode_READDIRPLUS"] - cached["opcode_READDIRPLUS"], 1);
+  acl_of_all();
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["opcode_GETXATTR"] - listed["opcode_GETXATTR"], 0)
+      << "the refreshed listing dropped the kernel's cached ACLs";
+  // The entry the kernel did not hold came with attributes: no LOOKUP.
+  EXPECT_EQ(SizeOf(Mnt("dir/outside")), 0);
+  EXPECT_EQ(daemon().Stats()["opcode_LOOKUP"] - after["opcode_LOOKUP"], 0);
 }
 
 // Two listings of one large directory at once share the daemon's stream for
