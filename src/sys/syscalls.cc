@@ -100,11 +100,18 @@ int CountOpenFds() {
 namespace ptfs::sys {
 Errno SetThreadUmask(mode_t mask) {
   thread_local bool unshared = false;
+  // The thread's umask after unshare() is the process's; -1: not known yet.
+  thread_local int current = -1;
   if (!unshared) {
     if (::unshare(CLONE_FS) < 0) return Errno::Last();
     unshared = true;
   }
-  ::umask(mask);
+  // Nothing else changes this thread's (unshared) umask: most creates ask
+  // for the one already set, and skip the syscall.
+  if (current != static_cast<int>(mask)) {
+    ::umask(mask);
+    current = static_cast<int>(mask);
+  }
   return Errno::Ok();
 }
 }  // namespace ptfs::sys
