@@ -199,7 +199,7 @@ void WriteStats(const std::string& path, const std::string& text) {
   }
 }
 
-int Run(const Options& o) {
+int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
   CheckSource(o.source);
   // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
@@ -208,6 +208,16 @@ int Run(const Options& o) {
   sigset_t signals = BlockSignals();
   std::string no_passthrough_reason;
   const bool want_passthrough = WantPassthrough(o, &no_passthrough_reason);
+  if (o.nocache && !o.permissions_given && sys::FsCredentials::Supported()) {
+    // Nothing is cached, so every path component reaches the daemon as a
+    // LOOKUP it runs as the caller, as every change and open already does;
+    // the kernel's own checks would only add a GETATTR per component.
+    // (An unprivileged daemon cannot act as each caller: it keeps them.)
+    o.mount.default_permissions = false;
+    LOG_INFO("--nocache: permissions are checked by SOURCE for each caller, as the daemon "
+             "runs every operation (nodefault_permissions; -o default_permissions adds the "
+             "kernel's checks)");
+  }
   passthrough::PassthroughOptions fs_options = o.fs;
   fs_options.no_passthrough_reason = no_passthrough_reason;
   fs_options.default_permissions = o.mount.default_permissions;

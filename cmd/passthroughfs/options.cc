@@ -50,6 +50,7 @@ uint32_t ParseInodeOps(const std::string& list) {
 }
 
 void SetNoCache(Options* o) {
+  o->nocache = true;
   o->fs.entry_timeout = Timeout{};
   o->fs.attr_timeout = Timeout{};
   o->fs.timeouts_given = true;
@@ -107,8 +108,10 @@ void ApplyMountOption(Options* o, const std::string& opt) {
     }
   }
   if (opt == "allow_other") m.allow_other = true;
-  else if (opt == "default_permissions") m.default_permissions = true;
-  else if (opt == "nodefault_permissions") m.default_permissions = false;
+  else if (opt == "default_permissions" || opt == "nodefault_permissions") {
+    m.default_permissions = opt == "default_permissions";
+    o->permissions_given = true;
+  }
   else if (opt == "ro") m.read_only = true;
   else if (opt == "rw") m.read_only = false;
   else if (key == "fsname") m.fsname = value;
@@ -165,7 +168,9 @@ std::string Usage(const char* argv0) {
          "  -f, --foreground    stay in the foreground (default: daemonize once mounted)\n"
          "  -d, --debug         log every request (implies --foreground)\n"
          "  -t, --threads=N     worker threads (default: number of CPUs, at least 2)\n"
-         "      --nocache       entry and attribute timeouts 0: every stat asks\n"
+         "      --nocache       entry and attribute timeouts 0: every stat asks, and\n"
+         "                      SOURCE checks permissions as each caller (as root, unless\n"
+         "                      -o default_permissions is given: nodefault_permissions)\n"
          "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default: 1 day\n"
          "                      while the source watch is on, else 1 s)\n"
          "      --watch-source=auto|off\n"

@@ -28,6 +28,13 @@ struct Options {
   // io_uring, or io_uring when the kernel offers it (the default;
   // docs/transport.md).
   enum class Transport { kDev, kUring, kAuto } transport = Transport::kAuto;
+  // --nocache, and whether -o [no]default_permissions was given: with
+  // nothing cached the kernel's permission checks would each need fresh
+  // attributes (a GETATTR per path component), while the daemon checks every
+  // operation as the caller anyway; so --nocache leaves the checks to it
+  // unless asked otherwise (main.cc, docs/decisions.md).
+  bool nocache = false;
+  bool permissions_given = false;
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
 };

@@ -227,6 +227,11 @@ std::string MountOptionsOf(const std::string& path) {
   return f.empty() ? "" : f[5];
 }
 
+std::string SuperOptionsOf(const std::string& path) {
+  auto f = MountInfoLine(path);
+  return f.empty() ? "" : f.back();  // after "- fstype source"
+}
+
 std::string RunAs(uid_t uid, gid_t gid, const std::function<std::string()>& fn) {
   return RunAsWithGroups(uid, gid, {}, fn);
 }

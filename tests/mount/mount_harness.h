@@ -53,6 +53,8 @@ void RemoveTree(const std::string& path);
 bool IsMounted(const std::string& path);
 // The mount options field of `path` in /proc/self/mountinfo ("" if absent).
 std::string MountOptionsOf(const std::string& path);
+// The superblock options of `path` (default_permissions, user_id=, ...).
+std::string SuperOptionsOf(const std::string& path);
 // Runs `fn` in a forked child as uid/gid (supplementary groups cleared) and
 // returns what it returned; "<child failed ...>" if the child died.
 std::string RunAs(uid_t uid, gid_t gid, const std::function<std::string()>& fn);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -415,6 +416,57 @@ TEST_F(SourceWatchOff, KeepsShortTimeouts) {
   ASSERT_EQ(chmod(Src("f").c_str(), 0600), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));
   EXPECT_EQ(ModeOf(Mnt("f")), 0600u);
+}
+
+// --nocache: nothing is cached, so each path component reaches the daemon
+// as a LOOKUP it runs as the caller; the kernel's permission checks (which
+// would each need a GETATTR of fresh attributes) are left out unless asked.
+// A stat of d/f costs 2 LOOKUP + 1 GETATTR, and permissions still hold.
+class NoCache : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--nocache", "-o", "allow_other"}; }
+};
+
+TEST_F(NoCache, StatsAskOnlyWhatTheyNeedAndPermissionsStillHold) {
+  EXPECT_EQ(SuperOptionsOf(mnt()).find("default_permissions"), std::string::npos)
+      << SuperOptionsOf(mnt());
+  ASSERT_EQ(mkdir(Src("d").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(Src("d/f"), "x"));
+  ASSERT_EQ(SizeOf(Mnt("d/f")), 1);
+  auto before = daemon().Stats();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(SizeOf(Mnt("d/f")), 1);
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["opcode_LOOKUP"] - before["opcode_LOOKUP"], 40) << "d and f, every time";
+  EXPECT_EQ(after["opcode_GETATTR"] - before["opcode_GETATTR"], 20) << "the stat itself only";
+  // A change made in SOURCE shows at once.
+  ASSERT_EQ(chmod(Src("d/f").c_str(), 0640), 0);
+  EXPECT_EQ(ModeOf(Mnt("d/f")), 0640u);
+  // Search permission is still enforced, for each caller, on every walk.
+  const std::string path = Mnt("d/f");
+  auto stat_as_user = [&] {
+    return RunAs(1000, 1000, [&] {
+      struct stat st;
+      return std::string(stat(path.c_str(), &st) == 0 ? "ok" : strerror(errno));
+    });
+  };
+  EXPECT_EQ(stat_as_user(), "ok");
+  ASSERT_EQ(chmod(Src("d").c_str(), 0700), 0);
+  EXPECT_EQ(stat_as_user(), strerror(EACCES));
+  ASSERT_EQ(chmod(Src("d").c_str(), 0755), 0);
+  EXPECT_EQ(stat_as_user(), "ok");
+}
+
+// -o default_permissions keeps the kernel's checks with --nocache.
+class NoCacheKernelChecks : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--nocache", "-o", "default_permissions"};
+  }
+};
+
+TEST_F(NoCacheKernelChecks, DefaultPermissionsOnRequest) {
+  EXPECT_NE(SuperOptionsOf(mnt()).find("default_permissions"), std::string::npos)
+      << SuperOptionsOf(mnt());
 }
 
 }  // namespace
