@@ -431,7 +431,7 @@ def w_randread(jobs):
     return fn
 
 
-# Seconds W3 waits (after a sync) before it writes. The previous system's
+# Seconds W3 waits (after the sync every step gets) before it writes. The previous system's
 # W3 wrote and fsynced 1 GiB just before; on this VM the host is still
 # flushing that for a few seconds, and a write+fsync started meanwhile runs at
 # the disk's speed (~400 MiB/s) instead of the host cache's (~1.7 GiB/s). The
@@ -442,8 +442,7 @@ WRITE_SETTLE_S = 3.0
 
 def w_seqwrite(env, p):
     size = env.sizes["seq_bytes"]
-    os.sync()
-    time.sleep(WRITE_SETTLE_S if size >= FULL["seq_bytes"] else 0)
+    time.sleep(WRITE_SETTLE_S if size >= FULL["seq_bytes"] else 0)  # the runner just synced
     job = fio(["--name=seqwrite", f"--filename={p}/seqw.bin", "--rw=write", "--bs=1M",
                f"--size={size}", "--end_fsync=1"], p)
     if job["write"]["io_bytes"] != size:

@@ -63,6 +63,16 @@ void BackingManager::Close(std::unordered_map<uint64_t, State>::iterator it) {
   counters_.backing_open_now.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void BackingManager::FirstUse(State& s, int fd, uint32_t inode_ops) {
+  if (s.idle) {
+    Unidle(s);
+    counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  s.id = Register(fd, inode_ops);
+  s.inode_ops = inode_ops;
+}
+
 BackingId BackingManager::Acquire(NodeId node, int fd) {
   if (registrar_ == nullptr) {
     counters_.opens_served.fetch_add(1, std::memory_order_relaxed);
@@ -72,14 +82,7 @@ BackingId BackingManager::Acquire(NodeId node, int fd) {
   // lock is what keeps a racing Release from closing the id we hand out.
   MutexLock lock(&mu_);
   State& s = inodes_[node.value];
-  if (s.opens++ == 0) {
-    if (s.idle) {
-      Unidle(s);
-      counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      s.id = Register(fd, 0);
-    }
-  }
+  if (s.opens++ == 0) FirstUse(s, fd, 0);
   if (s.id.value != 0) {
     counters_.opens_passthrough.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -105,15 +108,7 @@ BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int
     // registers the backing; should an open have registered it first
     // (without inode ops), the kernel gets that id and serves no inode op
     // from it, which is still correct.
-    if (s.opens++ == 0) {
-      if (s.idle) {
-        Unidle(s);
-        counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        s.id = Register(path_fd, inode_ops);
-        s.inode_ops = inode_ops;
-      }
-    }
+    if (s.opens++ == 0) FirstUse(s, path_fd, inode_ops);
   }
   return s.id;
 }

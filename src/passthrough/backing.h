@@ -88,7 +88,10 @@ class BackingManager {
   };
   // Registers a fresh O_RDONLY open of `fd` for `node`; logs failures once per errno.
   BackingId Register(int fd, uint32_t inode_ops) REQUIRES(mu_);
-  // Takes `s` (of `node`) off the idle list: it is in use again or closing.
+  // The inode goes from no user to one: reuses its idle backing, or
+  // registers `fd` (with `inode_ops`).
+  void FirstUse(State& s, int fd, uint32_t inode_ops) REQUIRES(mu_);
+  // Takes `s` off the idle list: it is in use again or closing.
   void Unidle(State& s) REQUIRES(mu_);
   // Closes the backing of `node` and forgets its state.
   void Close(std::unordered_map<uint64_t, State>::iterator it) REQUIRES(mu_);

@@ -898,8 +898,6 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       !sink.plus() || options_.default_permissions || AsCaller(ctx, [&] {
         return CheckSys(::faccessat(dir->fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH));
       }).ok();
-  // On a watched filesystem the kernel's attributes of inodes it already
-  // holds are current: such entries go without a node (see below).
   const InodeKey dir_key = dir->inode->key();
   const bool skip_known = sink.plus() && Coherent(dir_key.dev);
   MutexLock lock(&dir->mu);
@@ -931,8 +929,8 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
       Entry e;
-      // An inode the kernel already holds goes without a node too: its
-      // attributes are current (the watch), and an entry with a node would
+      // An inode the kernel already holds goes without a node too: on a
+      // watched filesystem its attributes are current, and an entry with a node would
       // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),
       // so the next `ls -l` asked for each file's ACL again. It also saves a
       // statx per entry. (A d_ino naming another inode only costs a LOOKUP.)

@@ -233,8 +233,6 @@ INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest,
 namespace ptfs::testing {
 namespace {
 
-// The served path keeps the kernel's page cache across read-only opens of an
-// unchanged file, and drops it as soon as SOURCE shows a change.
 // Reopening a file reuses its idle backing: one registration for many
 // open+close cycles in every access mode, the data stays right, the kept
 // (read-only) registration never makes a just-written program ETXTBSY, and
@@ -281,6 +279,8 @@ TEST(BackingCache, ReopensReuseTheIdleBacking) {
   EXPECT_TRUE(closed) << "the idle backing of an unlinked, forgotten inode stays registered";
 }
 
+// The served path keeps the kernel's page cache across read-only opens of an
+// unchanged file, and drops it as soon as SOURCE shows a change.
 TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
   if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
   DaemonMount mount({"--passthrough=off"});
