@@ -160,6 +160,13 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("backing_open_now", static_cast<long long>(dp.backing_open_now.load()));
   line("backing_idle_now", static_cast<long long>(dp.backing_idle_now.load()));
   line("backing_reused", static_cast<long long>(dp.backing_reused.load()));
+  // READDIRPLUS entries, and the ListingAdvisor's probes (docs/coherence.md).
+  line("listed_with_attributes", static_cast<long long>(fs.listings().with_attributes.load()));
+  line("listed_files_bare", static_cast<long long>(fs.listings().files_bare.load()));
+  const auto& adv = fs.listing_advisor().counters();
+  line("listing_probes", static_cast<long long>(adv.probes.load()));
+  line("listing_probe_hits", static_cast<long long>(adv.hits.load()));
+  line("listing_probe_misses", static_cast<long long>(adv.misses.load()));
   line("inodes", static_cast<long long>(fs.inode_count()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());

@@ -194,10 +194,13 @@ std::string Usage(const char* argv0) {
          "                      SOURCE, so they also conflict with programs using SOURCE\n"
          "                      directly (server, the default), or the kernel, for the\n"
          "                      mount's users only; then no close waits for a FLUSH\n"
-         "      --readdirplus=auto|off\n"
-         "                      auto (default): listings carry each entry's attributes when\n"
-         "                      the kernel expects stats to follow (READDIRPLUS_AUTO); off:\n"
-         "                      names only, each stat then looks the entry up\n"
+         "      --readdirplus=auto|all|off\n"
+         "                      attributes with listings (READDIRPLUS_AUTO). auto (default):\n"
+         "                      directories always; files of a listing's first chunk as the\n"
+         "                      daemon learns whether their names get looked up next (a\n"
+         "                      name-only find: no; ls -l, rm -rf: yes); later chunks always.\n"
+         "                      all: every entry of every chunk. off: names only, each stat\n"
+         "                      then looks the entry up\n"
          "      --max-stack-depth=1|2\n"
          "                      with passthrough: 1 = the mount may itself sit under\n"
          "                      overlayfs; 2 = SOURCE may be on overlayfs or FUSE (the mount\n"
@@ -291,9 +294,18 @@ Options ParseOptions(int argc, char** argv) {
       o.fs.kernel_locks = ParseLocks(value_of(&i, arg, "--locks"));
     } else if (arg.rfind("--readdirplus", 0) == 0) {
       const std::string v = value_of(&i, arg, "--readdirplus");
-      if (v == "auto") o.readdirplus = true;
-      else if (v == "off") o.readdirplus = false;
-      else throw std::invalid_argument("--readdirplus must be auto or off, got '" + v + "'");
+      using LA = passthrough::PassthroughOptions::ListingAttributes;
+      if (v == "auto") {
+        o.readdirplus = true;
+        o.fs.listing_attributes = LA::kAdaptive;
+      } else if (v == "all") {
+        o.readdirplus = true;
+        o.fs.listing_attributes = LA::kAll;
+      } else if (v == "off") {
+        o.readdirplus = false;
+      } else {
+        throw std::invalid_argument("--readdirplus must be auto, all or off, got '" + v + "'");
+      }
     } else if (arg == "--writeback") {
       o.writeback = true;
     } else if (arg.rfind("--max-stack-depth", 0) == 0) {

@@ -84,6 +84,10 @@ class Inode {
   // (PassthroughFs::AttachBacking / Release).
   std::atomic<int> passthrough_writers{0};
 
+  // A directory whose files were just listed without attributes, until a
+  // LOOKUP in it arrives or the probe is judged (ListingAdvisor).
+  std::atomic<bool> bare_listing_pending{false};
+
  private:
   friend class InodeTable;
   const NodeId id_;

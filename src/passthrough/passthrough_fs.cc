@@ -406,6 +406,13 @@ Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_
   return EntryFor(std::move(fd), refs);
 }
 
+Result<Entry> PassthroughFs::LookupNew(int dir_fd, std::string_view name, uint64_t refs) {
+  CName cname(name);
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
+                        sys::OpenAt(dir_fd, cname.c_str(), O_PATH | O_NOFOLLOW));
+  return EntryFor(std::move(fd), refs);
+}
+
 Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
   Entry e;
   e.node = inode.id();
@@ -433,6 +440,7 @@ Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::stri
     }));
   }
   Result<Entry> entry = LookupAt(dir.fd->get(), name, 1);
+  if (entry.ok()) listing_advisor_.LookedUp(*dir.inode);
   if (!entry.ok() && entry.error().value() == ENOENT && Coherent(dir.inode->key().dev)) {
     // The kernel may remember that the name is absent: the watch tells it
     // when somebody creates it.
@@ -853,7 +861,7 @@ Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t 
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   const int host_flags = (static_cast<int>(flags) & (O_NOATIME)) | O_RDONLY | O_DIRECTORY;
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, AsCaller(ctx, [&] {
-                          return sys::Reopen(path_fd->get(), host_flags);
+                          return sys::ReopenDir(path_fd->get(), host_flags);
                         }));
   auto dir = std::make_shared<DirState>();
   dir->inode = std::move(inode);
@@ -883,7 +891,7 @@ Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHa
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   auto dir = std::make_shared<DirState>();
-  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::Reopen(path_fd->get(), O_RDONLY | O_DIRECTORY));
+  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::ReopenDir(path_fd->get(), O_RDONLY | O_DIRECTORY));
   dir->inode = std::move(inode);
   std::shared_ptr<DirState> evicted;
   return dir_streams_.Put(node, std::move(dir), &evicted);
@@ -900,6 +908,14 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       }).ok();
   const InodeKey dir_key = dir->inode->key();
   const bool skip_known = sink.plus() && Coherent(dir_key.dev);
+  // A later chunk with attributes means the kernel saw lookups in the
+  // directory: all its entries get them. For a new listing the advisor says.
+  const bool files_get_attributes =
+      !sink.plus() || offset != 0 ||
+      options_.listing_attributes == PassthroughOptions::ListingAttributes::kAll ||
+      listing_advisor_.StartListing(*dir->inode);
+  uint64_t with_attributes = 0;
+  uint64_t files_bare = 0;
   MutexLock lock(&dir->mu);
   // The kernel passes back the offset of the last entry it consumed. Host
   // offsets are the filesystem's own stable cookies (what telldir returns),
@@ -929,30 +945,47 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
       Entry e;
+      const bool known = inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
       // An inode the kernel already holds goes without a node too: on a
       // watched filesystem its attributes are current, and an entry with a node would
       // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),
       // so the next `ls -l` asked for each file's ACL again. It also saves a
       // statx per entry. (A d_ino naming another inode only costs a LOOKUP.)
-      const bool known = skip_known && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) !=
-                                           NodeId{};
-      auto looked_up = (name == "." || name == ".." || !may_search || known)
-                           ? Result<Entry>(Errno(EINVAL))
-                           : LookupAt(dir->fd.get(), name, 1);
+      const bool kernel_holds = skip_known && known;
+      // Directories always get attributes: a traversal enters them.
+      const bool left_bare = !files_get_attributes && d->d_type != DT_DIR &&
+                             d->d_type != DT_UNKNOWN && !kernel_holds;
+      const bool no_node =
+          name == "." || name == ".." || !may_search || kernel_holds || left_bare;
+      // An inode not in the table cannot be found by LookupAt's fast path:
+      // open it at once and save a statx by name.
+      auto looked_up = no_node ? Result<Entry>(Errno(EINVAL))
+                       : known ? LookupAt(dir->fd.get(), name, 1)
+                               : LookupNew(dir->fd.get(), name, 1);
       if (looked_up.ok()) {
         e = *looked_up;
+        ++with_attributes;
       } else {
-        // "." and "..", a known inode, or an entry that vanished meanwhile:
-        // send it without a node, so the kernel takes no reference and
-        // looks it up on use (if it does not hold it).
+        // "." and "..", a known inode, a file the advisor leaves bare, or an
+        // entry that vanished meanwhile: send it without a node, so the
+        // kernel takes no reference and looks it up on use (if it does not
+        // hold it).
         e.attr.stx_ino = d->d_ino;
         e.attr.stx_mode = static_cast<uint32_t>(d->d_type) << 12;
+        files_bare += left_bare ? 1 : 0;
       }
       sink.AddPlus(name, e, next);
     }
     any = true;
     dir->buf_pos += d->d_reclen;
     dir->offset = next;
+  }
+  if (with_attributes != 0) {
+    listing_counters_.with_attributes.fetch_add(with_attributes, std::memory_order_relaxed);
+  }
+  if (files_bare != 0) {
+    listing_counters_.files_bare.fetch_add(files_bare, std::memory_order_relaxed);
+    listing_advisor_.SentBare(dir->inode);
   }
   return Errno::Ok();
 }

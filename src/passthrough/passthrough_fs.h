@@ -13,6 +13,7 @@
 #include "passthrough/backing.h"
 #include "passthrough/handles.h"
 #include "passthrough/inode_table.h"
+#include "passthrough/listing_advisor.h"
 #include "passthrough/source_watcher.h"
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
@@ -51,6 +52,16 @@ struct PassthroughOptions {
   // FUSE_FLOCK_LOCKS not negotiated): nothing in the daemon needs FLUSH
   // then, so opens say FOPEN_NOFLUSH and a close costs no round trip.
   bool kernel_locks = false;
+  // Which files of a new listing get attributes when the kernel asks for
+  // them (READDIRPLUS at offset 0): as the ListingAdvisor learns from the
+  // workload, or all of them.
+  enum class ListingAttributes { kAdaptive, kAll } listing_attributes = ListingAttributes::kAdaptive;
+};
+
+// Entries of READDIRPLUS replies, by what they carried.
+struct ListingCounters {
+  std::atomic<uint64_t> with_attributes{0};
+  std::atomic<uint64_t> files_bare{0};  // left without attributes by the ListingAdvisor
 };
 
 class PassthroughFs final : public FileSystem {
@@ -127,6 +138,8 @@ class PassthroughFs final : public FileSystem {
   bool dirs_without_open() const { return dirs_without_open_; }
   bool handles_enabled() const { return inodes_->handles_enabled(); }
   const DataPathCounters& data_path() const { return backing_.counters(); }
+  const ListingCounters& listings() const { return listing_counters_; }
+  const ListingAdvisor& listing_advisor() const { return listing_advisor_; }
   bool passthrough_enabled() const { return backing_.enabled(); }
   bool inode_passthrough_enabled() const { return inode_passthrough_; }
   // Kernel passthrough of file I/O is used when INIT puts FUSE_PASSTHROUGH in
@@ -148,6 +161,8 @@ class PassthroughFs final : public FileSystem {
   };
   Result<DirFd> DirOf(NodeId parent);
   Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
+  // LookupAt for a name whose inode is not in the table: no fast path.
+  Result<Entry> LookupNew(int dir_fd, std::string_view name, uint64_t refs);
   Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
   Entry MakeEntry(const Inode& inode, const struct statx& stx) const;
   // Cache timeouts for an inode on device `dev`: long where the source watch
@@ -193,6 +208,8 @@ class PassthroughFs final : public FileSystem {
   bool inode_passthrough_ = false;  // the kernel does inode ops on backings (draft)
   bool keep_cache_ = false;
   BackingManager backing_;
+  ListingAdvisor listing_advisor_;
+  ListingCounters listing_counters_;
   BackingRegistrar* registrar_ = nullptr;
   KernelNotifier* notifier_ = nullptr;
   // Declared after inodes_: its thread (which reads the table) stops first.

@@ -33,6 +33,12 @@ Result<UniqueFd> Reopen(int path_fd, int flags) {
   return UniqueFd(fd);
 }
 
+Result<UniqueFd> ReopenDir(int path_fd, int flags) {
+  const int fd = ::openat(path_fd, ".", (flags & ~O_NOFOLLOW) | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) return UniqueFd(fd);
+  return Reopen(path_fd, flags | O_DIRECTORY);
+}
+
 Result<struct statx> StatxFd(int fd, unsigned mask) {
   struct statx stx;
   if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, mask,

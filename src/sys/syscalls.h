@@ -30,6 +30,11 @@ Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t m
 // Opens an O_PATH fd as a real file description with `flags` via /proc/self/fd,
 // so the permission check happens on the inode without a path walk.
 Result<UniqueFd> Reopen(int path_fd, int flags);
+// Reopen for a directory: opens "." relative to it, a one-step walk that
+// costs a fraction of resolving the /proc magic link. That needs search
+// permission on the directory, which a plain open does not, so a refusal
+// (or any other failure) falls back to Reopen.
+Result<UniqueFd> ReopenDir(int path_fd, int flags);
 Result<struct statx> StatxFd(int fd, unsigned mask);  // AT_EMPTY_PATH, no follow
 Result<struct statx> StatxAt(int dirfd, const char* name, unsigned mask);  // no follow
 
