@@ -24,13 +24,12 @@ bool ListingAdvisor::StartListing(const Inode& dir) {
 void ListingAdvisor::SentBare(const InodePtr& dir) {
   InodePtr dropped;
   MutexLock lock(&mu_);
-  if (probe_due_) {
-    probe_due_ = false;
-    next_probe_ = seq_ + interval_;
-  }
+  probe_due_ = false;
   // Listed bare again while still probed: the pending probe covers it.
   if (dir->bare_listing_pending.exchange(true)) return;
   counters_.probes.fetch_add(1, std::memory_order_relaxed);
+  last_probe_ = seq_;
+  next_probe_ = seq_ + interval_;
   if (pending_.size() >= kMaxPending) {
     JudgeLocked(pending_.front());
     dropped = std::move(pending_.front().dir);
@@ -44,6 +43,8 @@ void ListingAdvisor::Hit() {
   MutexLock lock(&mu_);
   score_ = kMaxScore;
   interval_ = std::min<uint64_t>(interval_ * 2, std::max(config_.probe_every, config_.probe_every_max));
+  next_probe_ = last_probe_ + interval_;
+  probe_due_ = false;  // just answered
 }
 
 void ListingAdvisor::JudgeLocked(Probe& probe) {

@@ -88,6 +88,7 @@ class ListingAdvisor {
   uint64_t seq_ GUARDED_BY(mu_) = 0;
   uint64_t interval_ GUARDED_BY(mu_);    // listings between probes now
   uint64_t next_probe_ GUARDED_BY(mu_);  // the listing from which one is due
+  uint64_t last_probe_ GUARDED_BY(mu_) = 0;
   bool probe_due_ GUARDED_BY(mu_) = false;
   std::deque<Probe> pending_ GUARDED_BY(mu_);
   ListingAdvisorCounters counters_;

@@ -347,6 +347,86 @@ TEST_F(ReaddirplusOff, ListingsAreNamesOnly) {
   EXPECT_EQ(after["opcode_LOOKUP"] - before["opcode_LOOKUP"], 20) << "one per stat";
 }
 
+// --readdirplus=auto (the default): a new listing's files carry attributes
+// only while the daemon sees such files looked up next (ListingAdvisor). A
+// name-only traversal soon gets names only, and stats turn attributes back
+// on after one directory's worth of LOOKUPs.
+class ListingAttributes : public MountTestBase {
+ protected:
+  // `dirs` directories of `files` empty files under SOURCE/`top`.
+  void MakeTree(const std::string& top, int dirs, int files) {
+    ASSERT_EQ(mkdir(Src(top).c_str(), 0755), 0);
+    for (int d = 0; d < dirs; ++d) {
+      const std::string dir = top + "/d" + std::to_string(d);
+      ASSERT_EQ(mkdir(Src(dir).c_str(), 0755), 0);
+      for (int f = 0; f < files; ++f) ASSERT_TRUE(WriteFile(Src(dir + "/f" + std::to_string(f)), ""));
+    }
+  }
+};
+
+TEST_F(ListingAttributes, NameOnlyTraversalsGetNamesAndStatsGetAttributes) {
+  constexpr int kDirs = 40, kFiles = 10;
+  MakeTree("walk", kDirs, kFiles);
+  MakeTree("stat", kDirs, kFiles);
+  Settle(daemon());
+  auto before = daemon().Stats();
+  // As find does: list the top, then each directory in it.
+  ASSERT_EQ(ListDir(Mnt("walk")).size(), static_cast<size_t>(kDirs));
+  for (int d = 0; d < kDirs; ++d) {
+    ASSERT_EQ(ListDir(Mnt("walk/d" + std::to_string(d))).size(), static_cast<size_t>(kFiles));
+  }
+  auto walked = daemon().Stats();
+  // Attributes until the first probe (listing 16) is judged a miss four
+  // listings later; from then on every listing is a probe, sent bare.
+  EXPECT_GE(walked["listing_probe_misses"] - before["listing_probe_misses"], 1);
+  EXPECT_EQ(walked["listing_probe_hits"] - before["listing_probe_hits"], 0);
+  EXPECT_GE(walked["listed_files_bare"] - before["listed_files_bare"], 20 * kFiles);
+  EXPECT_LE(walked["listed_with_attributes"] - before["listed_with_attributes"],
+            kDirs + 20 * kFiles);
+  EXPECT_EQ(walked["opcode_LOOKUP"] - before["opcode_LOOKUP"], 1)
+      << "walk/ itself; its directories came with attributes";
+
+  // Now list and stat every file, as ls -l does: the first directory's files
+  // come bare and are looked up; that hit turns attributes back on, with a
+  // probe now and then (16 listings later, then 32).
+  ASSERT_EQ(ListDir(Mnt("stat")).size(), static_cast<size_t>(kDirs));
+  for (int d = 0; d < kDirs; ++d) {
+    const std::string dir = "stat/d" + std::to_string(d);
+    for (const std::string& name : ListDir(Mnt(dir))) ASSERT_EQ(SizeOf(Mnt(dir + "/" + name)), 0);
+  }
+  auto statted = daemon().Stats();
+  const long hits = statted["listing_probe_hits"] - walked["listing_probe_hits"];
+  EXPECT_GE(hits, 1);
+  EXPECT_LE(hits, 3);
+  EXPECT_EQ(statted["opcode_LOOKUP"] - walked["opcode_LOOKUP"], 1 + hits * kFiles)
+      << "stat/, and the files of each directory probed";
+  EXPECT_EQ(statted["listed_with_attributes"] - walked["listed_with_attributes"],
+            kDirs + (kDirs - hits) * kFiles);
+}
+
+// --readdirplus=all: every entry of every listing carries attributes.
+class ListingAttributesAll : public ListingAttributes {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--readdirplus=all"}; }
+};
+
+TEST_F(ListingAttributesAll, EveryFileCarriesAttributes) {
+  constexpr int kDirs = 40, kFiles = 10;
+  MakeTree("walk", kDirs, kFiles);
+  Settle(daemon());
+  auto before = daemon().Stats();
+  // As find does: list the top, then each directory in it.
+  ASSERT_EQ(ListDir(Mnt("walk")).size(), static_cast<size_t>(kDirs));
+  for (int d = 0; d < kDirs; ++d) {
+    ASSERT_EQ(ListDir(Mnt("walk/d" + std::to_string(d))).size(), static_cast<size_t>(kFiles));
+  }
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["listed_files_bare"] - before["listed_files_bare"], 0);
+  EXPECT_EQ(after["listed_with_attributes"] - before["listed_with_attributes"],
+            kDirs * (kFiles + 1))
+      << "the directories in walk/, and every file";
+}
+
 // --locks=kernel: the kernel keeps fcntl and flock locks for the mount's
 // users, so no close waits for a FLUSH (FOPEN_NOFLUSH), and the locks still
 // conflict between processes using the mount.
