@@ -70,7 +70,8 @@ Errno KillSuidGid(int fd) {
   mode_t killed = mode & ~S_ISUID;
   if (mode & S_IXGRP) killed &= ~S_ISGID;
   if (killed == mode || !S_ISREG(st.st_mode)) return Errno::Ok();
-  return CheckSys(::fchmodat(AT_FDCWD, sys::ProcFdPath(fd).c_str(), killed, 0));
+  const sys::ProcFd proc(fd);
+  return CheckSys(::fchmodat(proc.dir(), proc.name(), killed, 0));
 }
 
 // Every operation that creates, opens or changes something runs its host
@@ -513,7 +514,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     auto f = FileOf(node, in.fh);
     if (f.ok()) file = std::move(*f);
   }
-  const std::string proc = sys::ProcFdPath(path_fd->get());
+  const sys::ProcFd proc(path_fd->get());
   // Each change runs as the caller: SOURCE then decides who may chmod (the
   // owner), chown (root; the owner to a group they are in), truncate (a
   // writer) and set times (a writer for "now", the owner for explicit times).
@@ -521,7 +522,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     const mode_t mode = in.mode & 07777;
     auto chmod = [&] {
       return CheckSys(file ? ::fchmod(file->fd.get(), mode)
-                           : ::fchmodat(AT_FDCWD, proc.c_str(), mode, 0));
+                           : ::fchmodat(proc.dir(), proc.name(), mode, 0));
     };
     // Whether S_ISGID survives depends on membership in the file's group.
     PTFS_TRY((mode & S_ISGID) ? AsCallerWithAllGroups(ctx, chmod) : AsCaller(ctx, chmod));
@@ -538,7 +539,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
       return CheckSys(file && file->access_mode != O_RDONLY
                           ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
-                          : ::truncate(proc.c_str(), static_cast<off_t>(in.size)));
+                          : ::truncate(proc.path(), static_cast<off_t>(in.size)));
     }));
   }
   if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
@@ -547,7 +548,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
     times[1] = (in.valid & FATTR_MTIME) ? in.mtime : timespec{0, UTIME_OMIT};
     auto utimes = [&] {
       int rc = ::utimensat(path_fd->get(), "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-      if (rc < 0 && errno == EINVAL) rc = ::utimensat(AT_FDCWD, proc.c_str(), times, 0);
+      if (rc < 0 && errno == EINVAL) rc = ::utimensat(proc.dir(), proc.name(), times, 0);
       return CheckSys(rc);
     };
     // FATTR_CTIME comes only with the kernel's own mtime/ctime (writeback
@@ -645,8 +646,8 @@ Result<Entry> PassthroughFs::Link(const Context& ctx, NodeId node, NodeId new_pa
     if (rc < 0 && (errno == ENOENT || errno == EPERM)) {
       // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (which a caller's fsuid
       // drops); the /proc magic link does not.
-      rc = ::linkat(AT_FDCWD, sys::ProcFdPath(fd->get()).c_str(), dir.fd->get(), cnew.c_str(),
-                    AT_SYMLINK_FOLLOW);
+      const sys::ProcFd proc(fd->get());
+      rc = ::linkat(proc.dir(), proc.name(), dir.fd->get(), cnew.c_str(), AT_SYMLINK_FOLLOW);
     }
     return CheckSys(rc);
   }));
@@ -1017,10 +1018,9 @@ Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view 
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  const std::string proc = sys::ProcFdPath(fd->get());
+  const sys::ProcFd proc(fd->get());
   auto set = [&] {
-    return CheckSys(::setxattr(proc.c_str(), cname.c_str(), value.data(), value.size(),
-                               static_cast<int>(flags)));
+    return sys::SetXattr(proc, cname.c_str(), value.data(), value.size(), static_cast<int>(flags));
   };
   // An access ACL keeps S_ISGID only for a member of the file's group.
   return name == "system.posix_acl_access" ? AsCallerWithAllGroups(ctx, set)
@@ -1032,12 +1032,9 @@ Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::str
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  const std::string proc = sys::ProcFdPath(fd->get());
+  const sys::ProcFd proc(fd->get());
   auto get = [&]() -> Result<size_t> {
-    ssize_t n = ::getxattr(proc.c_str(), cname.c_str(), out.empty() ? nullptr : out.data(),
-                           out.size());
-    if (n < 0) return Errno::Last();
-    return static_cast<size_t>(n);
+    return sys::GetXattr(proc, cname.c_str(), out.empty() ? nullptr : out.data(), out.size());
   };
   // user.* needs read permission; the kernel checked it with default_permissions.
   return options_.default_permissions ? get() : AsCaller(ctx, get);
@@ -1046,27 +1043,23 @@ Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::str
 Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  const std::string proc = sys::ProcFdPath(fd->get());
+  const sys::ProcFd proc(fd->get());
   // SOURCE lists trusted.* names only to CAP_SYS_ADMIN, which the daemon
   // keeps whatever its fsuid: filter them for callers other than root (the
   // request does not carry the caller's capabilities; uid 0 stands for them).
   const bool hide_trusted = ctx.uid != 0;
-  if (!hide_trusted) {
-    ssize_t n = ::listxattr(proc.c_str(), out.empty() ? nullptr : out.data(), out.size());
-    if (n < 0) return Errno::Last();
-    return static_cast<size_t>(n);
-  }
+  if (!hide_trusted) return sys::ListXattr(proc, out.empty() ? nullptr : out.data(), out.size());
   std::vector<char> all;
-  ssize_t n;
+  Result<size_t> n(size_t{0});
   do {
-    n = ::listxattr(proc.c_str(), nullptr, 0);
-    if (n < 0) return Errno::Last();
-    all.resize(static_cast<size_t>(n));
-    n = n == 0 ? 0 : ::listxattr(proc.c_str(), all.data(), all.size());
-  } while (n < 0 && errno == ERANGE);  // grew between the two calls
-  if (n < 0) return Errno::Last();
+    n = sys::ListXattr(proc, nullptr, 0);
+    if (!n.ok()) return n.error();
+    all.resize(*n);
+    if (*n != 0) n = sys::ListXattr(proc, all.data(), all.size());
+  } while (!n.ok() && n.error().value() == ERANGE);  // grew between the two calls
+  if (!n.ok()) return n.error();
   size_t used = 0;
-  for (size_t pos = 0; pos < static_cast<size_t>(n);) {
+  for (size_t pos = 0; pos < *n;) {
     const std::string_view entry(all.data() + pos);
     if (!entry.starts_with("trusted.")) {
       std::memmove(all.data() + used, entry.data(), entry.size() + 1);
@@ -1084,8 +1077,8 @@ Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_vi
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
-  const std::string proc = sys::ProcFdPath(fd->get());
-  return AsCaller(ctx, [&] { return CheckSys(::removexattr(proc.c_str(), cname.c_str())); });
+  const sys::ProcFd proc(fd->get());
+  return AsCaller(ctx, [&] { return sys::RemoveXattr(proc, cname.c_str()); });
 }
 
 // Only sent without default_permissions (the kernel answers access(2) itself
@@ -1094,9 +1087,9 @@ Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_vi
 Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  const std::string proc = sys::ProcFdPath(fd->get());
+  const sys::ProcFd proc(fd->get());
   return AsCaller(ctx, [&] {
-    return CheckSys(::faccessat(AT_FDCWD, proc.c_str(), static_cast<int>(mask), AT_EACCESS));
+    return CheckSys(::faccessat(proc.dir(), proc.name(), static_cast<int>(mask), AT_EACCESS));
   });
 }
 

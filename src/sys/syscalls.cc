@@ -1,9 +1,13 @@
 #include "sys/syscalls.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <charconv>
 #include <cstring>
 
 namespace ptfs::sys {
@@ -26,11 +30,129 @@ Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t m
 
 std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+namespace {
+
+// An fd on /proc/self/fd, opened at first use. "self" is resolved then, so a
+// forked child must not inherit it: it would name the parent's fds.
+std::atomic<int> proc_fd_dir{-2};  // -2: not opened yet; -1: unavailable
+
+void ForgetProcFdDirInChild() {
+  const int fd = proc_fd_dir.exchange(-2);
+  if (fd >= 0) ::close(fd);
+}
+
+int ProcFdDir() {
+  int fd = proc_fd_dir.load(std::memory_order_acquire);
+  if (fd != -2) return fd;
+  static const bool registered = [] { return ::pthread_atfork(nullptr, nullptr, ForgetProcFdDirInChild) == 0; }();
+  if (!registered) return -1;
+  int opened = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (opened < 0) opened = -1;
+  int expected = -2;
+  if (!proc_fd_dir.compare_exchange_strong(expected, opened)) {
+    if (opened >= 0) ::close(opened);  // another thread was first
+    return expected;
+  }
+  return opened;
+}
+
+}  // namespace
+
+ProcFd::ProcFd(int fd) {
+  constexpr char kPrefix[] = "/proc/self/fd/";
+  constexpr size_t kPrefixLen = sizeof kPrefix - 1;
+  std::memcpy(path_, kPrefix, kPrefixLen);
+  auto [end, ec] = std::to_chars(path_ + kPrefixLen, path_ + sizeof path_ - 1, fd);
+  *end = '\0';
+  dir_ = ProcFdDir();
+  if (dir_ >= 0) {
+    name_ = path_ + kPrefixLen;
+  } else {
+    dir_ = AT_FDCWD;
+    name_ = path_;
+  }
+}
+
 Result<UniqueFd> Reopen(int path_fd, int flags) {
   // O_NOFOLLOW is wrong here: the magic link must be followed to the inode.
-  int fd = ::open(ProcFdPath(path_fd).c_str(), (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+  const ProcFd proc(path_fd);
+  int fd = ::openat(proc.dir(), proc.name(), (flags & ~O_NOFOLLOW) | O_CLOEXEC);
   if (fd < 0) return Errno::Last();
   return UniqueFd(fd);
+}
+
+namespace {
+
+// The *xattrat() calls (Linux 6.13; the same numbers on every architecture).
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+#ifndef SYS_removexattrat
+#define SYS_removexattrat 466
+#endif
+struct XattrArgs {  // struct xattr_args
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
+};
+std::atomic<bool> xattrat_missing{false};
+
+// Runs the *at variant where the kernel has it, else the path variant.
+template <typename At, typename Path>
+long XattrCall(const ProcFd& file, At at, Path path) {
+  if (file.dir() != AT_FDCWD && !xattrat_missing.load(std::memory_order_relaxed)) {
+    const long r = at();
+    if (r >= 0 || errno != ENOSYS) return r;
+    xattrat_missing.store(true, std::memory_order_relaxed);
+  }
+  return path();
+}
+
+}  // namespace
+
+Result<size_t> GetXattr(const ProcFd& file, const char* name, void* value, size_t size) {
+  const long n = XattrCall(
+      file,
+      [&] {
+        XattrArgs args{reinterpret_cast<uintptr_t>(value), static_cast<uint32_t>(size), 0};
+        return ::syscall(SYS_getxattrat, file.dir(), file.name(), 0, name, &args, sizeof args);
+      },
+      [&] { return static_cast<long>(::getxattr(file.path(), name, value, size)); });
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+Result<size_t> ListXattr(const ProcFd& file, char* list, size_t size) {
+  const long n = XattrCall(
+      file, [&] { return ::syscall(SYS_listxattrat, file.dir(), file.name(), 0, list, size); },
+      [&] { return static_cast<long>(::listxattr(file.path(), list, size)); });
+  if (n < 0) return Errno::Last();
+  return static_cast<size_t>(n);
+}
+
+Errno SetXattr(const ProcFd& file, const char* name, const void* value, size_t size, int flags) {
+  const long r = XattrCall(
+      file,
+      [&] {
+        XattrArgs args{reinterpret_cast<uintptr_t>(value), static_cast<uint32_t>(size),
+                       static_cast<uint32_t>(flags)};
+        return ::syscall(SYS_setxattrat, file.dir(), file.name(), 0, name, &args, sizeof args);
+      },
+      [&] { return static_cast<long>(::setxattr(file.path(), name, value, size, flags)); });
+  return r < 0 ? Errno::Last() : Errno::Ok();
+}
+
+Errno RemoveXattr(const ProcFd& file, const char* name) {
+  const long r = XattrCall(
+      file, [&] { return ::syscall(SYS_removexattrat, file.dir(), file.name(), 0, name); },
+      [&] { return static_cast<long>(::removexattr(file.path(), name)); });
+  return r < 0 ? Errno::Last() : Errno::Ok();
 }
 
 Result<UniqueFd> ReopenDir(int path_fd, int flags) {

@@ -55,6 +55,31 @@ Result<size_t> GetDents64(int dirfd, std::span<char> buf);
 // "/proc/self/fd/N" for an fd.
 std::string ProcFdPath(int fd);
 
+// The /proc magic link of an fd, named for *at() calls: relative to an fd on
+// /proc/self/fd kept open by the process (a one-step walk), or as the full
+// path where that is not open. Resolving the magic link reaches the inode
+// itself, never a path. No allocation.
+class ProcFd {
+ public:
+  explicit ProcFd(int fd);
+  int dir() const { return dir_; }            // for *at() calls, with name()
+  const char* name() const { return name_; }  // "N", or the full path
+  const char* path() const { return path_; }  // "/proc/self/fd/N"
+
+ private:
+  int dir_;
+  const char* name_;
+  char path_[32];
+};
+
+// The path xattr calls on a ProcFd: getxattrat() and friends (Linux 6.13)
+// relative to /proc/self/fd, else the path-based calls. They follow the
+// magic link, so a symlink's own xattrs are reached through its O_PATH fd.
+Result<size_t> GetXattr(const ProcFd& file, const char* name, void* value, size_t size);
+Result<size_t> ListXattr(const ProcFd& file, char* list, size_t size);
+Errno SetXattr(const ProcFd& file, const char* name, const void* value, size_t size, int flags);
+Errno RemoveXattr(const ProcFd& file, const char* name);
+
 // Number of fds open in this process (for reporting).
 int CountOpenFds();
 
