@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -170,6 +172,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("inodes", static_cast<long long>(fs.inode_count()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
+  line("fds_shed", static_cast<long long>(fs.fds_shed()));
   // Which transport carried the requests (docs/transport.md).
   line("transport_uring", server.uring_in_use() ? 1 : 0);
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));
@@ -206,6 +209,19 @@ void WriteStats(const std::string& path, const std::string& text) {
   }
 }
 
+// Raises the soft RLIMIT_NOFILE to the hard one (every inode the kernel
+// holds may want an fd) and returns the limit in force.
+rlim_t RaiseFdLimit() {
+  struct rlimit lim;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) < 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    const rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) < 0) lim.rlim_cur = was;
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? (1 << 20) : lim.rlim_cur;
+}
+
 int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
   CheckSource(o.source);
@@ -224,6 +240,13 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
     LOG_INFO("--nocache: permissions are checked by SOURCE for each caller, as the daemon "
              "runs every operation (nodefault_permissions; -o default_permissions adds the "
              "kernel's checks)");
+  }
+  const rlim_t fd_limit = RaiseFdLimit();
+  if (!o.fd_cache_given) {
+    // Half the fd budget for cached O_PATH fds, the rest for open files,
+    // directory streams and the daemon's own; an open that still hits the
+    // limit closes half the cache (sys::SetFdPressureHandler).
+    o.fs.fd_cache_slots = static_cast<size_t>(std::clamp<rlim_t>(fd_limit / 2, 64, 16384));
   }
   passthrough::PassthroughOptions fs_options = o.fs;
   fs_options.no_passthrough_reason = no_passthrough_reason;

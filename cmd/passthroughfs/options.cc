@@ -179,7 +179,8 @@ std::string Usage(const char* argv0) {
          "                      entries, attributes and negative lookups can be cached for\n"
          "                      long (auto, the default: where the daemon has CAP_SYS_ADMIN\n"
          "                      and SOURCE's filesystem reports file ids)\n"
-         "      --fd-cache=N    bound on cached O_PATH fds (default 8192)\n"
+         "      --fd-cache=N    bound on cached O_PATH fds (default: half the fd limit, at\n"
+         "                      most 16384; at the limit, half of them are closed)\n"
          "      --backing-cache=N\n"
          "                      passthrough backings kept registered after a file's last\n"
          "                      close, so reopening it costs no registration (default\n"
@@ -276,6 +277,7 @@ Options ParseOptions(int argc, char** argv) {
       o.fs.watch_source = ParseWatch(value_of(&i, arg, "--watch-source"));
     } else if (arg.rfind("--fd-cache", 0) == 0) {
       o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
+      o.fd_cache_given = true;
     } else if (arg.rfind("--backing-cache", 0) == 0) {
       o.fs.idle_backings =
           ParseInt("--backing-cache", value_of(&i, arg, "--backing-cache"), 0, 1 << 20);

@@ -35,6 +35,8 @@ struct Options {
   // unless asked otherwise (main.cc, docs/decisions.md).
   bool nocache = false;
   bool permissions_given = false;
+  // --fd-cache given; otherwise the cache gets half the fd limit (main.cc).
+  bool fd_cache_given = false;
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
 };

@@ -36,6 +36,22 @@ void FdCache::Drop(NodeId id) {
   }
 }
 
+size_t FdCache::Shed() {
+  std::vector<SharedFd> evicted;  // closed after unlocking
+  size_t occupied = 0;
+  for (size_t stripe = 0; stripe < kStripes; ++stripe) {
+    MutexLock lock(&stripes_[stripe]);
+    // Slot i is guarded by stripe i % kStripes. Every other occupied slot
+    // goes, so repeated sheds keep halving what is left.
+    for (size_t i = stripe; i < slots_.size(); i += kStripes) {
+      if (!slots_[i].fd || occupied++ % 2 != 0) continue;
+      evicted.push_back(std::move(slots_[i].fd));
+      slots_[i].id = NodeId{};
+    }
+  }
+  return evicted.size();
+}
+
 InodeTable::Shard& InodeTable::ShardOf(const InodeKey& key) const {
   // The root's nodeid is fixed (1), so its key must live in that id's shard.
   if (key == root_key_) return ShardOf(kRootNode);

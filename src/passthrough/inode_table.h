@@ -119,6 +119,9 @@ class FdCache {
   SharedFd Get(NodeId id);
   void Put(NodeId id, SharedFd fd);
   void Drop(NodeId id);
+  // Closes (drops) half the cached fds, for an open that hit the process's
+  // fd limit; returns how many it dropped.
+  size_t Shed();
   size_t capacity() const { return slots_.size(); }
 
  private:
@@ -127,7 +130,10 @@ class FdCache {
     SharedFd fd;
   };
   static constexpr size_t kStripes = 64;
-  size_t Index(NodeId id) const { return (id.value * 0x9E3779B97F4A7C15ULL >> 17) % slots_.size(); }
+  // Plain modulo, not a hash: inodes met together get nearby nodeids, so a
+  // working set of up to `slots` recent inodes maps to distinct slots
+  // (a hash would make about a third of them collide at that size).
+  size_t Index(NodeId id) const { return id.value % slots_.size(); }
   std::vector<Slot> slots_;
   std::array<Mutex, kStripes> stripes_;
 };
@@ -184,6 +190,8 @@ class InodeTable {
   bool NoteReleased(Inode& inode);
 
   size_t size() const;
+  // Closes half the cached fds (FdCache::Shed); returns how many.
+  size_t ShedCachedFds() { return cache_.Shed(); }
   bool handles_enabled() const { return options_.use_handles; }
   int root_fd() const { return root_fd_->get(); }
 

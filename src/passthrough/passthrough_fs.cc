@@ -206,8 +206,21 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
       new PassthroughFs(options, std::move(table), std::move(root_dir)));
   fs->watcher_ = std::move(watcher);
   fs->watch_status_ = std::move(watch_status);
+  // At the process's fd limit, cached O_PATH fds are what can go: an open
+  // that hit EMFILE closes half of them and tries again.
+  fs->fd_pressure_token_ = sys::SetFdPressureHandler(
+      [](void* self) {
+        auto* fs = static_cast<PassthroughFs*>(self);
+        const size_t shed = fs->inodes_->ShedCachedFds();
+        fs->fds_shed_.fetch_add(shed, std::memory_order_relaxed);
+        if (shed != 0) LOG_WARN("at the fd limit: closed %zu cached fds", shed);
+        return shed != 0;
+      },
+      fs.get());
   return fs;
 }
+
+PassthroughFs::~PassthroughFs() { sys::ClearFdPressureHandler(fd_pressure_token_); }
 
 void PassthroughFs::Destroy() {
   if (watcher_) watcher_->Stop();

@@ -68,6 +68,7 @@ class PassthroughFs final : public FileSystem {
  public:
   // Opens SOURCE; fails with a clear errno if it is missing or not a directory.
   static Result<std::unique_ptr<PassthroughFs>> Create(const PassthroughOptions& options);
+  ~PassthroughFs() override;
 
   void Init(const ConnectionInfo& info) override;
   // Stops the source watcher (idempotent); nothing is notified afterwards.
@@ -139,6 +140,8 @@ class PassthroughFs final : public FileSystem {
   bool handles_enabled() const { return inodes_->handles_enabled(); }
   const DataPathCounters& data_path() const { return backing_.counters(); }
   const ListingCounters& listings() const { return listing_counters_; }
+  // Cached fds closed because an open hit the process's fd limit.
+  uint64_t fds_shed() const { return fds_shed_.load(std::memory_order_relaxed); }
   const ListingAdvisor& listing_advisor() const { return listing_advisor_; }
   bool passthrough_enabled() const { return backing_.enabled(); }
   bool inode_passthrough_enabled() const { return inode_passthrough_; }
@@ -209,6 +212,8 @@ class PassthroughFs final : public FileSystem {
   bool keep_cache_ = false;
   BackingManager backing_;
   ListingAdvisor listing_advisor_;
+  uint64_t fd_pressure_token_ = 0;  // sys::SetFdPressureHandler
+  std::atomic<uint64_t> fds_shed_{0};
   ListingCounters listing_counters_;
   BackingRegistrar* registrar_ = nullptr;
   KernelNotifier* notifier_ = nullptr;

@@ -9,11 +9,53 @@
 #include <atomic>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 
 namespace ptfs::sys {
 
+namespace {
+
+std::mutex fd_pressure_mu;
+FdPressureHandler fd_pressure_handler = nullptr;
+void* fd_pressure_arg = nullptr;
+uint64_t fd_pressure_token = 0;
+
+// Runs `open` (returning an fd or -1 with errno); on EMFILE lets the handler
+// free fds and runs it once more.
+template <typename Open>
+int OpenRelievingFdPressure(Open open) {
+  int fd = open();
+  if (fd >= 0 || errno != EMFILE) return fd;
+  bool relieved = false;
+  {
+    std::lock_guard<std::mutex> lock(fd_pressure_mu);
+    if (fd_pressure_handler != nullptr) relieved = fd_pressure_handler(fd_pressure_arg);
+  }
+  if (!relieved) {
+    errno = EMFILE;
+    return -1;
+  }
+  return open();
+}
+
+}  // namespace
+
+uint64_t SetFdPressureHandler(FdPressureHandler handler, void* arg) {
+  std::lock_guard<std::mutex> lock(fd_pressure_mu);
+  fd_pressure_handler = handler;
+  fd_pressure_arg = arg;
+  return ++fd_pressure_token;
+}
+
+void ClearFdPressureHandler(uint64_t token) {
+  std::lock_guard<std::mutex> lock(fd_pressure_mu);
+  if (token != fd_pressure_token) return;
+  fd_pressure_handler = nullptr;
+  fd_pressure_arg = nullptr;
+}
+
 Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode) {
-  int fd = ::openat(dirfd, name, flags | O_CLOEXEC, mode);
+  int fd = OpenRelievingFdPressure([&] { return ::openat(dirfd, name, flags | O_CLOEXEC, mode); });
   if (fd < 0) return Errno::Last();
   return UniqueFd(fd);
 }
@@ -23,7 +65,8 @@ Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t m
   struct {
     uint64_t flags, mode, resolve;
   } how{flags | O_CLOEXEC, mode, resolve};
-  long fd = ::syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+  long fd = OpenRelievingFdPressure(
+      [&] { return static_cast<int>(::syscall(SYS_openat2, dirfd, name, &how, sizeof(how))); });
   if (fd < 0) return Errno::Last();
   return UniqueFd(static_cast<int>(fd));
 }
@@ -76,7 +119,8 @@ ProcFd::ProcFd(int fd) {
 Result<UniqueFd> Reopen(int path_fd, int flags) {
   // O_NOFOLLOW is wrong here: the magic link must be followed to the inode.
   const ProcFd proc(path_fd);
-  int fd = ::openat(proc.dir(), proc.name(), (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+  int fd = OpenRelievingFdPressure(
+      [&] { return ::openat(proc.dir(), proc.name(), (flags & ~O_NOFOLLOW) | O_CLOEXEC); });
   if (fd < 0) return Errno::Last();
   return UniqueFd(fd);
 }
@@ -156,8 +200,10 @@ Errno RemoveXattr(const ProcFd& file, const char* name) {
 }
 
 Result<UniqueFd> ReopenDir(int path_fd, int flags) {
-  const int fd = ::openat(path_fd, ".", (flags & ~O_NOFOLLOW) | O_DIRECTORY | O_CLOEXEC);
+  const int fd = OpenRelievingFdPressure(
+      [&] { return ::openat(path_fd, ".", (flags & ~O_NOFOLLOW) | O_DIRECTORY | O_CLOEXEC); });
   if (fd >= 0) return UniqueFd(fd);
+  if (errno == EMFILE) return Errno::Last();
   return Reopen(path_fd, flags | O_DIRECTORY);
 }
 
@@ -194,7 +240,7 @@ Result<HandleBlob> NameToHandle(int dirfd, const char* name, int* mount_id) {
 
 Result<UniqueFd> OpenByHandle(int mount_fd, const HandleBlob& handle, int flags) {
   auto* fh = reinterpret_cast<struct file_handle*>(const_cast<unsigned char*>(handle.bytes.data()));
-  int fd = ::open_by_handle_at(mount_fd, fh, flags | O_CLOEXEC);
+  int fd = OpenRelievingFdPressure([&] { return ::open_by_handle_at(mount_fd, fh, flags | O_CLOEXEC); });
   if (fd < 0) return Errno::Last();
   return UniqueFd(fd);
 }

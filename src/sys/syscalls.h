@@ -24,6 +24,15 @@ inline constexpr uint64_t kResolveNoMagiclinks = 0x02;
 inline constexpr uint64_t kResolveNoSymlinks = 0x04;
 inline constexpr uint64_t kResolveBeneath = 0x08;
 
+// When an open fails with EMFILE (the process is at RLIMIT_NOFILE), the
+// handler set here may close fds it can spare (cached ones); if it says it
+// did, the open is tried once more. One handler per process; setting
+// another replaces it, and ClearFdPressureHandler(token) removes it only if
+// it is still the one `token` (from SetFdPressureHandler) set.
+using FdPressureHandler = bool (*)(void* arg);
+uint64_t SetFdPressureHandler(FdPressureHandler handler, void* arg);
+void ClearFdPressureHandler(uint64_t token);
+
 Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode = 0);
 Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
                          uint64_t resolve);

@@ -4,6 +4,7 @@
 // through the mount within milliseconds. Changes made through the mount are
 // not echoed back as invalidations.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "mount_harness.h"
 
@@ -547,6 +549,44 @@ class NoCacheKernelChecks : public MountTestBase {
 TEST_F(NoCacheKernelChecks, DefaultPermissionsOnRequest) {
   EXPECT_NE(SuperOptionsOf(mnt()).find("default_permissions"), std::string::npos)
       << SuperOptionsOf(mnt());
+}
+
+
+// At the process's fd limit the daemon closes cached O_PATH fds instead of
+// failing opens (sys::SetFdPressureHandler): with the daemon's limit lowered
+// to 100 fds above what it uses (400 of them cached), 200 files held open
+// through the mount (two fds each in the daemon: the open file and the
+// inode's O_PATH fd it pins) all open, and the fds_shed counter says why.
+class FdLimit : public MountTestBase {};
+
+TEST_F(FdLimit, OpensAtTheLimitCloseCachedFdsInstead) {
+  constexpr int kFiles = 400, kHeld = 200;
+  for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), "x"));
+  Settle(daemon());
+  for (int i = 0; i < kFiles; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 1);
+  auto before = daemon().Stats();
+  ASSERT_GE(before["process_fds"], kFiles) << "each looked-up inode has a cached fd";
+  struct rlimit was;
+  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, nullptr, &was), 0);
+  struct rlimit low = was;
+  low.rlim_cur = static_cast<rlim_t>(before["process_fds"] + 100);
+  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &low, nullptr), 0);
+  std::vector<int> held;
+  int failed = 0;
+  for (int i = 0; i < kHeld; ++i) {
+    const int fd = open(Mnt("f" + std::to_string(i)).c_str(), O_RDONLY);
+    if (fd < 0) ++failed;
+    else held.push_back(fd);
+  }
+  for (int fd : held) {
+    char c = 0;
+    EXPECT_EQ(pread(fd, &c, 1, 0), 1);
+    EXPECT_EQ(c, 'x');
+  }
+  for (int fd : held) close(fd);
+  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &was, nullptr), 0);
+  EXPECT_EQ(failed, 0);
+  EXPECT_GT(daemon().Stats()["fds_shed"], 0);
 }
 
 }  // namespace
