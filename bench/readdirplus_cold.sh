@@ -2,8 +2,9 @@
 # READDIRPLUS on cold trees (docs/coherence.md): for N rounds, with caches
 # dropped and a fresh mount each time, times a name-only `find` over a
 # 50,000-entry tree and `ls -l` of a 10,000-file directory, natively, with
-# passthroughfs defaults and with --readdirplus=off, and prints the requests
-# each mount got. SOURCE lives under /var/tmp (ext4 here). Root only.
+# passthroughfs defaults (--readdirplus=auto: the ListingAdvisor), with
+# --readdirplus=all and with --readdirplus=off, and prints the requests and
+# listed entries each mount got. SOURCE lives under /var/tmp (ext4 here). Root only.
 #   bench/readdirplus_cold.sh [ROUNDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,7 @@ seconds() { local s e; s=$(date +%s.%N); eval "$1" >/dev/null; e=$(date +%s.%N);
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 requests() {  # daemon pid -> the listing/lookup counters
   kill -USR1 "$1"; sleep 0.3
-  grep -E "^opcode_(READDIR|READDIRPLUS|LOOKUP) " "$base/stats" | tr '\n' ' '
+  grep -E "^(opcode_(READDIR|READDIRPLUS|LOOKUP)|listed_with_attributes|listed_files_bare) " "$base/stats" | tr '\n' ' '
 }
 measure() {  # label, command on the mount, daemon options...
   local label=$1 cmd=$2; shift 2
@@ -47,8 +48,10 @@ for r in $(seq "$rounds"); do
   echo "round $r"
   cold; echo "  find native $(seconds "find $base/src/tree") s"
   measure "find ptfs" "find $base/mnt/tree"
+  measure "find ptfs --readdirplus=all" "find $base/mnt/tree" --readdirplus=all
   measure "find ptfs --readdirplus=off" "find $base/mnt/tree" --readdirplus=off
   cold; echo "  ls -l native $(seconds "ls -l $base/src/flat") s"
   measure "ls -l ptfs" "ls -l $base/mnt/flat"
+  measure "ls -l ptfs --readdirplus=all" "ls -l $base/mnt/flat" --readdirplus=all
   measure "ls -l ptfs --readdirplus=off" "ls -l $base/mnt/flat" --readdirplus=off
 done
