@@ -116,6 +116,12 @@ std::optional<std::vector<uint32_t>> MoreGroups(const Context& ctx) {
   return std::nullopt;
 }
 
+// Whether AsCaller would run an operation exactly as the daemon itself: a
+// check made "as the caller" then only repeats what the operation does.
+bool RunsAsDaemon(const Context& ctx) {
+  return !sys::FsCredentials::WouldSwitch(ctx.uid, ctx.gid, ctx.groups);
+}
+
 template <typename F>
 auto AsCaller(const Context& ctx, F&& op) -> decltype(op()) {
   auto first = RunWithGroups(ctx, ctx.groups, op);
@@ -445,9 +451,10 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
 
 Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
-  if (!options_.default_permissions) {
+  if (!options_.default_permissions && !RunsAsDaemon(ctx)) {
     // The kernel did not check search permission on the parent: SOURCE
-    // does, for the caller (EACCES before ENOENT, as natively).
+    // does, for the caller (EACCES before ENOENT, as natively). For a
+    // caller the daemon acts as itself, the lookup below is that check.
     CName cname(name);
     PTFS_TRY(AsCaller(ctx, [&] {
       return sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_TYPE).error();
@@ -917,7 +924,7 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
   // READDIRPLUS hands out attributes, which natively need search permission
   // on the directory; without default_permissions the kernel did not check.
   const bool may_search =
-      !sink.plus() || options_.default_permissions || AsCaller(ctx, [&] {
+      !sink.plus() || options_.default_permissions || RunsAsDaemon(ctx) || AsCaller(ctx, [&] {
         return CheckSys(::faccessat(dir->fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH));
       }).ok();
   const InodeKey dir_key = dir->inode->key();

@@ -37,7 +37,7 @@ bool FsCredentials::Supported() {
 
 Result<FsCredentials> FsCredentials::Assume(uint32_t uid, uint32_t gid,
                                             std::span<const uint32_t> groups) {
-  if (!Supported() || (uid == 0 && gid == 0 && groups.empty())) return FsCredentials(false);
+  if (!WouldSwitch(uid, gid, groups)) return FsCredentials(false);
   (void)OwnGroups();  // captured before the first switch
   std::vector<gid_t> list(groups.begin(), groups.end());
   if (::syscall(SYS_setgroups, list.size(), list.data()) < 0) return Errno::Last();

@@ -26,6 +26,12 @@ class FsCredentials {
  public:
   // Whether switching is possible at all (the daemon runs as root).
   static bool Supported();
+  // Whether Assume(uid, gid, groups) would change anything: false for the
+  // daemon's own identity (root with no supplementary groups) and for an
+  // unprivileged daemon, whose operations then run exactly as its own.
+  static bool WouldSwitch(uint32_t uid, uint32_t gid, std::span<const uint32_t> groups) {
+    return Supported() && !(uid == 0 && gid == 0 && groups.empty());
+  }
   // Switches to uid/gid/groups. Without support (not root) it does nothing:
   // an unprivileged daemon can only act as itself.
   static Result<FsCredentials> Assume(uint32_t uid, uint32_t gid,
