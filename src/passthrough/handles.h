@@ -34,7 +34,10 @@ struct DirState {
   InodePtr inode;
   sys::UniqueFd fd;
   Mutex mu;
-  std::vector<char> buf GUARDED_BY(mu);
+  // getdents64 output, allocated at the first listing and not zeroed (the
+  // kernel fills what it returns): kBufSize bytes.
+  static constexpr size_t kBufSize = 32 * 1024;
+  std::unique_ptr<char[]> buf GUARDED_BY(mu);
   size_t buf_pos GUARDED_BY(mu) = 0;
   size_t buf_len GUARDED_BY(mu) = 0;
   uint64_t offset GUARDED_BY(mu) = 0;  // host offset of the next entry in buf

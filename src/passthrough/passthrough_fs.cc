@@ -948,17 +948,17 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
     }
     dir->buf_pos = dir->buf_len = 0;
   }
-  if (dir->buf.empty()) dir->buf.resize(32 * 1024);
+  if (!dir->buf) dir->buf = std::make_unique_for_overwrite<char[]>(DirState::kBufSize);
   bool any = false;
   for (;;) {
     if (dir->buf_pos >= dir->buf_len) {
-      auto n = sys::GetDents64(dir->fd.get(), dir->buf);
+      auto n = sys::GetDents64(dir->fd.get(), std::span<char>(dir->buf.get(), DirState::kBufSize));
       if (!n.ok()) return any ? Errno::Ok() : n.error();
       if (*n == 0) break;  // end of directory
       dir->buf_pos = 0;
       dir->buf_len = *n;
     }
-    auto* d = reinterpret_cast<struct dirent64*>(dir->buf.data() + dir->buf_pos);
+    auto* d = reinterpret_cast<struct dirent64*>(dir->buf.get() + dir->buf_pos);
     const std::string_view name(d->d_name);
     if (!sink.Fits(name)) break;
     const uint64_t next = static_cast<uint64_t>(d->d_off);
