@@ -99,7 +99,9 @@ uint64_t WantedInitFlags(const Options& o, bool passthrough) {
   // by other in-flight kernel work too).
   f |= ptfs::session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);
   if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
-  if (!o.readdirplus) f &= ~(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+  if (o.fs.listing_attributes == passthrough::PassthroughOptions::ListingAttributes::kOff) {
+    f &= ~(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
+  }
   // Kernel-kept locks: the kernel handles fcntl and flock locks itself
   // when these are not negotiated.
   if (o.fs.kernel_locks) f &= ~(FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS);

@@ -297,17 +297,10 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg.rfind("--readdirplus", 0) == 0) {
       const std::string v = value_of(&i, arg, "--readdirplus");
       using LA = passthrough::PassthroughOptions::ListingAttributes;
-      if (v == "auto") {
-        o.readdirplus = true;
-        o.fs.listing_attributes = LA::kAdaptive;
-      } else if (v == "all") {
-        o.readdirplus = true;
-        o.fs.listing_attributes = LA::kAll;
-      } else if (v == "off") {
-        o.readdirplus = false;
-      } else {
-        throw std::invalid_argument("--readdirplus must be auto, all or off, got '" + v + "'");
-      }
+      if (v == "auto") o.fs.listing_attributes = LA::kAdaptive;
+      else if (v == "all") o.fs.listing_attributes = LA::kAll;
+      else if (v == "off") o.fs.listing_attributes = LA::kOff;
+      else throw std::invalid_argument("--readdirplus must be auto, all or off, got '" + v + "'");
     } else if (arg == "--writeback") {
       o.writeback = true;
     } else if (arg.rfind("--max-stack-depth", 0) == 0) {

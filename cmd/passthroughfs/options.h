@@ -19,9 +19,6 @@ struct Options {
   int threads = 0;  // 0: number of CPUs, at least 2
   enum class Passthrough { kAuto, kOff } passthrough = Passthrough::kAuto;
   bool writeback = false;      // kernel writeback cache (excludes passthrough)
-  // READDIRPLUS (attributes with every listed entry; the kernel asks for it
-  // when it expects stats, READDIRPLUS_AUTO) or plain READDIR only.
-  bool readdirplus = true;
   int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
   std::string stats_file;      // rewritten on SIGUSR1
   // How requests reach the daemon: /dev/fuse reads and writes, FUSE over

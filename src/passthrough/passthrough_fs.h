@@ -54,8 +54,9 @@ struct PassthroughOptions {
   bool kernel_locks = false;
   // Which files of a new listing get attributes when the kernel asks for
   // them (READDIRPLUS at offset 0): as the ListingAdvisor learns from the
-  // workload, or all of them.
-  enum class ListingAttributes { kAdaptive, kAll } listing_attributes = ListingAttributes::kAdaptive;
+  // workload, or all of them; kOff: READDIRPLUS is not negotiated at INIT.
+  enum class ListingAttributes { kAdaptive, kAll, kOff };
+  ListingAttributes listing_attributes = ListingAttributes::kAdaptive;
 };
 
 // Entries of READDIRPLUS replies, by what they carried.

@@ -42,9 +42,9 @@ Result<uint64_t> FsidOf(int fd) {
 }
 
 Errno MarkFilesystem(int group, int fd) {
-  const std::string path = sys::ProcFdPath(fd);
+  const sys::ProcFd proc(fd);
   if (::fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
-                      kDirentEvents | kObjectEvents | FAN_ONDIR, AT_FDCWD, path.c_str()) < 0) {
+                      kDirentEvents | kObjectEvents | FAN_ONDIR, proc.dir(), proc.name()) < 0) {
     return Errno::Last();
   }
   return Errno();
@@ -178,11 +178,11 @@ void SourceWatcher::MaybeIgnoreModify(uint64_t fsid, const std::string& handle, 
   blob.bytes.assign(handle.begin(), handle.end());
   auto fd = sys::OpenByHandle(it->second.get(), blob, O_PATH | O_CLOEXEC);
   if (!fd.ok()) return;
-  const std::string path = sys::ProcFdPath(fd->get());
+  const sys::ProcFd proc(fd->get());
   // SURV_MODIFY: an ignore mask is otherwise cleared by the next write.
   if (::fanotify_mark(group_.get(),
                       FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
-                      FAN_MODIFY, AT_FDCWD, path.c_str()) == 0) {
+                      FAN_MODIFY, proc.dir(), proc.name()) == 0) {
     modify_ignored_.insert(node);
     counters_.modify_ignored.fetch_add(1, std::memory_order_relaxed);
   }
@@ -192,9 +192,9 @@ void SourceWatcher::WriterClosed(int fd, uint64_t node) {
   {
     MutexLock lock(&mu_);
     if (modify_ignored_.erase(node) == 0) return;
-    const std::string path = sys::ProcFdPath(fd);
+    const sys::ProcFd proc(fd);
     (void)::fanotify_mark(group_.get(), FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_MODIFY,
-                          AT_FDCWD, path.c_str());
+                          proc.dir(), proc.name());
     pending_.inodes[node] = true;
   }
   const uint64_t one = 1;

@@ -71,8 +71,6 @@ Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t m
   return UniqueFd(static_cast<int>(fd));
 }
 
-std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
 namespace {
 
 // An fd on /proc/self/fd, opened at first use. "self" is resolved then, so a

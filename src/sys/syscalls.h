@@ -61,9 +61,6 @@ Result<UniqueFd> OpenByHandle(int mount_fd, const HandleBlob& handle, int flags)
 // Fills buf with linux_dirent64 records; returns bytes used (0 at end).
 Result<size_t> GetDents64(int dirfd, std::span<char> buf);
 
-// "/proc/self/fd/N" for an fd.
-std::string ProcFdPath(int fd);
-
 // The /proc magic link of an fd, named for *at() calls: relative to an fd on
 // /proc/self/fd kept open by the process (a one-step walk), or as the full
 // path where that is not open. Resolving the magic link reaches the inode

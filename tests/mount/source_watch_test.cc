@@ -364,6 +364,13 @@ class ListingAttributes : public MountTestBase {
       for (int f = 0; f < files; ++f) ASSERT_TRUE(WriteFile(Src(dir + "/f" + std::to_string(f)), ""));
     }
   }
+  // As find does: lists `top`, then each directory in it, names only.
+  void WalkNamesOnly(const std::string& top, int dirs, int files) {
+    ASSERT_EQ(ListDir(Mnt(top)).size(), static_cast<size_t>(dirs));
+    for (int d = 0; d < dirs; ++d) {
+      ASSERT_EQ(ListDir(Mnt(top + "/d" + std::to_string(d))).size(), static_cast<size_t>(files));
+    }
+  }
 };
 
 TEST_F(ListingAttributes, NameOnlyTraversalsGetNamesAndStatsGetAttributes) {
@@ -372,11 +379,7 @@ TEST_F(ListingAttributes, NameOnlyTraversalsGetNamesAndStatsGetAttributes) {
   MakeTree("stat", kDirs, kFiles);
   Settle(daemon());
   auto before = daemon().Stats();
-  // As find does: list the top, then each directory in it.
-  ASSERT_EQ(ListDir(Mnt("walk")).size(), static_cast<size_t>(kDirs));
-  for (int d = 0; d < kDirs; ++d) {
-    ASSERT_EQ(ListDir(Mnt("walk/d" + std::to_string(d))).size(), static_cast<size_t>(kFiles));
-  }
+  WalkNamesOnly("walk", kDirs, kFiles);
   auto walked = daemon().Stats();
   // Attributes until the first probe (listing 16) is judged a miss four
   // listings later; from then on every listing is a probe, sent bare.
@@ -417,11 +420,7 @@ TEST_F(ListingAttributesAll, EveryFileCarriesAttributes) {
   MakeTree("walk", kDirs, kFiles);
   Settle(daemon());
   auto before = daemon().Stats();
-  // As find does: list the top, then each directory in it.
-  ASSERT_EQ(ListDir(Mnt("walk")).size(), static_cast<size_t>(kDirs));
-  for (int d = 0; d < kDirs; ++d) {
-    ASSERT_EQ(ListDir(Mnt("walk/d" + std::to_string(d))).size(), static_cast<size_t>(kFiles));
-  }
+  WalkNamesOnly("walk", kDirs, kFiles);
   auto after = daemon().Stats();
   EXPECT_EQ(after["listed_files_bare"] - before["listed_files_bare"], 0);
   EXPECT_EQ(after["listed_with_attributes"] - before["listed_with_attributes"],
