@@ -3,6 +3,7 @@
 // never reach the daemon, and yet a change made directly in SOURCE shows
 // through the mount within milliseconds. Changes made through the mount are
 // not echoed back as invalidations.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -535,6 +536,28 @@ TEST_F(NoCache, StatsAskOnlyWhatTheyNeedAndPermissionsStillHold) {
   EXPECT_EQ(stat_as_user(), strerror(EACCES));
   ASSERT_EQ(chmod(Src("d").c_str(), 0755), 0);
   EXPECT_EQ(stat_as_user(), "ok");
+}
+
+// A directory a caller may read but not search lists for them as natively
+// (names, no attributes). The daemon opens it as the caller: its "." step
+// needs the search permission the caller lacks, so the open falls back to
+// the /proc magic link (sys::ReopenDir), which needs only read permission.
+TEST_F(NoCache, AReadableUnsearchableDirectoryStillLists) {
+  ASSERT_EQ(mkdir(Src("d").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(Src("d/f"), "x"));
+  ASSERT_EQ(chmod(Src("d").c_str(), 0744), 0);  // others: read, no search
+  const std::string path = Mnt("d");
+  const std::string listed = RunAs(1000, 1000, [&] {
+    DIR* dir = opendir(path.c_str());
+    if (dir == nullptr) return std::string(strerror(errno));
+    std::string names;
+    while (struct dirent* e = readdir(dir)) {
+      if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") names += e->d_name;
+    }
+    closedir(dir);
+    return names;
+  });
+  EXPECT_EQ(listed, "f");
 }
 
 // -o default_permissions keeps the kernel's checks with --nocache.
