@@ -180,6 +180,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));
   line("requests_via_uring", static_cast<long long>(server.uring_requests()));
   line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
+  line("uring_defer_taskrun", uring != nullptr && uring->defers_task_work() ? 1 : 0);
   line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
   // The source watch (fanotify): outside changes turned into invalidations.
   const passthrough::SourceWatcher* w = fs.source_watcher();

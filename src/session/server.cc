@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -14,6 +15,25 @@ namespace {
 // Threads for requests that may block for long (BlockingOps); two let one
 // fsync wait on the journal while another proceeds.
 constexpr int kBlockingThreads = 2;
+
+// With the rings serving requests, /dev/fuse carries little but FORGETs: one
+// per evicted inode, each waking a reader thread (which, on a small machine,
+// takes the CPU from the caller whose unlink evicted it). A reader that has
+// just handled a FORGET therefore waits this long before reading again. The
+// kernel queues the forgets meanwhile and hands the backlog over in one
+// BATCH_FORGET. Measured on tmpfs, 10,000 unlinks after stat and ls -l (2
+// cores): 18.2-18.9 us per unlink without the pause, 11.5-12.1 us with it
+// (200 us and 5 ms pauses did the same as 1 ms). The cost is that an
+// INTERRUPT arriving in the pause waits up to this long, and the inode table
+// keeps forgotten nodes that much longer.
+constexpr auto kForgetCoalescing = std::chrono::milliseconds(1);
+
+bool IsForget(std::span<const char> msg) {
+  abi::fuse_in_header in;
+  if (msg.size() < sizeof(in)) return false;
+  std::memcpy(&in, msg.data(), sizeof(in));
+  return in.opcode == abi::FUSE_FORGET || in.opcode == abi::FUSE_BATCH_FORGET;
+}
 }  // namespace
 
 Server::Server(Session* session, transport::DeviceControl* control,
@@ -94,7 +114,11 @@ Errno Server::WorkerLoop(transport::Channel* channel) {
       return n.error();
     }
     dev_requests_.fetch_add(1, std::memory_order_relaxed);
+    const bool forget = IsForget(bufs.in.first(*n));
     session_->HandleMessage(bufs.in.first(*n), *channel, bufs);
+    if (forget && uring_in_use_.load(std::memory_order_relaxed)) {
+      std::this_thread::sleep_for(kForgetCoalescing);
+    }
     // INIT has just been answered: the rings may be registered now.
     if (!decided_flag_.load(std::memory_order_acquire) && session_->initialized()) {
       DecideTransport();

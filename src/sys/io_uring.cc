@@ -24,6 +24,10 @@ T* At(void* base, uint32_t offset) {
   return reinterpret_cast<T*>(static_cast<char*>(base) + offset);
 }
 
+int SysRegister(int fd, unsigned opcode, void* arg, unsigned nr_args) {
+  return static_cast<int>(::syscall(__NR_io_uring_register, fd, opcode, arg, nr_args));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<IoUring>> IoUring::Create(unsigned entries, unsigned cq_entries,
@@ -100,6 +104,13 @@ struct io_uring_sqe* IoUring::GetSqe() {
   sq_array_[index] = index;
   ++sqe_tail_;
   return sqe;
+}
+
+Errno IoUring::EnableForThisThread() {
+  if ((flags_ & IORING_SETUP_R_DISABLED) == 0) return Errno::Ok();
+  if (SysRegister(fd_, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0) return Errno::Last();
+  flags_ &= ~IORING_SETUP_R_DISABLED;
+  return Errno::Ok();
 }
 
 Errno IoUring::Submit(bool wait) {

@@ -47,6 +47,11 @@ class IoUring {
     std::atomic_ref<unsigned>(*cq_head_).store(tail, std::memory_order_release);
     return n;
   }
+  // For a ring created with IORING_SETUP_R_DISABLED: enables it, and with
+  // IORING_SETUP_SINGLE_ISSUER makes the calling thread its only submitter
+  // (IORING_REGISTER_ENABLE_RINGS). A no-op for a ring already enabled.
+  Errno EnableForThisThread();
+  uint32_t flags() const { return flags_; }
   int fd() const { return fd_; }
   unsigned sq_entries() const { return sq_entries_; }
   unsigned cq_entries() const { return cq_entries_; }

@@ -433,6 +433,12 @@ void UringQueue::Run(const UringHandler& handler) {
     // entries (the kernel waits for every possible CPU), served unpinned.
     LOG_DEBUG("queue %d: not pinned to CPU %d: %s", qid_, qid_, strerror(errno));
   }
+  if (Errno e = ring_->EnableForThisThread()) {
+    LOG_ERROR("queue %d: enabling its io_uring failed: %s", qid_, strerror(e.value()));
+    MutexLock lock(&mu_);
+    stopped_ = true;
+    return;
+  }
   for (int i = 0; i < config_.entries_per_queue; ++i) {
     if (!AddEntry()) break;
   }
@@ -470,15 +476,24 @@ Result<std::unique_ptr<UringTransport>> UringTransport::Create(const UringConfig
   const unsigned sq = static_cast<unsigned>(config.entries_per_queue) * 2 + 2;
   const unsigned cq = kMaxEntriesPerQueue * 2 + 8;
   for (int qid = 0; qid < config.queues; ++qid) {
-    // COOP_TASKRUN: the kernel delivers a request to its entry as task work
-    // of the queue thread; cooperative mode runs it when the thread next
-    // enters io_uring_enter (which it does after every request) instead of
-    // interrupting whatever syscall the thread is making for the filesystem.
-    auto ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128 | IORING_SETUP_COOP_TASKRUN);
+    // The kernel delivers a request to its entry as task work of the queue
+    // thread. DEFER_TASKRUN keeps that work on the ring, run when the thread
+    // waits in io_uring_enter (which it does after every request), instead of
+    // signalling the thread: no TIF_NOTIFY_SIGNAL round, a plain wake-up of a
+    // thread already waiting. It needs SINGLE_ISSUER, and the one issuer is
+    // the queue thread, not this one: the ring starts disabled and the queue
+    // thread enables it (Run). Older kernels: COOP_TASKRUN (5.19), or none.
+    auto ring = sys::IoUring::Create(sq, cq,
+                                     IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER |
+                                         IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED);
+    if (!ring.ok() && ring.error().value() == EINVAL) {
+      ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128 | IORING_SETUP_COOP_TASKRUN);
+    }
     if (!ring.ok() && ring.error().value() == EINVAL) {
       ring = sys::IoUring::Create(sq, cq, IORING_SETUP_SQE128);  // kernels before 5.19
     }
     if (!ring.ok()) return ring.error();
+    if (((*ring)->flags() & IORING_SETUP_DEFER_TASKRUN) == 0) t->defers_task_work_ = false;
     const int efd = ::eventfd(0, EFD_CLOEXEC);
     if (efd < 0) return Errno::Last();
     t->queues_.push_back(std::make_unique<UringQueue>(qid, config, std::move(*ring), efd));

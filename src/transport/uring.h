@@ -106,12 +106,16 @@ class UringTransport {
   uint64_t requests() const;
   // Entries registered with the kernel, over all queues.
   uint64_t entries() const;
+  // Whether the rings defer the kernel's task work to the queue threads' waits
+  // (IORING_SETUP_DEFER_TASKRUN, Linux 6.1+) rather than signalling them.
+  bool defers_task_work() const { return defers_task_work_; }
 
  private:
   explicit UringTransport(const UringConfig& config);
   UringConfig config_;
   std::vector<std::unique_ptr<UringQueue>> queues_;
   std::vector<std::thread> threads_;
+  bool defers_task_work_ = true;
 };
 
 }  // namespace ptfs::transport
