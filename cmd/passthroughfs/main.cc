@@ -194,6 +194,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
     line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
     line("watch_overflows", static_cast<long long>(c.overflows.load()));
     line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
+    line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
   }
   return out;
 }

@@ -69,6 +69,12 @@ bool ParseWatch(const std::string& v) {
   throw std::invalid_argument("--watch-source must be auto or off, got '" + v + "'");
 }
 
+bool ParsePrivateMount(const std::string& v) {
+  if (v == "auto") return true;
+  if (v == "off") return false;
+  throw std::invalid_argument("--private-mount must be auto or off, got '" + v + "'");
+}
+
 // One -o option. Mount flags the kernel knows are applied; options that only
 // mount(8)/fstab care about are accepted and ignored; anything else is an
 // error, so that a typo does not silently mount with the wrong policy.
@@ -134,6 +140,7 @@ void ApplyMountOption(Options* o, const std::string& opt) {
     o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
     o->fs.timeouts_given = true;
   } else if (key == "watch_source") o->fs.watch_source = ParseWatch(value);
+  else if (key == "private_mount") o->fs.private_mounts = ParsePrivateMount(value);
   else if (key == "locks") o->fs.kernel_locks = ParseLocks(value);
   // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
   else if (opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" ||
@@ -179,6 +186,13 @@ std::string Usage(const char* argv0) {
          "                      entries, attributes and negative lookups can be cached for\n"
          "                      long (auto, the default: where the daemon has CAP_SYS_ADMIN\n"
          "                      and SOURCE's filesystem reports file ids)\n"
+         "      --private-mount=auto|off\n"
+         "                      with the source watch, reach SOURCE through a private copy\n"
+         "                      of its mounts (open_tree), so that the mount's own\n"
+         "                      passthrough writes raise no fanotify events (auto, the\n"
+         "                      default, where the kernel allows it). A filesystem mounted\n"
+         "                      inside SOURCE after the start then shows only where mount\n"
+         "                      propagation carries it; off: SOURCE's own mounts\n"
          "      --fd-cache=N    bound on cached O_PATH fds (default: half the fd limit, at\n"
          "                      most 16384; at the limit, half of them are closed)\n"
          "      --backing-cache=N\n"
@@ -228,9 +242,9 @@ std::string Usage(const char* argv0) {
          "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
          "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
          "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
-         "  attr_timeout=S, watch_source=auto|off, locks=server|kernel,\n"
-         "  transport=dev|uring|auto. fstab-only options (defaults,\n"
-         "  noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
+         "  attr_timeout=S, watch_source=auto|off, private_mount=auto|off,\n"
+         "  locks=server|kernel, transport=dev|uring|auto. fstab-only options\n"
+         "  (defaults, noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -275,6 +289,8 @@ Options ParseOptions(int argc, char** argv) {
       o.fs.timeouts_given = true;
     } else if (arg.rfind("--watch-source", 0) == 0) {
       o.fs.watch_source = ParseWatch(value_of(&i, arg, "--watch-source"));
+    } else if (arg.rfind("--private-mount", 0) == 0) {
+      o.fs.private_mounts = ParsePrivateMount(value_of(&i, arg, "--private-mount"));
     } else if (arg.rfind("--fd-cache", 0) == 0) {
       o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
       o.fd_cache_given = true;

@@ -165,8 +165,28 @@ Errno ApplyUmask(bool dont_mask, uint32_t umask) {
 }  // namespace
 
 Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOptions& options) {
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root,
-                        sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY));
+  const bool caching = options.entry_timeout.sec != 0 || options.entry_timeout.nsec != 0 ||
+                       options.attr_timeout.sec != 0 || options.attr_timeout.nsec != 0;
+  const bool watch = options.watch_source && caching;
+  // With the source watch, SOURCE is reached through a private clone of its
+  // mounts, so fanotify can leave out the mount's own passthrough writes
+  // (SourceWatcher::Create). Where that is refused (no CAP_SYS_ADMIN, an
+  // unbindable mount), the usual open.
+  bool own_mounts = false;
+  sys::UniqueFd root;
+  if (watch && options.private_mounts) {
+    auto clone = sys::OpenTreeClone(options.source.c_str());
+    if (clone.ok()) {
+      root = std::move(*clone);
+      own_mounts = true;
+    } else {
+      LOG_DEBUG("no private clone of SOURCE's mounts (%s)", strerror(clone.error().value()));
+    }
+  }
+  if (!own_mounts) {
+    PTFS_ASSIGN_OR_RETURN(root,
+                          sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY));
+  }
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root_dir, sys::Reopen(root.get(), O_RDONLY | O_DIRECTORY));
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(root.get(), kStatxMask));
   InodeTableOptions topts;
@@ -188,10 +208,8 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
   auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
   std::unique_ptr<SourceWatcher> watcher;
   std::string watch_status;
-  const bool caching = options.entry_timeout.sec != 0 || options.entry_timeout.nsec != 0 ||
-                       options.attr_timeout.sec != 0 || options.attr_timeout.nsec != 0;
-  if (options.watch_source && caching) {
-    auto created = SourceWatcher::Create(root_dir.get());
+  if (watch) {
+    auto created = SourceWatcher::Create(root_dir.get(), own_mounts);
     if (created.ok()) {
       watcher = std::move(*created);
       watch_status = options.timeouts_given

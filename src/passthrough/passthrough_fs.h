@@ -30,6 +30,11 @@ struct PassthroughOptions {
   // cached for `coherent_timeout` instead of the timeouts above, unless those
   // were given explicitly (`timeouts_given`).
   bool watch_source = false;
+  // With the watch: reach SOURCE through a private clone of its mounts
+  // (open_tree), so that fanotify leaves out the mount's own passthrough
+  // writes instead of reporting each one. Mounts made inside SOURCE later are
+  // then seen only where mount propagation carries them into the clone.
+  bool private_mounts = true;
   bool timeouts_given = false;
   Timeout coherent_timeout = Timeout::Seconds(86400);
   size_t fd_cache_slots = 8192;

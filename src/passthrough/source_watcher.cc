@@ -50,6 +50,20 @@ Errno MarkFilesystem(int group, int fd) {
   return Errno();
 }
 
+// The daemon's own mount of `fd`: data changes made through it are not
+// reported. SURV_MODIFY: an ignore mask is otherwise cleared by the next
+// write (the kernel requires it for mount marks anyway).
+Errno IgnoreWritesThroughMount(int group, int fd) {
+  const sys::ProcFd proc(fd);
+  if (::fanotify_mark(group,
+                      FAN_MARK_ADD | FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK |
+                          FAN_MARK_IGNORED_SURV_MODIFY,
+                      FAN_MODIFY, proc.dir(), proc.name()) < 0) {
+    return Errno::Last();
+  }
+  return Errno();
+}
+
 }  // namespace
 
 std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf) {
@@ -106,13 +120,14 @@ std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf) {
   return events;
 }
 
-Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd) {
+Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd, bool own_mounts) {
   const int group = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
                                         FAN_UNLIMITED_QUEUE | FAN_REPORT_DFID_NAME |
                                         FAN_REPORT_FID,
                                     O_RDONLY | O_CLOEXEC | O_LARGEFILE);
   if (group < 0) return Errno::Last();
-  auto w = std::unique_ptr<SourceWatcher>(new SourceWatcher(sys::UniqueFd(group)));
+  auto w =
+      std::unique_ptr<SourceWatcher>(new SourceWatcher(sys::UniqueFd(group), own_mounts));
   if (w->wake_.get() < 0 || w->kick_.get() < 0) return Errno::Last();
   struct stat st;
   if (::fstat(source_fd, &st) < 0) return Errno::Last();
@@ -128,6 +143,17 @@ Errno SourceWatcher::AddFilesystem(int fd, uint64_t dev) {
   if (slot == kMaxDevs) return Errno(ENOSPC);
   PTFS_ASSIGN_OR_RETURN(uint64_t fsid, FsidOf(fd));
   PTFS_TRY(MarkFilesystem(group_.get(), fd));
+  if (own_mounts_) {
+    // Per filesystem, not per mount: a second mount of a filesystem met
+    // inside SOURCE keeps reporting the mount's writes (the WriterClosed
+    // path then covers them).
+    if (Errno why = IgnoreWritesThroughMount(group_.get(), fd)) {
+      LOG_INFO("source watch: writes through the daemon's own mount stay reported (%s)",
+               strerror(why.value()));
+    } else {
+      counters_.own_mounts.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   // open_by_handle_at needs a real fd on the filesystem; a mount root is a
   // directory (O_DIRECTORY also keeps a FIFO from blocking the open).
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd mount_fd,
@@ -138,8 +164,9 @@ Errno SourceWatcher::AddFilesystem(int fd, uint64_t dev) {
   return Errno();
 }
 
-SourceWatcher::SourceWatcher(sys::UniqueFd group)
+SourceWatcher::SourceWatcher(sys::UniqueFd group, bool own_mounts)
     : group_(std::move(group)),
+      own_mounts_(own_mounts),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       kick_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 

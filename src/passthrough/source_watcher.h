@@ -12,8 +12,12 @@
 //
 // What it skips: events caused by the daemon itself (the kernel already
 // knows: it sent the request and got the new attributes in the reply).
-// Passthrough writes happen in the writer's context and are reported, which
-// is harmless: the kernel invalidated those attributes itself already.
+// Passthrough writes happen in the writer's context, so their FAN_MODIFY
+// carries the writer's pid, yet the kernel updated its own view after each.
+// When the daemon reaches SOURCE through mounts of its own (a detached clone,
+// sys::OpenTreeClone), the group ignores FAN_MODIFY on those mounts: the
+// events are not even generated, while writes through any other mount still
+// are. Without such mounts, see WriterClosed.
 //
 // Races: a reply prepared before a change but delivered after its
 // invalidation would re-cache stale data for the long timeout. Every
@@ -79,6 +83,7 @@ struct WatcherCounters {
   std::atomic<uint64_t> inval_inode{0};
   std::atomic<uint64_t> overflows{0};
   std::atomic<uint64_t> modify_ignored{0};  // FAN_MODIFY ignore marks added
+  std::atomic<uint64_t> own_mounts{0};  // the daemon's mounts whose writes go unreported
 };
 
 class SourceWatcher {
@@ -90,8 +95,11 @@ class SourceWatcher {
   using WritesTracked = std::function<bool(uint64_t node)>;
 
   // A fanotify group watching the filesystem of `source_fd` (any fd on it).
-  // Fails (with the reason) where fanotify cannot watch it.
-  static Result<std::unique_ptr<SourceWatcher>> Create(int source_fd);
+  // `own_mounts`: the daemon reaches SOURCE only through mounts no one else
+  // uses (source_fd is on one), so data changes made through them are the
+  // mount's own and are not reported (a FAN_MODIFY ignore mask on each such
+  // mount). Fails (with the reason) where fanotify cannot watch it.
+  static Result<std::unique_ptr<SourceWatcher>> Create(int source_fd, bool own_mounts);
   ~SourceWatcher();
 
   // Whether changes to inodes on device `dev` are reported.
@@ -122,7 +130,7 @@ class SourceWatcher {
   static constexpr int kRepeatMillis = 20;
 
  private:
-  explicit SourceWatcher(sys::UniqueFd group);
+  SourceWatcher(sys::UniqueFd group, bool own_mounts);
   void Run();
   void Collect(const std::vector<SourceEvent>& events, Invalidations* out);
   // Marks the filesystem of `fd` (device `dev`) and keeps an fd on it for
@@ -135,6 +143,7 @@ class SourceWatcher {
   void Send(const Invalidations& inv);
 
   sys::UniqueFd group_;
+  const bool own_mounts_;
   sys::UniqueFd wake_;  // eventfd: Stop()
   sys::UniqueFd kick_;  // eventfd: `pending_` has invalidations to send
   int32_t self_pid_ = 0;

@@ -60,6 +60,17 @@ Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode) {
   return UniqueFd(fd);
 }
 
+Result<UniqueFd> OpenTreeClone(const char* path) {
+  constexpr unsigned kOpenTreeClone = 1;  // OPEN_TREE_CLONE, <linux/mount.h>
+#ifndef SYS_open_tree
+  constexpr long SYS_open_tree = 428;
+#endif
+  const long fd = ::syscall(SYS_open_tree, AT_FDCWD, path,
+                            kOpenTreeClone | O_CLOEXEC | AT_RECURSIVE);
+  if (fd < 0) return Errno::Last();
+  return UniqueFd(static_cast<int>(fd));
+}
+
 Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
                          uint64_t resolve) {
   struct {

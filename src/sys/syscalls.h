@@ -34,6 +34,11 @@ uint64_t SetFdPressureHandler(FdPressureHandler handler, void* arg);
 void ClearFdPressureHandler(uint64_t token);
 
 Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode = 0);
+// An O_PATH fd on a detached copy of the mount tree at `path` (open_tree(2)
+// with OPEN_TREE_CLONE | AT_RECURSIVE; Linux 5.2+, needs CAP_SYS_ADMIN): the
+// same files, reached through mounts only this process uses. fanotify can
+// then tell the process's own file accesses from everyone else's by mount.
+Result<UniqueFd> OpenTreeClone(const char* path);
 Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
                          uint64_t resolve);
 // Opens an O_PATH fd as a real file description with `flags` via /proc/self/fd,

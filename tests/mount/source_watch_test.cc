@@ -167,10 +167,57 @@ TEST_F(SourceWatch, ChangesThroughTheMountAreNotEchoed) {
 }
 
 // Passthrough writes through the mount happen in the writer's context, so
-// fanotify reports them; the watch mutes FAN_MODIFY for that inode after the
+// they are not the daemon's by pid. By default the daemon reaches SOURCE
+// through a private clone of its mounts, on which the watch ignores
+// FAN_MODIFY: those writes raise no events at all, while a write through
+// SOURCE's own mount is reported at once, even with the file open through
+// the mount.
+TEST_F(SourceWatch, PassthroughWritesRaiseNoEventsAndOutsideWritesShowAtOnce) {
+  ASSERT_TRUE(WriteFile(Src("f"), std::string(4096, 'a')));
+  Settle(daemon());
+  auto before = daemon().Stats();
+  EXPECT_EQ(before["watch_own_mounts"], 1) << "SOURCE reached through a private clone";
+  const int fd = open(Mnt("f").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  const std::string block(4096, 'b');
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(pwrite(fd, block.data(), block.size(), (i % 64) * 4096L), 4096);
+    // Spread over ~40 of the watch's 5 ms batches.
+    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Settle(daemon());
+  auto mid = daemon().Stats();
+  ASSERT_EQ(mid["opens_passthrough"] - before["opens_passthrough"], 1)
+      << "the writes must have gone through kernel passthrough";
+  EXPECT_EQ(mid["watch_modify_ignored"] - before["watch_modify_ignored"], 0)
+      << "no per-inode mute needed";
+  // Reported, every batch holding one of these writes would invalidate the
+  // inode (twice, with the repeat): 80 or so.
+  EXPECT_LT(mid["watch_inval_inode"] - before["watch_inval_inode"], 10)
+      << "the passthrough writes were reported";
+  ASSERT_EQ(SizeOf(Mnt("f")), 64 * 4096);
+  {
+    const int out = open(Src("f").c_str(), O_WRONLY | O_APPEND);
+    ASSERT_GE(out, 0);
+    ASSERT_EQ(write(out, "tail", 4), 4);
+    close(out);
+  }
+  EXPECT_TRUE(ShowsWithin("an outside append made while the mount writes the file",
+                          [&] { return SizeOf(Mnt("f")) == 64 * 4096 + 4; }));
+  close(fd);
+}
+
+// --private-mount=off: the daemon uses SOURCE's own mount, so passthrough
+// writes are reported; the watch mutes FAN_MODIFY for that inode after the
 // first report (an event per write(2) would cost the writer ~25%), and
 // unmutes it at the last close, dropping what the kernel cached then.
-TEST_F(SourceWatch, PassthroughWritesAreMutedWhileOpenAndOutsideWritesCaughtUpAtClose) {
+class SourceWatchSharedMount : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--private-mount=off"}; }
+};
+
+TEST_F(SourceWatchSharedMount, PassthroughWritesAreMutedWhileOpenAndOutsideWritesCaughtUpAtClose) {
+  EXPECT_EQ(daemon().Stats()["watch_own_mounts"], 0);
   ASSERT_TRUE(WriteFile(Src("f"), std::string(4096, 'a')));
   Settle(daemon());
   auto before = daemon().Stats();
