@@ -88,6 +88,13 @@ class Inode {
   // LOOKUP in it arrives or the probe is judged (ListingAdvisor).
   std::atomic<bool> bare_listing_pending{false};
 
+  // Whether the host inode has extended attributes at all, as last learned
+  // (PassthroughFs::GetXattr; only where the source watch reports outside
+  // changes). The low 2 bits are an XattrPresence; the rest a generation
+  // that every possible change bumps, so that a finding made before a change
+  // is never stored after it.
+  std::atomic<uint32_t> xattr_presence{0};
+
  private:
   friend class InodeTable;
   const NodeId id_;

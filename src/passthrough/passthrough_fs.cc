@@ -162,6 +162,27 @@ Errno ApplyUmask(bool dont_mask, uint32_t umask) {
   return sys::SetThreadUmask(dont_mask ? static_cast<mode_t>(umask & 07777) : 0);
 }
 
+// Inode::xattr_presence: the low bits say what is known, the rest count
+// possible changes.
+enum XattrPresence : uint32_t { kXattrsUnknown = 0, kNoXattrs = 1, kSomeXattrs = 2 };
+constexpr uint32_t kXattrPresenceBits = 3;
+constexpr uint32_t kXattrGenerationStep = 4;
+
+// After any change that may add an extended attribute: back to unknown, in a
+// new generation.
+void ForgetXattrPresence(Inode& inode) {
+  uint32_t v = inode.xattr_presence.load(std::memory_order_relaxed);
+  while (!inode.xattr_presence.compare_exchange_weak(
+      v, (v + kXattrGenerationStep) & ~kXattrPresenceBits, std::memory_order_acq_rel)) {
+  }
+}
+
+// Records `presence` unless a change came between reading `seen` and now.
+void LearnXattrPresence(Inode& inode, uint32_t seen, XattrPresence presence) {
+  (void)inode.xattr_presence.compare_exchange_strong(seen, (seen & ~kXattrPresenceBits) | presence,
+                                                     std::memory_order_acq_rel);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOptions& options) {
@@ -298,7 +319,11 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
         [table](uint64_t node) {
           auto inode = table->Get(NodeId{node});
           return inode.ok() && (*inode)->passthrough_writers.load() > 0;
+        },
+        [table](uint64_t node) {
+          if (auto inode = table->Get(NodeId{node}); inode.ok()) ForgetXattrPresence(**inode);
         });
+    xattr_presence_usable_ = options_.default_permissions;
   }
   if (backing_.enabled()) {
     LOG_INFO("data path: kernel passthrough (reads, writes and mmap go straight to SOURCE)");
@@ -1061,8 +1086,10 @@ Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view 
     return sys::SetXattr(proc, cname.c_str(), value.data(), value.size(), static_cast<int>(flags));
   };
   // An access ACL keeps S_ISGID only for a member of the file's group.
-  return name == "system.posix_acl_access" ? AsCallerWithAllGroups(ctx, set)
-                                           : AsCaller(ctx, set);
+  Errno result = name == "system.posix_acl_access" ? AsCallerWithAllGroups(ctx, set)
+                                                   : AsCaller(ctx, set);
+  ForgetXattrPresence(*inode);  // after the change: see GetXattr
+  return result;
 }
 
 Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::string_view name,
@@ -1074,6 +1101,36 @@ Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::str
   auto get = [&]() -> Result<size_t> {
     return sys::GetXattr(proc, cname.c_str(), out.empty() ? nullptr : out.data(), out.size());
   };
+  // Most files have no extended attributes, yet the kernel asks for some on
+  // every one: `ls -l` for security.selinux on each listing (FUSE caches no
+  // xattrs) and for its ACL, and a first write for security.capability. The
+  // first GETXATTR of an inode therefore lists its names instead, and if
+  // there are none, later ones are answered ENODATA without a host call
+  // until something may have added one: a SETXATTR through the mount, or an
+  // outside change the source watch reports (FAN_ATTRIB), so an outside
+  // setxattr shows within the watch's few milliseconds, like an outside
+  // chmod. Only where the kernel checks permissions itself (else user.*
+  // would need the caller's read permission checked here) and the watch
+  // covers the inode's filesystem (which also limits this to local
+  // filesystems, whose listxattr names every attribute getxattr finds).
+  if (xattr_presence_usable_ && watcher_->Covers(inode->key().dev)) {
+    uint32_t seen = inode->xattr_presence.load(std::memory_order_acquire);
+    switch (seen & kXattrPresenceBits) {
+      case kNoXattrs:
+        xattr_absence_known_.fetch_add(1, std::memory_order_relaxed);
+        return Errno(ENODATA);
+      case kXattrsUnknown: {
+        auto names = sys::ListXattr(proc, nullptr, 0);
+        if (!names.ok()) break;
+        LearnXattrPresence(*inode, seen, *names == 0 ? kNoXattrs : kSomeXattrs);
+        if (*names == 0) return Errno(ENODATA);
+        break;
+      }
+      default:
+        break;
+    }
+    return get();
+  }
   // user.* needs read permission; the kernel checked it with default_permissions.
   return options_.default_permissions ? get() : AsCaller(ctx, get);
 }
@@ -1116,7 +1173,9 @@ Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_vi
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
   const sys::ProcFd proc(fd->get());
-  return AsCaller(ctx, [&] { return sys::RemoveXattr(proc, cname.c_str()); });
+  Errno result = AsCaller(ctx, [&] { return sys::RemoveXattr(proc, cname.c_str()); });
+  ForgetXattrPresence(*inode);  // it may have none left: learn again
+  return result;
 }
 
 // Only sent without default_permissions (the kernel answers access(2) itself

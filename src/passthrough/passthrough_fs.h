@@ -148,6 +148,10 @@ class PassthroughFs final : public FileSystem {
   const ListingCounters& listings() const { return listing_counters_; }
   // Cached fds closed because an open hit the process's fd limit.
   uint64_t fds_shed() const { return fds_shed_.load(std::memory_order_relaxed); }
+  // GETXATTRs answered ENODATA from what the daemon knew (no host call).
+  uint64_t xattr_absence_known() const {
+    return xattr_absence_known_.load(std::memory_order_relaxed);
+  }
   const ListingAdvisor& listing_advisor() const { return listing_advisor_; }
   bool passthrough_enabled() const { return backing_.enabled(); }
   bool inode_passthrough_enabled() const { return inode_passthrough_; }
@@ -220,6 +224,10 @@ class PassthroughFs final : public FileSystem {
   ListingAdvisor listing_advisor_;
   uint64_t fd_pressure_token_ = 0;  // sys::SetFdPressureHandler
   std::atomic<uint64_t> fds_shed_{0};
+  // GetXattr may answer from Inode::xattr_presence: the source watch reports
+  // outside changes and the kernel checks permissions (see GetXattr).
+  bool xattr_presence_usable_ = false;
+  std::atomic<uint64_t> xattr_absence_known_{0};
   ListingCounters listing_counters_;
   BackingRegistrar* registrar_ = nullptr;
   KernelNotifier* notifier_ = nullptr;

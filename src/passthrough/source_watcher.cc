@@ -228,11 +228,13 @@ void SourceWatcher::WriterClosed(int fd, uint64_t node) {
   (void)!::write(kick_.get(), &one, sizeof(one));
 }
 
-void SourceWatcher::Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked) {
+void SourceWatcher::Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked,
+                          AttributesChanged attributes_changed) {
   if (thread_.joinable() || notifier == nullptr) return;
   notifier_ = notifier;
   node_of_ = std::move(node_of);
   writes_tracked_ = std::move(writes_tracked);
+  attributes_changed_ = std::move(attributes_changed);
   self_pid_ = ::getpid();  // here, not at Create: the daemon forks in between
   thread_ = std::thread([this] { Run(); });
 }
@@ -300,6 +302,7 @@ void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidation
         bool& data = out->inodes[node];
         data = data || (ev.mask & FAN_MODIFY) != 0;
         if ((ev.mask & FAN_MODIFY) != 0) MaybeIgnoreModify(ev.fsid, handle, node);
+        if ((ev.mask & FAN_ATTRIB) != 0 && attributes_changed_) attributes_changed_(node);
       }
     }
   }

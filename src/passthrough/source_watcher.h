@@ -93,6 +93,9 @@ class SourceWatcher {
   using NodeOf = std::function<uint64_t(uint64_t dev, uint64_t ino)>;
   // Whether the mount has `node` open for writing with kernel passthrough.
   using WritesTracked = std::function<bool(uint64_t node)>;
+  // Told of every outside attribute change (FAN_ATTRIB: mode, owner, times,
+  // extended attributes and ACLs) to a node, before the kernel is.
+  using AttributesChanged = std::function<void(uint64_t node)>;
 
   // A fanotify group watching the filesystem of `source_fd` (any fd on it).
   // `own_mounts`: the daemon reaches SOURCE only through mounts no one else
@@ -119,7 +122,8 @@ class SourceWatcher {
   void WriterClosed(int fd, uint64_t node);
 
   // Starts the thread that turns events into notifications; Stop() ends it.
-  void Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked);
+  void Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked,
+             AttributesChanged attributes_changed = nullptr);
   void Stop();
 
   const WatcherCounters& counters() const { return counters_; }
@@ -157,6 +161,7 @@ class SourceWatcher {
   KernelNotifier* notifier_ = nullptr;
   NodeOf node_of_;
   WritesTracked writes_tracked_;
+  AttributesChanged attributes_changed_;
   std::thread thread_;
   WatcherCounters counters_;
 };

@@ -290,6 +290,51 @@ TEST_F(SourceWatchServed, OutsideWriteDropsCachedPagesOfAnOpenFile) {
 // With the watch on, directories need no OPENDIR: the daemon answers the
 // first one ENOSYS, the kernel lists with fh 0 from then on and caches every
 // listing; the watch drops a listing SOURCE changed.
+// Most files have no extended attributes, yet `ls -l` asks for two on every
+// file. The daemon learns with one listxattr that a file has none and then
+// answers ENODATA without a host call, until the mount sets one or the
+// watch reports an outside change to the file's attributes.
+ssize_t XattrSize(const std::string& path, const char* name) {
+  return lgetxattr(path.c_str(), name, nullptr, 0);
+}
+
+TEST_F(SourceWatch, FilesWithoutXattrsAreKnownAndXattrChangesStillShow) {
+  ASSERT_TRUE(WriteFile(Src("f"), "x"));
+  ASSERT_TRUE(WriteFile(Src("tagged"), "x"));
+  ASSERT_EQ(setxattr(Src("tagged").c_str(), "user.t", "v", 1, 0), 0);
+  auto before = daemon().Stats();
+  for (int i = 0; i < 10; ++i) {
+    errno = 0;
+    EXPECT_EQ(XattrSize(Mnt("f"), "security.selinux"), -1);
+    EXPECT_EQ(errno, ENODATA);
+    errno = 0;
+    EXPECT_EQ(XattrSize(Mnt("f"), "user.a"), -1);
+    EXPECT_EQ(errno, ENODATA);
+    EXPECT_EQ(XattrSize(Mnt("tagged"), "user.t"), 1) << "a file with xattrs is asked each time";
+  }
+  auto mid = daemon().Stats();
+  EXPECT_GE(mid["xattr_absence_known"] - before["xattr_absence_known"], 19)
+      << "all but the first GETXATTR of f answered from what the daemon knew";
+  // An outside setxattr shows within the watch's latency.
+  ASSERT_EQ(setxattr(Src("f").c_str(), "user.a", "12", 2, 0), 0);
+  EXPECT_TRUE(ShowsWithin("an outside setxattr", [&] { return XattrSize(Mnt("f"), "user.a") == 2; }));
+  ASSERT_EQ(removexattr(Src("f").c_str(), "user.a"), 0);
+  EXPECT_TRUE(ShowsWithin("an outside removexattr",
+                          [&] { return XattrSize(Mnt("f"), "user.a") == -1 && errno == ENODATA; }));
+  // Through the mount: seen at once, both ways.
+  ASSERT_EQ(XattrSize(Mnt("f"), "user.b"), -1);
+  ASSERT_EQ(setxattr(Mnt("f").c_str(), "user.b", "123", 3, 0), 0);
+  EXPECT_EQ(XattrSize(Mnt("f"), "user.b"), 3);
+  ASSERT_EQ(removexattr(Mnt("f").c_str(), "user.b"), 0);
+  errno = 0;
+  EXPECT_EQ(XattrSize(Mnt("f"), "user.b"), -1);
+  EXPECT_EQ(errno, ENODATA);
+  // Learned again after the removal, and changed again from outside.
+  ASSERT_EQ(setxattr(Src("f").c_str(), "user.c", "1", 1, 0), 0);
+  EXPECT_TRUE(ShowsWithin("a second outside setxattr",
+                          [&] { return XattrSize(Mnt("f"), "user.c") == 1; }));
+}
+
 TEST_F(SourceWatch, DirectoriesAreListedWithoutOpenRoundTrips) {
   for (int d = 0; d < 20; ++d) {
     const std::string dir = Src("d" + std::to_string(d));
