@@ -572,6 +572,9 @@ Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle*
 Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  // Security modules may rewrite their attributes (EVM's security.evm) on an
+  // attribute change the daemon makes: see GetXattr.
+  ForgetXattrPresence(*inode);
   std::shared_ptr<FileState> file;
   if ((in.valid & FATTR_FH) != 0) {
     auto f = FileOf(node, in.fh);
@@ -887,6 +890,10 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
     }
   }
   backing_.Release(file->inode->id());
+  // The last close of a written file is where IMA appraisal (re)writes
+  // security.ima, as the daemon, so the watch skips it as the daemon's own
+  // change: see GetXattr.
+  if (file->access_mode != O_RDONLY) ForgetXattrPresence(*file->inode);
   if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1) {
     watcher_->WriterClosed(file->fd.get(), node.value);
   }
