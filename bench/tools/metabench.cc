@@ -6,6 +6,9 @@
 //   metabench unlink DIR N       unlink DIR/f0..f{N-1}
 //   metabench statlat FILE N     N x stat(FILE) (after N/10 untimed warm-up calls)
 //   metabench openlat FILE N     N x open(FILE, O_RDONLY) + close (same warm-up)
+//   metabench xattrlat FILE N    N x lgetxattr(FILE, "security.selinux") (same warm-up);
+//                                ENODATA counts as an answer: on a mount, one round trip
+//                                per call (FUSE caches no xattrs), the cheapest there is
 //   metabench mktree DIR A B F   DIR/dA/dB/fF: A dirs, each with B subdirs, each with F
 //                                empty files (DIR must not exist; deterministic names)
 //
@@ -13,6 +16,7 @@
 // and exits 1 if any call failed (the first failure's errno goes to stderr).
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,7 +36,7 @@ void Check(bool ok, const char* what, const std::string& path) {
 }
 
 int Usage() {
-  fputs("usage: metabench create|stat|unlink DIR N | statlat|openlat FILE N | mktree DIR A B F\n",
+  fputs("usage: metabench create|stat|unlink DIR N | statlat|openlat|xattrlat FILE N | mktree DIR A B F\n",
         stderr);
   return 2;
 }
@@ -61,10 +65,15 @@ int main(int argc, char** argv) {
       }
       ++calls;
     }
-  } else if (cmd == "statlat" || cmd == "openlat") {
+  } else if (cmd == "statlat" || cmd == "openlat" || cmd == "xattrlat") {
     const bool open_close = cmd == "openlat";
+    const bool xattr = cmd == "xattrlat";
     auto one = [&] {
-      if (open_close) {
+      if (xattr) {
+        char value[256];
+        const ssize_t r = lgetxattr(path.c_str(), "security.selinux", value, sizeof(value));
+        Check(r >= 0 || errno == ENODATA, "lgetxattr", path);
+      } else if (open_close) {
         int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
         Check(fd >= 0, "open", path);
         if (fd >= 0) close(fd);

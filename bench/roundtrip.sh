@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The price of one FUSE round trip on this machine, and of an open+close,
+# for passthroughfs and bindfs against native (docs/benchmarks.md): a file on
+# a tmpfs SOURCE; per system, `metabench xattrlat` (one GETXATTR round trip
+# per call, answered without a host call by ptfs) and `metabench openlat`,
+# with the caller pinned to CPU 0 and unpinned; ROUNDS alternating rounds.
+# Root only.
+#   bench/roundtrip.sh [ROUNDS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-2}
+command -v bindfs >/dev/null || { apt-get update -qq && apt-get install -y -qq bindfs >/dev/null; }
+"$here/scripts/build.sh" passthroughfs bench/metabench >/dev/null
+daemon=$here/build/passthroughfs
+mb=$here/build/bench/metabench
+base=$(mktemp -d /tmp/ptfs-roundtrip.XXXXXX)
+mkdir "$base/src" "$base/mnt"
+mount -t tmpfs -o size=16m tmpfs "$base/src"
+trap 'umount "$base/mnt" 2>/dev/null; umount "$base/src"; rm -rf "$base"' EXIT
+echo x > "$base/src/file"
+ns() { "$@" | awk '{print $(NF-2)}'; }
+measure() {  # label file
+  printf '%-18s xattr %6s / %6s ns   open+close %6s / %6s ns   (pinned / unpinned)\n' "$1" \
+    "$(ns taskset -c 0 "$mb" xattrlat "$2" 20000)" "$(ns "$mb" xattrlat "$2" 20000)" \
+    "$(ns taskset -c 0 "$mb" openlat "$2" 20000)" "$(ns "$mb" openlat "$2" 20000)"
+}
+mounted() {  # label command...
+  local label=$1; shift
+  "$@" >/dev/null 2>&1 &
+  for _ in $(seq 100); do mountpoint -q "$base/mnt" && break; sleep 0.05; done
+  measure "$label" "$base/mnt/file"
+  umount "$base/mnt"; wait || true; sleep 0.2
+}
+for r in $(seq "$rounds"); do
+  echo "round $r"
+  measure native "$base/src/file"
+  mounted ptfs "$daemon" -f "$base/src" "$base/mnt"
+  mounted ptfs-dev "$daemon" -f --transport=dev "$base/src" "$base/mnt"
+  mounted ptfs-lockskernel "$daemon" -f --locks=kernel "$base/src" "$base/mnt"
+  mounted bindfs bindfs -f "$base/src" "$base/mnt"
+done
