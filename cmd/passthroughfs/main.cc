@@ -176,6 +176,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("process_fds", sys::CountOpenFds());
   line("fds_shed", static_cast<long long>(fs.fds_shed()));
   line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
+  line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
   // Which transport carried the requests (docs/transport.md).
   line("transport_uring", server.uring_in_use() ? 1 : 0);
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));

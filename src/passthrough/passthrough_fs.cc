@@ -5,6 +5,7 @@
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -848,10 +849,44 @@ Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t 
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   // close(2) drops the closing process's POSIX locks on the file.
   DropLocks(node, lock_owner);
-  // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2) does.
+  // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2)
+  // does. Local filesystems report none at close (they have no flush
+  // operation), so there the two host calls are skipped.
+  if (!CloseMayReportErrors(file->inode->key().dev, file->fd.get())) {
+    flush_close_skipped_.fetch_add(1, std::memory_order_relaxed);
+    return Errno::Ok();
+  }
   int dup = ::fcntl(file->fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return Errno::Last();
   return CheckSys(::close(dup));
+}
+
+bool CloseReportsErrorsOn(uint64_t fs_magic) {
+  switch (fs_magic) {
+    // Filesystems whose files have no flush operation: close(2) returns 0
+    // whatever was written (errors show at fsync, as natively).
+    case EXT4_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case RAMFS_MAGIC:
+      return false;
+    default:  // NFS, CIFS, FUSE, overlayfs, ... or unknown: ask
+      return true;
+  }
+}
+
+bool PassthroughFs::CloseMayReportErrors(uint64_t dev, int fd) {
+  {
+    MutexLock lock(&close_reports_mu_);
+    if (auto it = close_reports_.find(dev); it != close_reports_.end()) return it->second;
+  }
+  struct statfs sfs;
+  if (::fstatfs(fd, &sfs) < 0) return true;  // not learned: do the close
+  const bool reports = CloseReportsErrorsOn(static_cast<uint64_t>(sfs.f_type));
+  MutexLock lock(&close_reports_mu_);
+  close_reports_.emplace(dev, reports);
+  return reports;
 }
 
 void PassthroughFs::DropLocks(NodeId node, uint64_t owner) {

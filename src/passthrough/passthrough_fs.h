@@ -70,6 +70,11 @@ struct ListingCounters {
   std::atomic<uint64_t> files_bare{0};  // left without attributes by the ListingAdvisor
 };
 
+// Whether close(2) of a file on a filesystem of this statfs f_type can
+// report an error (deferred write-back, as on NFS). False only for the local
+// filesystems known to have no flush operation; true for anything unknown.
+bool CloseReportsErrorsOn(uint64_t fs_magic);
+
 class PassthroughFs final : public FileSystem {
  public:
   // Opens SOURCE; fails with a clear errno if it is missing or not a directory.
@@ -152,6 +157,11 @@ class PassthroughFs final : public FileSystem {
   uint64_t xattr_absence_known() const {
     return xattr_absence_known_.load(std::memory_order_relaxed);
   }
+  // FLUSHes answered without closing a duplicate on SOURCE, whose filesystem
+  // reports nothing at close (see Flush).
+  uint64_t flush_close_skipped() const {
+    return flush_close_skipped_.load(std::memory_order_relaxed);
+  }
   const ListingAdvisor& listing_advisor() const { return listing_advisor_; }
   bool passthrough_enabled() const { return backing_.enabled(); }
   bool inode_passthrough_enabled() const { return inode_passthrough_; }
@@ -228,6 +238,12 @@ class PassthroughFs final : public FileSystem {
   // outside changes and the kernel checks permissions (see GetXattr).
   bool xattr_presence_usable_ = false;
   std::atomic<uint64_t> xattr_absence_known_{0};
+  // Per SOURCE device: whether close(2) there can report an error (see
+  // Flush). Learned with one fstatfs per device.
+  bool CloseMayReportErrors(uint64_t dev, int fd);
+  Mutex close_reports_mu_;
+  std::map<uint64_t, bool> close_reports_ GUARDED_BY(close_reports_mu_);
+  std::atomic<uint64_t> flush_close_skipped_{0};
   ListingCounters listing_counters_;
   BackingRegistrar* registrar_ = nullptr;
   KernelNotifier* notifier_ = nullptr;

@@ -576,6 +576,50 @@ TEST_F(KernelLocks, ClosesSendNoFlushAndLocksStillConflict) {
   EXPECT_EQ(daemon().Stats()["opcode_SETLK"] - after["opcode_SETLK"], 0) << "kept by the kernel";
 }
 
+// The default --locks=server: a close is a FLUSH, which drops the closing
+// process's locks on SOURCE. On a local SOURCE filesystem (the tests' is
+// ext4 or tmpfs) close(2) reports no errors, so the FLUSH needs no host
+// call; the locks still end at any close, and still conflict with programs
+// locking SOURCE directly.
+class ServerLocks : public MountTestBase {};
+
+TEST_F(ServerLocks, FlushOnALocalSourceNeedsNoHostCloseAndStillDropsLocks) {
+  ASSERT_TRUE(WriteFile(Src("f"), "data"));
+  auto before = daemon().Stats();
+  for (int i = 0; i < 100; ++i) {
+    const int fd = open(Mnt("f").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["opcode_FLUSH"] - before["opcode_FLUSH"], 100);
+  EXPECT_EQ(after["flush_close_skipped"] - before["flush_close_skipped"], 100);
+
+  auto lock_on_source = [&] {
+    return RunAs(0, 0, [&] {
+      const int other = open(Src("f").c_str(), O_RDWR);
+      struct flock l {};
+      l.l_type = F_WRLCK;
+      l.l_whence = SEEK_SET;
+      return std::string(fcntl(other, F_SETLK, &l) == 0 ? "locked" : ErrnoName(errno));
+    });
+  };
+  const int locked = open(Mnt("f").c_str(), O_RDWR);
+  ASSERT_GE(locked, 0);
+  struct flock lk {};
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(locked, F_SETLK, &lk), 0);
+  const std::string blocked = lock_on_source();
+  EXPECT_TRUE(blocked == "EAGAIN" || blocked == "EACCES") << blocked;
+  // Closing another fd of the file ends this process's locks (POSIX).
+  const int other_fd = open(Mnt("f").c_str(), O_RDONLY);
+  ASSERT_GE(other_fd, 0);
+  close(other_fd);
+  EXPECT_EQ(lock_on_source(), "locked");
+  close(locked);
+}
+
 class SourceWatchOff : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--watch-source=off"}; }
