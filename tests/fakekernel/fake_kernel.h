@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -191,5 +192,17 @@ class FakeKernel {
   std::map<uint64_t, int32_t> backing_of_;  // nodeid -> backing attached (draft)
   std::atomic<bool> entry2_{false};
 };
+
+// Waits (bounded, 2 s) for a condition that depends on unanswered requests
+// (FORGET) having been processed: with several workers, a request sent
+// after a FORGET may be answered before the FORGET is done.
+template <typename F>
+bool Eventually(F f) {
+  for (int i = 0; i < 400; ++i) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return f();
+}
 
 }  // namespace ptfs::testing

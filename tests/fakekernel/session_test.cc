@@ -19,17 +19,6 @@ namespace {
 
 using namespace ptfs::abi;  // NOLINT
 
-// Waits (bounded) for a condition that depends on unanswered requests
-// (FORGET) having been processed by some worker.
-template <typename F>
-bool Eventually(F f) {
-  for (int i = 0; i < 500; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return f();
-}
-
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path) << data;
 }

@@ -25,15 +25,6 @@ namespace {
 
 using namespace ptfs::abi;  // NOLINT
 
-template <typename F>
-bool Eventually(F f) {
-  for (int i = 0; i < 200; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 void WriteFile(const std::string& path, const std::string& data, mode_t mode) {
   { std::ofstream(path) << data; }
   ASSERT_EQ(::chmod(path.c_str(), mode), 0) << path;
