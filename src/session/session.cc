@@ -108,7 +108,10 @@ void Session::HandleMessage(std::span<const char> msg, transport::Channel& chann
   }
   if (!req.op->answered) {
     if (opcode == FUSE_INTERRUPT) DoInterrupt(req);
-    else if (opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET) DoForget(req);
+    else if (opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET) {
+      DoForget(req);
+      forgets_processed_.fetch_add(1, std::memory_order_release);
+    }
     return;  // NOTIFY_REPLY: we never send RETRIEVE, so nothing waits for it
   }
   Reply reply(&channel, req.header.unique, opcode);

@@ -63,6 +63,9 @@ class Session {
     return opcode < request_counts_.size() ? request_counts_[opcode].load(std::memory_order_relaxed)
                                            : 0;
   }
+  // FORGET and BATCH_FORGET messages whose forgets are done. They get no
+  // reply, so this is how a caller (the fake-kernel harness) knows.
+  uint64_t ForgetsProcessed() const { return forgets_processed_.load(std::memory_order_acquire); }
 
   // The connection is gone: drop parked requests without answering them.
   // Called by the Server before it destroys its channels.
@@ -92,6 +95,7 @@ class Session {
   FileSystem* fs_;
   SessionOptions options_;
   std::array<std::atomic<uint64_t>, abi::kMaxOpcode + 1> request_counts_{};
+  std::atomic<uint64_t> forgets_processed_{0};
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};
   proto::InitOutcome init_;

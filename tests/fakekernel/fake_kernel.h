@@ -145,6 +145,7 @@ class FakeKernel {
   KernelReply Read(uint64_t node, uint64_t fh, uint64_t off, uint32_t size);
   KernelReply ReadDir(uint32_t opcode, uint64_t node, uint64_t fh, uint64_t off, uint32_t size);
   KernelReply Release(uint64_t node, uint64_t fh, uint32_t opcode = abi::FUSE_RELEASE);
+  // Returns once the server has processed it.
   void Forget(uint64_t node, uint64_t n);
 
   // Lookup references the server has handed out and not yet been given back.
@@ -191,6 +192,10 @@ class FakeKernel {
   std::map<uint64_t, uint64_t> refs_;  // nodeid -> references held by "the kernel"
   std::map<uint64_t, int32_t> backing_of_;  // nodeid -> backing attached (draft)
   std::atomic<bool> entry2_{false};
+  // FORGET/BATCH_FORGET messages sent by Forget/ForgetAll; WaitForForgets
+  // waits until the session has processed that many.
+  std::atomic<uint64_t> forgets_posted_{0};
+  void WaitForForgets();
 };
 
 // Waits (bounded, 2 s) for a condition that depends on unanswered requests
