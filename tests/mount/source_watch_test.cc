@@ -527,6 +527,27 @@ TEST_F(ListingAttributesAll, EveryFileCarriesAttributes) {
       << "the directories in walk/, and every file";
 }
 
+// n x open(path, O_RDONLY) + close.
+void OpenAndCloseTimes(const std::string& path, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int fd = open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+}
+
+// Whether another process can write-lock all of `path` now: "locked" or
+// the errno's name (EAGAIN/EACCES when a lock conflicts).
+std::string WriteLockFromAnotherProcess(const std::string& path) {
+  return RunAs(0, 0, [&] {
+    const int other = open(path.c_str(), O_RDWR);
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    return std::string(fcntl(other, F_SETLK, &l) == 0 ? "locked" : ErrnoName(errno));
+  });
+}
+
 // --locks=kernel: the kernel keeps fcntl and flock locks for the mount's
 // users, so no close waits for a FLUSH (FOPEN_NOFLUSH), and the locks still
 // conflict between processes using the mount.
@@ -539,11 +560,7 @@ TEST_F(KernelLocks, ClosesSendNoFlushAndLocksStillConflict) {
   ASSERT_TRUE(WriteFile(Src("f"), "data"));
   Settle(daemon());
   auto before = daemon().Stats();
-  for (int i = 0; i < 100; ++i) {
-    const int fd = open(Mnt("f").c_str(), O_RDONLY);
-    ASSERT_GE(fd, 0);
-    close(fd);
-  }
+  OpenAndCloseTimes(Mnt("f"), 100);
   auto after = daemon().Stats();
   EXPECT_EQ(after["opcode_OPEN"] - before["opcode_OPEN"], 100);
   EXPECT_EQ(after["opcode_FLUSH"] - before["opcode_FLUSH"], 0);
@@ -555,24 +572,10 @@ TEST_F(KernelLocks, ClosesSendNoFlushAndLocksStillConflict) {
   lk.l_whence = SEEK_SET;
   ASSERT_EQ(fcntl(fd, F_SETLK, &lk), 0);
   // Another process through the mount conflicts; after our close it does not.
-  const std::string blocked = RunAs(0, 0, [&] {
-    const int other = open(Mnt("f").c_str(), O_RDWR);
-    struct flock l {};
-    l.l_type = F_WRLCK;
-    l.l_whence = SEEK_SET;
-    const int rc = fcntl(other, F_SETLK, &l);
-    return std::string(rc == 0 ? "locked" : ErrnoName(errno));
-  });
+  const std::string blocked = WriteLockFromAnotherProcess(Mnt("f"));
   EXPECT_TRUE(blocked == "EAGAIN" || blocked == "EACCES") << blocked;
   close(fd);  // drops this process's locks, without a FLUSH
-  const std::string free = RunAs(0, 0, [&] {
-    const int other = open(Mnt("f").c_str(), O_RDWR);
-    struct flock l {};
-    l.l_type = F_WRLCK;
-    l.l_whence = SEEK_SET;
-    return std::string(fcntl(other, F_SETLK, &l) == 0 ? "locked" : ErrnoName(errno));
-  });
-  EXPECT_EQ(free, "locked");
+  EXPECT_EQ(WriteLockFromAnotherProcess(Mnt("f")), "locked");
   EXPECT_EQ(daemon().Stats()["opcode_SETLK"] - after["opcode_SETLK"], 0) << "kept by the kernel";
 }
 
@@ -586,24 +589,12 @@ class ServerLocks : public MountTestBase {};
 TEST_F(ServerLocks, FlushOnALocalSourceNeedsNoHostCloseAndStillDropsLocks) {
   ASSERT_TRUE(WriteFile(Src("f"), "data"));
   auto before = daemon().Stats();
-  for (int i = 0; i < 100; ++i) {
-    const int fd = open(Mnt("f").c_str(), O_RDONLY);
-    ASSERT_GE(fd, 0);
-    close(fd);
-  }
+  OpenAndCloseTimes(Mnt("f"), 100);
   auto after = daemon().Stats();
   EXPECT_EQ(after["opcode_FLUSH"] - before["opcode_FLUSH"], 100);
   EXPECT_EQ(after["flush_close_skipped"] - before["flush_close_skipped"], 100);
 
-  auto lock_on_source = [&] {
-    return RunAs(0, 0, [&] {
-      const int other = open(Src("f").c_str(), O_RDWR);
-      struct flock l {};
-      l.l_type = F_WRLCK;
-      l.l_whence = SEEK_SET;
-      return std::string(fcntl(other, F_SETLK, &l) == 0 ? "locked" : ErrnoName(errno));
-    });
-  };
+  auto lock_on_source = [&] { return WriteLockFromAnotherProcess(Src("f")); };
   const int locked = open(Mnt("f").c_str(), O_RDWR);
   ASSERT_GE(locked, 0);
   struct flock lk {};
