@@ -36,8 +36,10 @@ void Check(bool ok, const char* what, const std::string& path) {
 }
 
 int Usage() {
-  fputs("usage: metabench create|stat|unlink DIR N | statlat|openlat|xattrlat FILE N | mktree DIR A B F\n",
-        stderr);
+  fputs(
+      "usage: metabench create|stat|unlink DIR N | statlat|openlat|xattrlat FILE N | mktree DIR A "
+      "B F\n",
+      stderr);
   return 2;
 }
 

@@ -216,6 +216,9 @@ class PassthroughFs final : public FileSystem {
   Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
   Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
   void DropLocks(NodeId node, uint64_t owner);
+  // Whether close(2) of `fd`, on device `dev`, can report an error (see
+  // Flush): CloseReportsErrorsOn its filesystem, remembered per device.
+  bool CloseMayReportErrors(uint64_t dev, int fd);
 
   PassthroughOptions options_;
   std::unique_ptr<InodeTable> inodes_;
@@ -238,9 +241,8 @@ class PassthroughFs final : public FileSystem {
   // outside changes and the kernel checks permissions (see GetXattr).
   bool xattr_presence_usable_ = false;
   std::atomic<uint64_t> xattr_absence_known_{0};
-  // Per SOURCE device: whether close(2) there can report an error (see
-  // Flush). Learned with one fstatfs per device.
-  bool CloseMayReportErrors(uint64_t dev, int fd);
+  // Per SOURCE device (CloseMayReportErrors): whether close(2) there can
+  // report an error, learned with one fstatfs per device.
   Mutex close_reports_mu_;
   std::map<uint64_t, bool> close_reports_ GUARDED_BY(close_reports_mu_);
   std::atomic<uint64_t> flush_close_skipped_{0};

@@ -1,8 +1,7 @@
 // CloseReportsErrorsOn: which SOURCE filesystems let FLUSH skip closing a
 // duplicate (passthrough_fs.h).
-#include <linux/magic.h>
-
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 
 #include "passthrough/passthrough_fs.h"
 
@@ -10,9 +9,9 @@ namespace ptfs::passthrough {
 namespace {
 
 TEST(CloseReportsErrorsOn, LocalFilesystemsWithoutFlushReportNothing) {
-  for (uint64_t magic : {uint64_t{EXT4_SUPER_MAGIC}, uint64_t{TMPFS_MAGIC},
-                         uint64_t{XFS_SUPER_MAGIC}, uint64_t{BTRFS_SUPER_MAGIC},
-                         uint64_t{RAMFS_MAGIC}}) {
+  for (uint64_t magic :
+       {uint64_t{EXT4_SUPER_MAGIC}, uint64_t{TMPFS_MAGIC}, uint64_t{XFS_SUPER_MAGIC},
+        uint64_t{BTRFS_SUPER_MAGIC}, uint64_t{RAMFS_MAGIC}}) {
     EXPECT_FALSE(CloseReportsErrorsOn(magic)) << std::hex << magic;
   }
 }
