@@ -682,12 +682,57 @@ def run_group(env, system, group, results, rep):
         except Exception as e:  # noqa: BLE001
             failed = f"{sname}: {e}"
             rec["errors"].append(f"rep {rep}: {failed}")
+    if system.accounting and not failed:
+        try:
+            results.setdefault((env.fstype, RTT_KEY, system.name), []).append(
+                measure_round_trip(env, system.path))
+        except StepFailed as e:
+            log(f"[{env.fstype}] {system.name}: round trip not measured: {e}")
     try:
         system.umount(env)
     except Exception as e:  # noqa: BLE001
         for sname, *_ in steps:
             results[(env.fstype, sname, system.name)]["errors"].append(f"rep {rep}: unmount: {e}")
         subprocess.run(["umount", "-l", env.mnt], stderr=subprocess.DEVNULL)
+
+
+# The round-trip floor (docs/benchmarks.md): after a group's steps, each
+# passthroughfs mount times its cheapest request, a GETXATTR the daemon answers
+# from memory (`metabench xattrlat`). A row's floor is native's median plus
+# that price for every request the caller had to wait for: the time no FUSE
+# server could beat on this host with the requests the kernel sent.
+RTT_KEY = "_round_trip"
+RTT_CALLS = 5000
+# Requests the kernel sends without making the caller wait for the answer.
+ASYNC_OPCODES = {"RELEASE", "RELEASEDIR", "FORGET", "BATCH_FORGET", "INTERRUPT", "NOTIFY_REPLY",
+                 "DESTROY"}
+
+
+def measure_round_trip(env, p):
+    return float(metabench(env, "xattrlat", f"{p}/lat/file", str(RTT_CALLS))["ns_per_call"])
+
+
+def measure_host_floor(env, floors):
+    """Pipe ping-pong between two threads (same CPU, two CPUs): the host's
+    price of a wakeup and two context switches, under every round trip."""
+    for mode in ("same", "cross"):
+        floors.setdefault(mode, []).append(
+            float(metabench(env, "pingpong", mode, "20000")["ns_per_call"]))
+
+
+def waited_requests(requests):
+    return sum(c for op, c in requests.items() if op not in ASYNC_OPCODES)
+
+
+def floor_value(unit, native_median, requests, rtt_ns, sizes):
+    """The row's floor in its own unit, or None where it does not apply."""
+    n = waited_requests(requests)
+    if unit == "s":
+        return native_median + n * rtt_ns * 1e-9
+    if unit == "ns/call":  # the counts include metabench's untimed 10% warm-up
+        calls = sizes["lat_calls"] + sizes["lat_calls"] // 10
+        return native_median + n / calls * rtt_ns
+    return None  # throughput rows: a handful of requests per GiB
 
 
 def summarize(rec, native):
@@ -755,6 +800,7 @@ def main():
     commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     results = {}
+    host_floors = {}  # fstype -> {"same"|"cross": [ns per ping-pong, one per repetition]}
     envs = {}
     t_start = time.time()
     for fstype in fstypes:
@@ -776,6 +822,8 @@ def main():
             env.tar_expect = info["tar"]
             env.info = info
             for rep in range(reps):
+                if any(s.accounting for s in systems):
+                    measure_host_floor(env, host_floors.setdefault(fstype, {}))
                 for gi, group in enumerate(groups):
                     k = (rep + gi) % len(systems)
                     order = systems[k:] + systems[:k]
@@ -800,7 +848,17 @@ def main():
            f"{reps} rep(s){'  QUICK' if args.quick else ''}  {elapsed / 60:.1f} min")
     lines.append(hdr)
     lines.append("value: median over reps; spread: min-max; vs native: speed relative to native "
-                 "(>1 faster, <1 slower); requests: median per run, by opcode")
+                 "(>1 faster, <1 slower); floor: the best vs native any server reaches with "
+                 "those requests at the measured round trip; requests: median per run, by opcode")
+    for fstype in fstypes:
+        hf = host_floors.get(fstype, {})
+        rt = {n: statistics.median(v) for (f, k, n), v in results.items()
+              if f == fstype and k == RTT_KEY and v}
+        if hf or rt:
+            lines.append(f"[{fstype}] round trip, ns (median over mounts): " +
+                         "  ".join(f"{n} {v:.0f}" for n, v in rt.items()) +
+                         "   pipe ping-pong, ns: " +
+                         "  ".join(f"{m} CPU {statistics.median(v):.0f}" for m, v in hf.items()))
     for fstype in fstypes:
         for group in groups:
             for sname, desc, unit, higher, _ in group[4]:
@@ -828,6 +886,16 @@ def main():
                         row["requests_per_rep"] = rec["requests"]
                         row["requests_median"] = req
                         row["data_path_counters_per_rep"] = rec["counters"]
+                        rtts = results.get((fstype, RTT_KEY, system.name), [])
+                        if rtts:
+                            row["round_trip_ns"] = statistics.median(rtts)
+                        floor = (floor_value(unit, nsum["median"], req, row["round_trip_ns"],
+                                             sizes)
+                                 if s and nsum and rtts and nsum["median"] > 0 else None)
+                        if floor:
+                            row["floor"] = floor
+                            row["floor_vs_native"] = nsum["median"] / floor
+                            row["vs_floor"] = floor / s["median"]
                     rows.append(row)
                     if s:
                         vs = f"{row['vs_native']:.2f}" if "vs_native" in row else "-"
@@ -835,6 +903,8 @@ def main():
                                f"{fmt(s['min']):>9}-{fmt(s['max']):<9} {vs:>6}")
                     else:
                         txt = f"  {system.name:<13} {'FAIL':>9}  {rec['errors'][0][:90]}"
+                    if "floor" in row:
+                        txt += f"  floor {row['floor_vs_native']:.2f}"
                     if req is not None and s:
                         top = "  ".join(f"{op} {c}" for op, c in list(req.items())[:6])
                         txt += f"  req: {top}" if top else "  req: none"
@@ -847,16 +917,19 @@ def main():
                             "host": socket.gethostname(), "reps": reps, "quick": args.quick,
                             "fs": fstypes, "sizes": sizes, "elapsed_s": round(elapsed, 1),
                             "ptfs_variants": PTFS_VARIANTS,
+                            "pipe_pingpong_ns": host_floors,
+                            "round_trip_ns": {f"{f}/{n}": v for (f, k, n), v in results.items()
+                                              if k == RTT_KEY},
                             "data": {k: getattr(e, "info", None) for k, e in envs.items()}},
                    "rows": rows}, f, indent=1)
     with open(base_name + ".csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["fs", "workload", "system", "unit", "higher_is_better", "status", "median",
-                    "min", "max", "vs_native", "reps", "requests_median"])
+                    "min", "max", "vs_native", "floor_vs_native", "reps", "requests_median"])
         for r in rows:
             w.writerow([r["fs"], r["workload"], r["system"], r["unit"], r["higher_is_better"],
                         r["status"], r.get("median", ""), r.get("min", ""), r.get("max", ""),
-                        r.get("vs_native", ""), len(r["values"]),
+                        r.get("vs_native", ""), r.get("floor_vs_native", ""), len(r["values"]),
                         " ".join(f"{op}={c}" for op, c in (r.get("requests_median") or {}).items())])
     with open(base_name + ".txt", "w") as f:
         f.write(text + "\n")

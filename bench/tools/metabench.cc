@@ -9,12 +9,20 @@
 //   metabench xattrlat FILE N    N x lgetxattr(FILE, "security.selinux") (same warm-up);
 //                                ENODATA counts as an answer: on a mount, one round trip
 //                                per call (FUSE caches no xattrs), the cheapest there is
+//   metabench pingpong same|cross N
+//                                N one-byte round trips over two pipes between this
+//                                thread and a partner thread, both pinned to CPU 0
+//                                (same) or to CPUs 0 and 1 (cross): the host's price
+//                                of waking a thread and switching to it and back,
+//                                the floor under every FUSE round trip
 //   metabench mktree DIR A B F   DIR/dA/dB/fF: A dirs, each with B subdirs, each with F
 //                                empty files (DIR must not exist; deterministic names)
 //
 // Prints one line: "<cmd> seconds <s> calls <n> ns_per_call <ns> failures <k>"
 // and exits 1 if any call failed (the first failure's errno goes to stderr).
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -25,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -37,10 +46,44 @@ void Check(bool ok, const char* what, const std::string& path) {
 
 int Usage() {
   fputs(
-      "usage: metabench create|stat|unlink DIR N | statlat|openlat|xattrlat FILE N | mktree DIR A "
-      "B F\n",
+      "usage: metabench create|stat|unlink DIR N | statlat|openlat|xattrlat FILE N | "
+      "pingpong same|cross N | mktree DIR A B F\n",
       stderr);
   return 2;
+}
+
+bool PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+// One byte to the partner and back, n times (after n/10 untimed); returns the
+// seconds the timed part took, or a negative value if a pipe or pin failed.
+double PingPong(bool same_cpu, long n) {
+  int to_partner[2], to_caller[2];
+  if (pipe(to_partner) < 0) return -1;
+  if (pipe(to_caller) < 0) return -1;
+  const long warm = n / 10;
+  bool pinned = PinTo(0);
+  std::thread partner([&] {
+    pinned = PinTo(same_cpu ? 0 : 1) && pinned;
+    char c;
+    for (long i = 0; i < warm + n; ++i) {
+      if (read(to_partner[0], &c, 1) != 1 || write(to_caller[1], &c, 1) != 1) return;
+    }
+  });
+  char c = 'x';
+  bool ok = true;
+  auto once = [&] { ok = ok && write(to_partner[1], &c, 1) == 1 && read(to_caller[0], &c, 1) == 1; };
+  for (long i = 0; i < warm; ++i) once();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; ++i) once();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  partner.join();
+  for (int fd : {to_partner[0], to_partner[1], to_caller[0], to_caller[1]}) close(fd);
+  return ok && pinned ? s : -1;
 }
 
 }  // namespace
@@ -87,6 +130,13 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     for (long i = 0; i < n; ++i) one();
     calls = n;
+  } else if (cmd == "pingpong") {
+    if (path != "same" && path != "cross") return Usage();
+    const double s = PingPong(path == "same", n);
+    Check(s >= 0, "pingpong", path);
+    printf("%s seconds %.6f calls %ld ns_per_call %.1f failures %ld\n", cmd.c_str(), s, n,
+           s * 1e9 / static_cast<double>(n), failures);
+    return failures ? 1 : 0;
   } else if (cmd == "mktree") {
     if (argc != 6) return Usage();
     const long b = atol(argv[4]), f = atol(argv[5]);
