@@ -1051,7 +1051,15 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
       Entry e;
-      const bool known = inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
+      const bool file = d->d_type != DT_DIR && d->d_type != DT_UNKNOWN;
+      // A file the advisor leaves bare goes without a node whether the kernel
+      // holds it or not; that only decides whether the listing is a probe
+      // (SentBare), and the first bare file it does not hold settles that.
+      // Past it the table is not consulted: that lookup was the largest part
+      // of the daemon's own time in a cold name-only find.
+      const bool settled_bare = !files_get_attributes && file && files_bare != 0;
+      const bool known =
+          !settled_bare && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
       // An inode the kernel already holds goes without a node too: on a
       // watched filesystem its attributes are current, and an entry with a node would
       // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),
@@ -1059,8 +1067,7 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       // statx per entry. (A d_ino naming another inode only costs a LOOKUP.)
       const bool kernel_holds = skip_known && known;
       // Directories always get attributes: a traversal enters them.
-      const bool left_bare = !files_get_attributes && d->d_type != DT_DIR &&
-                             d->d_type != DT_UNKNOWN && !kernel_holds;
+      const bool left_bare = !files_get_attributes && file && !kernel_holds;
       const bool no_node =
           name == "." || name == ".." || !may_search || kernel_holds || left_bare;
       // An inode not in the table cannot be found by LookupAt's fast path:
