@@ -1053,13 +1053,14 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
       Entry e;
       const bool file = d->d_type != DT_DIR && d->d_type != DT_UNKNOWN;
       // A file the advisor leaves bare goes without a node whether the kernel
-      // holds it or not; that only decides whether the listing is a probe
-      // (SentBare), and the first bare file it does not hold settles that.
-      // Past it the table is not consulted: that lookup was the largest part
-      // of the daemon's own time in a cold name-only find.
-      const bool settled_bare = !files_get_attributes && file && files_bare != 0;
+      // holds it or not. Whether it does only decides if the listing counts
+      // as a probe (SentBare), which the first bare file it does not hold
+      // settles; so for such files the table is asked only until then. (That
+      // lookup was the largest part of the daemon's own time in a cold find.)
+      const bool ask_table =
+          files_get_attributes || !file || (skip_known && files_bare == 0);
       const bool known =
-          !settled_bare && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
+          ask_table && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
       // An inode the kernel already holds goes without a node too: on a
       // watched filesystem its attributes are current, and an entry with a node would
       // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),

@@ -67,9 +67,10 @@ struct PassthroughOptions {
 // Entries of READDIRPLUS replies, by what they carried.
 struct ListingCounters {
   std::atomic<uint64_t> with_attributes{0};
-  // Files left without attributes by the ListingAdvisor. A file the kernel
-  // already holds is not counted, unless an earlier file of the same chunk
-  // was one it did not hold (ReadDir stops checking there).
+  // Files left without attributes by the ListingAdvisor. On a watched
+  // filesystem a file the kernel already holds is not counted, unless an
+  // earlier file of the same chunk was one it did not hold (ReadDir stops
+  // checking there).
   std::atomic<uint64_t> files_bare{0};
 };
 
