@@ -177,6 +177,12 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("fds_shed", static_cast<long long>(fs.fds_shed()));
   line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
   line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
+  // Confinement: by-name operations only in directories under SOURCE.
+  const auto& conf = fs.confinement().counters();
+  line("confinement_watch", fs.confinement().watching() ? 1 : 0);
+  line("confinement_walks", static_cast<long long>(conf.walks.load()));
+  line("confinement_dir_moves", static_cast<long long>(conf.dir_moves.load()));
+  line("confinement_refused", static_cast<long long>(conf.refused.load()));
   // Which transport carried the requests (docs/transport.md).
   line("transport_uring", server.uring_in_use() ? 1 : 0);
   line("requests_via_dev", static_cast<long long>(server.dev_requests()));

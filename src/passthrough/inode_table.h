@@ -95,6 +95,10 @@ class Inode {
   // is never stored after it.
   std::atomic<uint32_t> xattr_presence{0};
 
+  // A directory: the epoch in which it was last proven to be under SOURCE
+  // (Confinement; 0: never).
+  std::atomic<uint64_t> proven_epoch{0};
+
  private:
   friend class InodeTable;
   const NodeId id_;

@@ -248,8 +248,22 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
                      "); entries and attributes are cached for the short timeouts only";
     }
   }
+  InodeTable* table_ptr = table.get();
+  auto confinement = std::make_unique<Confinement>(
+      DevOf(stx), stx.stx_ino, options.confinement_watch ? root_dir.get() : -1,
+      [table_ptr](uint64_t dev, uint64_t ino, std::shared_ptr<void>* keep)
+          -> std::atomic<uint64_t>* {
+        const NodeId node = table_ptr->NodeOf(InodeKey{dev, ino});
+        if (node == NodeId{}) return nullptr;
+        auto inode = table_ptr->Get(node);
+        if (!inode.ok() || !(*inode)->is_dir()) return nullptr;
+        std::atomic<uint64_t>* proof = &(*inode)->proven_epoch;
+        *keep = std::move(*inode);
+        return proof;
+      });
   auto fs = std::unique_ptr<PassthroughFs>(
       new PassthroughFs(options, std::move(table), std::move(root_dir)));
+  fs->confinement_ = std::move(confinement);
   fs->watcher_ = std::move(watcher);
   fs->watch_status_ = std::move(watch_status);
   // At the process's fd limit, cached O_PATH fds are what can go: an open
@@ -445,6 +459,8 @@ Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(parent));
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  PTFS_TRY(confinement_->Check(fd->get(), inode->key().dev, inode->key().ino,
+                               &inode->proven_epoch));
   return DirFd{std::move(inode), std::move(fd)};
 }
 
@@ -452,6 +468,7 @@ Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
   // An inode on another filesystem (a mount inside SOURCE): watch that one too.
   if (watcher_) watcher_->Watch(path_fd.get(), DevOf(stx));
+  if (S_ISDIR(stx.stx_mode)) confinement_->Watch(path_fd.get(), DevOf(stx));
   InodePtr replaced;
   PTFS_ASSIGN_OR_RETURN(InodePtr inode,
                         inodes_->Insert(std::move(path_fd), stx, refs, &replaced));
@@ -1006,6 +1023,12 @@ Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHa
 Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                              DirentSink& sink) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
+  // A new listing of a directory moved out of SOURCE would name (and with
+  // READDIRPLUS, hand out) files outside it.
+  if (offset == 0) {
+    PTFS_TRY(confinement_->Check(dir->fd.get(), dir->inode->key().dev, dir->inode->key().ino,
+                                 &dir->inode->proven_epoch));
+  }
   // READDIRPLUS hands out attributes, which natively need search permission
   // on the directory; without default_permissions the kernel did not check.
   const bool may_search =

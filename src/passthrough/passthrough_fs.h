@@ -11,6 +11,7 @@
 #include <string>
 
 #include "passthrough/backing.h"
+#include "passthrough/confinement.h"
 #include "passthrough/handles.h"
 #include "passthrough/inode_table.h"
 #include "passthrough/listing_advisor.h"
@@ -36,6 +37,10 @@ struct PassthroughOptions {
   // then seen only where mount propagation carries them into the clone.
   bool private_mounts = true;
   bool timeouts_given = false;
+  // Learn of directory moves from fanotify (Confinement) where allowed;
+  // false: prove every directory by walking up at each by-name operation
+  // (the fallback, selectable for tests).
+  bool confinement_watch = true;
   Timeout coherent_timeout = Timeout::Seconds(86400);
   size_t fd_cache_slots = 8192;
   // Backings kept registered after their inode's last close, so reopening it
@@ -177,6 +182,7 @@ class PassthroughFs final : public FileSystem {
   void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
   // The source watch, if SOURCE's filesystem can be watched (for stats).
   const SourceWatcher* source_watcher() const { return watcher_.get(); }
+  const Confinement& confinement() const { return *confinement_; }
 
  private:
   PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
@@ -186,6 +192,8 @@ class PassthroughFs final : public FileSystem {
     InodePtr inode;
     SharedFd fd;
   };
+  // The directory `parent` for an operation on a name in it: ENOTDIR if it
+  // is none, ENOENT if it is no longer under SOURCE (Confinement).
   Result<DirFd> DirOf(NodeId parent);
   Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
   // LookupAt for a name whose inode is not in the table: no fast path.
@@ -251,6 +259,7 @@ class PassthroughFs final : public FileSystem {
   std::map<uint64_t, bool> close_reports_ GUARDED_BY(close_reports_mu_);
   std::atomic<uint64_t> flush_close_skipped_{0};
   ListingCounters listing_counters_;
+  std::unique_ptr<Confinement> confinement_;
   BackingRegistrar* registrar_ = nullptr;
   KernelNotifier* notifier_ = nullptr;
   // Declared after inodes_: its thread (which reads the table) stops first.

@@ -248,9 +248,9 @@ TEST(FakeKernelConfinement, NamesThatClimbAreRefusedByEveryOpcode) {
 }
 
 // A directory the kernel holds is moved out of SOURCE and a symlink to the
-// canary planted in its place. Requests on the held nodeid act on the moved
-// directory itself (as an fd held by a native program would); nothing can
-// climb from it, and a fresh lookup of the name finds the symlink, not the
+// canary planted in its place. Nothing can climb from the held nodeid, no
+// name inside the moved directory resolves any more (Confinement: it is
+// outside SOURCE), and a fresh lookup of the name finds the symlink, not the
 // canary.
 TEST(FakeKernelConfinement, DirectoryRenamedOutOfSource) {
   Canary canary;
@@ -279,9 +279,10 @@ TEST(FakeKernelConfinement, DirectoryRenamedOutOfSource) {
   const uint64_t link = fresh.As<fuse_entry_out>().nodeid;
   const std::string r = TryEverything(k, link, "canary", file);
   EXPECT_EQ(r.find("=0 "), std::string::npos) << r;
-  // The held nodeid still names the moved directory, wherever it is now.
-  KernelReply in = k.Lookup(d, "inside");
-  EXPECT_EQ(in.error(), 0);
+  // The held nodeid still names the moved directory (GETATTR answers), but
+  // names inside it are outside SOURCE now.
+  EXPECT_EQ(k.GetAttr(d).error(), 0);
+  EXPECT_EQ(k.Lookup(d, "inside").error(), ENOENT);
   // Back in, the symlink gone.
   ASSERT_EQ(::unlink((k.source() + "/d").c_str()), 0);
   ASSERT_EQ(::rename(parked.c_str(), (k.source() + "/d").c_str()), 0);
