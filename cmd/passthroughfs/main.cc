@@ -263,6 +263,13 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   passthrough::PassthroughOptions fs_options = o.fs;
   fs_options.no_passthrough_reason = no_passthrough_reason;
   fs_options.default_permissions = o.mount.default_permissions;
+  if (o.mount.allow_other && !o.mount.default_permissions && sys::FsCredentials::Supported()) {
+    // Without the kernel's checks only a LOOKUP run as the caller checks
+    // search permission along a path: no entry may be cached for another.
+    fs_options.per_caller_lookups = true;
+    LOG_INFO("allow_other with nodefault_permissions: directory entries are not cached, so "
+             "every path is looked up as its caller (search permission checked by SOURCE)");
+  }
   auto fs = passthrough::PassthroughFs::Create(fs_options);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
 

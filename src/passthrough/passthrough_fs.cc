@@ -287,6 +287,7 @@ void PassthroughFs::Destroy() {
 }
 
 Timeout PassthroughFs::EntryTimeoutFor(uint64_t dev) const {
+  if (options_.per_caller_lookups) return Timeout{};
   return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
                                                     : options_.entry_timeout;
 }
@@ -499,12 +500,8 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   e.node = inode.id();
   e.generation = inode.generation();
   e.attr = stx;
-  if (Coherent(DevOf(stx)) && !options_.timeouts_given) {
-    e.entry_timeout = e.attr_timeout = options_.coherent_timeout;
-  } else {
-    e.entry_timeout = options_.entry_timeout;
-    e.attr_timeout = options_.attr_timeout;
-  }
+  e.entry_timeout = EntryTimeoutFor(DevOf(stx));
+  e.attr_timeout = AttrTimeoutFor(DevOf(stx));
   e.inode_passthrough_ops = options_.inode_passthrough_ops;
   if (!inode.is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
   return e;

@@ -58,6 +58,13 @@ struct PassthroughOptions {
   // READDIRPLUS, read permission for GETXATTR (opening and changing run as
   // the caller either way).
   bool default_permissions = true;
+  // Several users share the mount (allow_other) and the kernel does not
+  // check permissions (no default_permissions): entries are never cached
+  // (entry timeout 0), so every path walk reaches the daemon as LOOKUPs run
+  // as the walking caller, each checking search permission on its
+  // directory. A cached entry would let a second user through a directory
+  // only the first may search.
+  bool per_caller_lookups = false;
   // POSIX and flock locks are kept by the kernel (FUSE_POSIX_LOCKS and
   // FUSE_FLOCK_LOCKS not negotiated): nothing in the daemon needs FLUSH
   // then, so opens say FOPEN_NOFLUSH and a close costs no round trip.
@@ -202,7 +209,7 @@ class PassthroughFs final : public FileSystem {
   Entry MakeEntry(const Inode& inode, const struct statx& stx) const;
   // Cache timeouts for an inode on device `dev`: long where the source watch
   // covers it.
-  Timeout EntryTimeoutFor(uint64_t dev) const;
+  Timeout EntryTimeoutFor(uint64_t dev) const;  // 0 with per_caller_lookups
   Timeout AttrTimeoutFor(uint64_t dev) const;
   bool Coherent(uint64_t dev) const {
     return watcher_ != nullptr && watcher_->Covers(dev);

@@ -155,5 +155,42 @@ TEST_F(Confinement, NoWalkPerRequestWithoutMoves) {
   EXPECT_LE(after["confinement_walks"] - before["confinement_walks"], 2);
 }
 
+// Issue 17, defect 3: with allow_other and nodefault_permissions the kernel
+// checks no search permission on a path walk; before the fix, once root had
+// looked up a world-readable file in a 0700 directory, any user could read
+// it through the cached entry (for a day with the source watch).
+class SharedWithoutKernelChecks : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"-o", "allow_other,nodefault_permissions"};
+  }
+};
+
+TEST_F(SharedWithoutKernelChecks, CachedEntriesDoNotBypassSearchPermission) {
+  ASSERT_EQ(mkdir(Src("private").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(Src("private/sub").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(Src("private/file"), "secret", 0644));
+  ASSERT_TRUE(WriteFile(Src("private/sub/deep"), "secret", 0644));
+  // Root walks in first: the kernel would cache these entries.
+  EXPECT_EQ(ReadFileOrError(Mnt("private/file")), "secret");
+  EXPECT_EQ(ReadFileOrError(Mnt("private/sub/deep")), "secret");
+  const std::string got = RunAs(12, 100, [&]() -> std::string {
+    std::string r;
+    for (const char* rel : {"private/file", "private/sub/deep"}) {
+      const int fd = open(Mnt(rel).c_str(), O_RDONLY);
+      r += std::string(rel) + "=" + (fd >= 0 ? "opened" : ErrnoName(errno)) + " ";
+      if (fd >= 0) close(fd);
+      struct stat st;
+      r += std::string("stat=") + (stat(Mnt(rel).c_str(), &st) == 0 ? "ok" : ErrnoName(errno)) +
+           " ";
+    }
+    return r;
+  });
+  EXPECT_EQ(got,
+            "private/file=EACCES stat=EACCES private/sub/deep=EACCES stat=EACCES ");
+  // As natively: root still reads them.
+  EXPECT_EQ(ReadFileOrError(Mnt("private/sub/deep")), "secret");
+}
+
 }  // namespace
 }  // namespace ptfs::mounttest
