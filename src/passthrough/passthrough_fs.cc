@@ -61,20 +61,6 @@ int HostOpenFlags(uint32_t flags) {
   return (static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) | O_CLOEXEC;
 }
 
-// Clears suid, and sgid when the group may execute, as the kernel's
-// file_remove_privs() would for a caller without CAP_FSETID. (sgid without
-// group execute marks mandatory locking and stays.) `fd` may be O_PATH.
-Errno KillSuidGid(int fd) {
-  struct stat st;
-  if (::fstat(fd, &st) < 0) return Errno::Last();
-  mode_t mode = st.st_mode & 07777;
-  mode_t killed = mode & ~S_ISUID;
-  if (mode & S_IXGRP) killed &= ~S_ISGID;
-  if (killed == mode || !S_ISREG(st.st_mode)) return Errno::Ok();
-  const sys::ProcFd proc(fd);
-  return CheckSys(::fchmodat(proc.dir(), proc.name(), killed, 0));
-}
-
 // Every operation that creates, opens or changes something runs its host
 // syscall with the caller's fsuid, fsgid and supplementary groups, so that
 // SOURCE checks permission (sticky directories, ownership, ACLs, chown to a
@@ -117,6 +103,16 @@ std::optional<std::vector<uint32_t>> MoreGroups(const Context& ctx) {
   return std::nullopt;
 }
 
+// Whether the caller is in group `gid`: its own, one the request carried,
+// or (read from /proc only then) one of its other supplementary groups.
+bool InGroup(const Context& ctx, uint32_t gid) {
+  if (gid == ctx.gid || std::find(ctx.groups.begin(), ctx.groups.end(), gid) != ctx.groups.end()) {
+    return true;
+  }
+  auto more = MoreGroups(ctx);
+  return more && std::find(more->begin(), more->end(), gid) != more->end();
+}
+
 // Whether AsCaller would run an operation exactly as the daemon itself: a
 // check made "as the caller" then only repeats what the operation does.
 bool RunsAsDaemon(const Context& ctx) {
@@ -157,6 +153,27 @@ bool SgidDependsOnGroups(const Context& ctx, int fd) {
 template <typename F>
 auto AsCallerMaybeAll(const Context& ctx, bool all_groups, F&& op) -> decltype(op()) {
   return all_groups ? AsCallerWithAllGroups(ctx, op) : AsCaller(ctx, op);
+}
+
+// Clears what the kernel's setattr_should_drop_suidgid() (Linux 6.2+) drops
+// for a caller without CAP_FSETID: suid always; sgid when the group may
+// execute or when the caller is not in the file's group (the old rule kept
+// sgid without group execute for everybody, as a mandatory-locking mark).
+// Only ever asked for by the kernel for such callers (FUSE_*_KILL_SUIDGID, the
+// empty killpriv SETATTR), so capabilities need no second check. `fd` may be
+// O_PATH; the chmod runs as the daemon (the caller may not own the file).
+Errno KillSuidGid(const Context& ctx, int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) < 0) return Errno::Last();
+  const mode_t mode = st.st_mode & 07777;
+  if (!S_ISREG(st.st_mode) || (mode & (S_ISUID | S_ISGID)) == 0) return Errno::Ok();
+  mode_t killed = mode & ~S_ISUID;
+  if ((mode & S_ISGID) != 0 && ((mode & S_IXGRP) != 0 || !InGroup(ctx, st.st_gid))) {
+    killed &= ~S_ISGID;
+  }
+  if (killed == mode) return Errno::Ok();
+  const sys::ProcFd proc(fd);
+  return CheckSys(::fchmodat(proc.dir(), proc.name(), killed, 0));
 }
 
 Errno ApplyUmask(bool dont_mask, uint32_t umask) {
@@ -646,7 +663,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
   // writer lacks CAP_FSETID. (The backing write itself runs with the
   // daemon's credentials, which would keep the bits.)
   const bool empty = (in.valid & ~(abi::FATTR_FH | abi::FATTR_LOCKOWNER)) == 0;
-  if (empty || (in.valid & abi::FATTR_KILL_SUIDGID)) PTFS_TRY(KillSuidGid(path_fd->get()));
+  if (empty || (in.valid & abi::FATTR_KILL_SUIDGID)) PTFS_TRY(KillSuidGid(ctx, path_fd->get()));
   FileHandle fh = in.fh;
   return Statx(ctx, node, file ? &fh : nullptr, 0, kStatxMask);
 }
@@ -761,7 +778,7 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
                                                               HostOpenFlags(flags));
                                          }));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
+  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
   auto file = std::make_shared<FileState>();
   file->inode = inode;
   file->fd = std::move(fd);
@@ -816,7 +833,7 @@ Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::st
                         }));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(fd.get()));
+  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
   return FinishCreate(std::move(fd), flags);
 }
 
@@ -840,10 +857,10 @@ Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, u
   return static_cast<size_t>(n);
 }
 
-Result<size_t> PassthroughFs::Write(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                                     std::span<const char> data, uint32_t write_flags) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  if (write_flags & abi::FUSE_WRITE_KILL_SUIDGID) PTFS_TRY(KillSuidGid(file->fd.get()));
+  if (write_flags & abi::FUSE_WRITE_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, file->fd.get()));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::pwrite(file->fd.get(), data.data() + done, data.size() - done,
