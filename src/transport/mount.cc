@@ -129,8 +129,13 @@ Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
 }  // namespace
 
 Result<Mounted> Mount(const MountRequest& request, std::string* why) {
-  struct stat st;
-  if (::stat(request.mountpoint.c_str(), &st) < 0) {
+  // AT_STATX_FORCE_SYNC: the attributes of a dead FUSE mount (its daemon
+  // killed) may still be cached, and a plain stat() would succeed from the
+  // cache and let a second mount stack on top; forced, it asks the dead
+  // connection and fails with ENOTCONN.
+  struct statx stx;
+  if (::statx(AT_FDCWD, request.mountpoint.c_str(), AT_STATX_FORCE_SYNC, STATX_TYPE | STATX_MODE,
+              &stx) < 0) {
     Errno e = Errno::Last();
     *why = e.value() == ENOTCONN
                ? "mountpoint " + request.mountpoint +
@@ -138,11 +143,11 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why) {
                : "mountpoint " + request.mountpoint + ": " + strerror(e.value());
     return e;
   }
-  if (!S_ISDIR(st.st_mode)) {
+  if (!S_ISDIR(stx.stx_mode)) {
     *why = "mountpoint " + request.mountpoint + " is not a directory";
     return Errno(ENOTDIR);
   }
-  if (::geteuid() == 0) return MountSyscall(request, st.st_mode, why);
+  if (::geteuid() == 0) return MountSyscall(request, stx.stx_mode, why);
   return MountFusermount(request, why);
 }
 
