@@ -57,8 +57,13 @@ dev_t DecodeRdev(uint32_t rdev) {
 // WRITE payloads sit at unaligned offsets in the request buffer (the kernel
 // already bypassed its own page cache for the caller); creation flags were
 // handled by the kernel or are added explicitly by CREATE.
+// The kernel's __FMODE_EXEC, which it leaves in the flags of the open that
+// execve(2) and uselib make (the FUSE OPEN carries the file's f_flags).
+constexpr uint32_t kOpenForExec = 0x20;
+
 int HostOpenFlags(uint32_t flags) {
-  return (static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) | O_CLOEXEC;
+  return (static_cast<int>(flags & ~kOpenForExec) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) |
+         O_CLOEXEC;
 }
 
 // Every operation that creates, opens or changes something runs its host
@@ -771,12 +776,23 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
   // the kernel opens with the daemon's credentials) exists. This holds with
   // and without default_permissions.
   const bool trunc = (flags & O_TRUNC) != 0;
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd,
-                        AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
-                                         [&] {
-                                           return sys::Reopen(path_fd->get(),
-                                                              HostOpenFlags(flags));
-                                         }));
+  Result<sys::UniqueFd> opened =
+      AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
+                       [&] { return sys::Reopen(path_fd->get(), HostOpenFlags(flags)); });
+  if (!opened.ok() && opened.error().value() == EACCES && (flags & kOpenForExec) != 0 &&
+      (flags & O_ACCMODE) == O_RDONLY) {
+    // execve(2) needs execute permission, not read permission (a mode 0711
+    // program runs for others natively). The caller may not read it, so the
+    // check is made as the caller and the open as the daemon; the kernel
+    // only maps the file for execution through this open.
+    const sys::ProcFd proc(path_fd->get());
+    PTFS_TRY(AsCaller(ctx, [&] {
+      return CheckSys(::faccessat(proc.dir(), proc.name(), X_OK, AT_EACCESS));
+    }));
+    opened = sys::Reopen(path_fd->get(), HostOpenFlags(flags));
+  }
+  if (!opened.ok()) return opened.error();
+  sys::UniqueFd caller_fd = std::move(*opened);
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
   auto file = std::make_shared<FileState>();
