@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,6 +264,10 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   passthrough::PassthroughOptions fs_options = o.fs;
   fs_options.no_passthrough_reason = no_passthrough_reason;
   fs_options.default_permissions = o.mount.default_permissions;
+  fs_options.atime = (o.mount.flags & MS_NOATIME)       ? sys::AtimeRule::kNoatime
+                     : (o.mount.flags & MS_STRICTATIME) ? sys::AtimeRule::kStrictatime
+                                                        : sys::AtimeRule::kRelatime;
+  fs_options.nodiratime = (o.mount.flags & MS_NODIRATIME) != 0;
   if (o.mount.allow_other && !o.mount.default_permissions && sys::FsCredentials::Supported()) {
     // Without the kernel's checks only a LOOKUP run as the caller checks
     // search permission along a path: no entry may be cached for another.

@@ -223,6 +223,10 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
     if (clone.ok()) {
       root = std::move(*clone);
       own_mounts = true;
+      if (Errno why = sys::SetTreeAtime(root.get(), options.atime, options.nodiratime)) {
+        LOG_INFO("access times follow SOURCE's mount, not the mount's options (%s)",
+                 strerror(why.value()));
+      }
     } else {
       LOG_DEBUG("no private clone of SOURCE's mounts (%s)", strerror(clone.error().value()));
     }

@@ -36,6 +36,11 @@ struct PassthroughOptions {
   // writes instead of reporting each one. Mounts made inside SOURCE later are
   // then seen only where mount propagation carries them into the clone.
   bool private_mounts = true;
+  // The FUSE mount's access-time rule, given to the private mounts (and so
+  // to every read, passthrough included, that updates a backing file's
+  // atime): the mount's noatime/relatime/strictatime, not SOURCE's.
+  sys::AtimeRule atime = sys::AtimeRule::kRelatime;
+  bool nodiratime = false;
   bool timeouts_given = false;
   // Learn of directory moves from fanotify (Confinement) where allowed;
   // false: prove every directory by walking up at each by-name operation

@@ -71,6 +71,29 @@ Result<UniqueFd> OpenTreeClone(const char* path) {
   return UniqueFd(static_cast<int>(fd));
 }
 
+Errno SetTreeAtime(int tree_fd, AtimeRule rule, bool nodiratime) {
+#ifndef SYS_mount_setattr
+  constexpr long SYS_mount_setattr = 442;
+#endif
+  // struct mount_attr and MOUNT_ATTR_* of <linux/mount.h>.
+  struct {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+  } attr{};
+  constexpr uint64_t kRelatime = 0x0, kNoatime = 0x10, kStrictatime = 0x20, kAtimeMask = 0x70,
+                     kNodiratime = 0x80;
+  attr.attr_set = rule == AtimeRule::kNoatime       ? kNoatime
+                  : rule == AtimeRule::kStrictatime ? kStrictatime
+                                                    : kRelatime;
+  attr.attr_clr = kAtimeMask;
+  if (nodiratime) {
+    attr.attr_set |= kNodiratime;
+  } else {
+    attr.attr_clr |= kNodiratime;
+  }
+  return CheckSys(static_cast<int>(::syscall(SYS_mount_setattr, tree_fd, "",
+                                             AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr))));
+}
+
 Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
                          uint64_t resolve) {
   struct {

@@ -39,6 +39,11 @@ Result<UniqueFd> OpenAt(int dirfd, const char* name, int flags, mode_t mode = 0)
 // same files, reached through mounts only this process uses. fanotify can
 // then tell the process's own file accesses from everyone else's by mount.
 Result<UniqueFd> OpenTreeClone(const char* path);
+// How reads update access times on a mount (MOUNT_ATTR_RELATIME, ...).
+enum class AtimeRule { kRelatime, kNoatime, kStrictatime };
+// Sets the access-time rule (and nodiratime) of the detached mount tree
+// `tree_fd` (from OpenTreeClone) and every mount in it (mount_setattr).
+Errno SetTreeAtime(int tree_fd, AtimeRule rule, bool nodiratime);
 Result<UniqueFd> OpenAt2(int dirfd, const char* name, uint64_t flags, uint64_t mode,
                          uint64_t resolve);
 // Opens an O_PATH fd as a real file description with `flags` via /proc/self/fd,
