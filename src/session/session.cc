@@ -92,6 +92,7 @@ void Session::HandleMessage(std::span<const char> msg, transport::Channel& chann
   proto::Request req;
   proto::DecodeFailure failure;
   if (!proto::DecodeRequest(msg, decode_, &req, &failure)) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
     LOG_WARN("rejecting malformed %s request (unique %llu, %zu bytes): %s",
              proto::OpName(failure.opcode), static_cast<unsigned long long>(failure.unique),
              msg.size(), strerror(failure.error.value()));

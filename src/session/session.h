@@ -66,6 +66,9 @@ class Session {
   // FORGET and BATCH_FORGET messages whose forgets are done. They get no
   // reply, so this is how a caller (the fake-kernel harness) knows.
   uint64_t ForgetsProcessed() const { return forgets_processed_.load(std::memory_order_acquire); }
+  // Messages rejected as malformed (answered with an error where they could
+  // be, and logged as a warning).
+  uint64_t RejectedRequests() const { return rejected_.load(std::memory_order_relaxed); }
 
   // The connection is gone: drop parked requests without answering them.
   // Called by the Server before it destroys its channels.
@@ -96,6 +99,7 @@ class Session {
   SessionOptions options_;
   std::array<std::atomic<uint64_t>, abi::kMaxOpcode + 1> request_counts_{};
   std::atomic<uint64_t> forgets_processed_{0};
+  std::atomic<uint64_t> rejected_{0};
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};
   proto::InitOutcome init_;

@@ -11,8 +11,23 @@
 
 #include "abi/fuse_draft_inode_passthrough.h"
 #include "session/inode_passthrough_adapter.h"
+#include "tests/common/host_isolation.h"
 
 namespace ptfs::testing {
+
+namespace {
+
+// Isolates the test process from the host's devices (host_isolation.h) before
+// any test, and so before any thread, starts.
+class HostIsolationEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override { IsolateFromHostDevices(); }
+};
+
+const ::testing::Environment* const kHostIsolation =
+    ::testing::AddGlobalTestEnvironment(new HostIsolationEnvironment);
+
+}  // namespace
 
 using namespace ptfs::abi;  // NOLINT
 namespace draft = ptfs::abi::draft;
@@ -60,6 +75,12 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
   const char* dir = ::mkdtemp(tmpl);
   if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
   source_ = dir;
+  if (!DevicesUnreachableUnder(source_)) {
+    std::filesystem::remove(source_);
+    throw std::runtime_error(
+        "SOURCE " + source_ +
+        " could hold a usable device node: run IsolateFromHostDevices() first");
+  }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     throw std::runtime_error("socketpair failed");

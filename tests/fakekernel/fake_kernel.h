@@ -87,8 +87,12 @@ struct RequestBuilder {
     return *this;
   }
   RequestBuilder& Name(std::string_view s) {  // NUL-terminated
-    body.insert(body.end(), s.begin(), s.end());
-    body.push_back('\0');
+    // resize + memcpy, as in Arg: after an Arg, g++ 12 misreads the insert
+    // of a runtime-length name the same way.
+    const size_t at = body.size();
+    body.resize(at + s.size() + 1);
+    if (!s.empty()) std::memcpy(body.data() + at, s.data(), s.size());
+    body[at + s.size()] = '\0';
     return *this;
   }
   RequestBuilder& Bytes(std::string_view s) {
