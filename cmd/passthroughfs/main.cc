@@ -29,6 +29,7 @@
 #include "sys/syscalls.h"
 #include "session/device_backing.h"
 #include "session/device_notifier.h"
+#include "session/memory_releaser.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/channel.h"
@@ -126,8 +127,8 @@ sigset_t BlockSignals() {
 // Counters of what reached the daemon and which data path served it, as
 // "name value" lines (documented in docs/stats.md).
 std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs,
-                        const session::Server& server,
-                        const transport::UringTransport* uring) {
+                        const session::Server& server, const transport::UringTransport* uring,
+                        const session::MemoryReleaser& releaser) {
   using namespace ptfs::abi;  // NOLINT
   const auto& dp = fs.data_path();
   std::string out;
@@ -174,6 +175,9 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("listing_probe_hits", static_cast<long long>(adv.hits.load()));
   line("listing_probe_misses", static_cast<long long>(adv.misses.load()));
   line("inodes", static_cast<long long>(fs.inode_count()));
+  line("nodeids_forgotten", static_cast<long long>(s.NodeidsForgotten()));
+  line("memory_releases", static_cast<long long>(releaser.releases()));
+  line("memory_release_us", static_cast<long long>(releaser.release_micros()));
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
   line("fds_shed", static_cast<long long>(fs.fds_shed()));
@@ -238,6 +242,8 @@ rlim_t RaiseFdLimit() {
 
 int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
+  // Before any thread starts, for the MemoryReleaser below (syscalls.h).
+  sys::PrepareAllocatorForRelease();
   CheckSource(o.source);
   // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
   // soon as the mount shows up must wait for the signal thread, not take the
@@ -353,6 +359,11 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
   session::SessionOptions sopts;
   sopts.debug = o.debug;
+  // Memory freed for forgotten inodes goes back to the OS, after each burst
+  // of forgets (memory_releaser.h). Declared before the session: workers
+  // call it until the server has joined them.
+  session::MemoryReleaser releaser(sys::ReleaseFreeMemory);
+  sopts.forgotten = [&releaser](uint64_t nodeids) { releaser.Freed(nodeids); };
   const int dev_fd = mounted->device.get();
   // Declared before the session, so that the rings and entry buffers outlive
   // every thread that may still answer through them (the lock waiters).
@@ -402,11 +413,11 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
   session::Server server(&session, &control, std::move(channel), threads, plan);
   std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
-               fsp = fs->get(), &server, ur = uring.get()]() mutable {
+               fsp = fs->get(), &server, ur = uring.get(), &releaser]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGUSR1) {
-        const std::string text = FormatStats(session, *fsp, server, ur);
+        const std::string text = FormatStats(session, *fsp, server, ur, releaser);
         LOG_INFO("stats:\n%s", text.c_str());
         if (!stats_file.empty()) WriteStats(stats_file, text);
         continue;

@@ -176,6 +176,7 @@ void Session::HandleInit(const proto::Request& req, Reply reply) {
 void Session::DoForget(const proto::Request& req) {
   if (req.header.opcode == FUSE_FORGET) {
     fs_->Forget(NodeId{req.header.nodeid}, req.Arg<fuse_forget_in>().nlookup);
+    NoteForgotten(1);
     return;
   }
   const size_t n = req.payload.size() / sizeof(fuse_forget_one);
@@ -184,6 +185,12 @@ void Session::DoForget(const proto::Request& req) {
     std::memcpy(&one, req.payload.data() + i * sizeof(one), sizeof(one));
     fs_->Forget(NodeId{one.nodeid}, one.nlookup);
   }
+  NoteForgotten(n);
+}
+
+void Session::NoteForgotten(uint64_t nodeids) {
+  nodeids_forgotten_.fetch_add(nodeids, std::memory_order_relaxed);
+  if (options_.forgotten) options_.forgotten(nodeids);
 }
 
 void Session::DoInterrupt(const proto::Request& req) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,11 @@ namespace ptfs::session {
 struct SessionOptions {
   proto::InitConfig init;
   bool debug = false;  // log every request and its outcome
+  // Called after each FORGET or BATCH_FORGET with the number of nodeids it
+  // named, on the worker that processed it: the memory the file system freed
+  // for them may be given back to the OS (cmd/passthroughfs passes
+  // MemoryReleaser::Freed). Unset: nothing is called.
+  std::function<void(uint64_t nodeids)> forgotten;
 };
 
 // Per-worker scratch memory for reply payloads (READ data, directory
@@ -69,6 +75,8 @@ class Session {
   // Messages rejected as malformed (answered with an error where they could
   // be, and logged as a warning).
   uint64_t RejectedRequests() const { return rejected_.load(std::memory_order_relaxed); }
+  // Nodeids named by the FORGETs and BATCH_FORGETs processed so far.
+  uint64_t NodeidsForgotten() const { return nodeids_forgotten_.load(std::memory_order_relaxed); }
 
   // The connection is gone: drop parked requests without answering them.
   // Called by the Server before it destroys its channels.
@@ -85,6 +93,7 @@ class Session {
   void HandleInit(const proto::Request& req, Reply reply);
   void Dispatch(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs);
   void DoForget(const proto::Request& req);
+  void NoteForgotten(uint64_t nodeids);
   void DoInterrupt(const proto::Request& req);
   void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
                  bool plus);
@@ -99,6 +108,7 @@ class Session {
   SessionOptions options_;
   std::array<std::atomic<uint64_t>, abi::kMaxOpcode + 1> request_counts_{};
   std::atomic<uint64_t> forgets_processed_{0};
+  std::atomic<uint64_t> nodeids_forgotten_{0};
   std::atomic<uint64_t> rejected_{0};
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};

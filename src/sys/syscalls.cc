@@ -332,3 +332,23 @@ bool HasCapability(int cap) {
   return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
 }
 }  // namespace ptfs::sys
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <time.h>
+
+namespace ptfs::sys {
+int64_t ReleaseFreeMemory() {
+  struct timespec a, b;
+  ::clock_gettime(CLOCK_MONOTONIC, &a);
+  ::malloc_trim(0);
+  ::clock_gettime(CLOCK_MONOTONIC, &b);
+  return (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+}
+
+void PrepareAllocatorForRelease() {
+  const char* tunables = ::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.mxfast") != nullptr) return;
+  ::mallopt(M_MXFAST, 0);
+}
+}  // namespace ptfs::sys

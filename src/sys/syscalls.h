@@ -113,3 +113,24 @@ namespace ptfs::sys {
 // Whether the calling thread has capability `cap` (CAP_*) in its effective set.
 bool HasCapability(int cap);
 }  // namespace ptfs::sys
+
+namespace ptfs::sys {
+// Hands the allocator's free memory back to the kernel: malloc_trim(0), which
+// releases the free pages inside every arena's heap, not only at its top.
+// Without it, memory freed by a thread stays resident in that thread's arena.
+// Takes each arena's lock in turn: keep it off hot paths. Returns how long it
+// took, in microseconds.
+int64_t ReleaseFreeMemory();
+
+// Prepares the allocator for ReleaseFreeMemory; call before threads start.
+// Turns off glibc's fastbins (M_MXFAST 0), unless GLIBC_TUNABLES sets them.
+// Why: malloc_trim first merges the fastbins' chunks into their neighbours,
+// and where those reach a per-thread arena's top chunk the top grows, and
+// malloc_trim never shrinks a per-thread arena's top (glibc's mtrim trims
+// only the main arena's). Measured on a 100,000-inode walk forgotten (2
+// workers, 5 cycles): 7-31 MB kept after the trim with fastbins, 7.4-7.5 MB
+// without, since freed chunks then merge at once and free() shrinks the top
+// itself (and the trim took 5 ms instead of 60). Small blocks still come from
+// the per-thread tcache.
+void PrepareAllocatorForRelease();
+}  // namespace ptfs::sys

@@ -103,6 +103,7 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
                             FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
                             FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_SETXATTR_EXT |
                             FUSE_INIT_EXT | FUSE_POSIX_ACL | FUSE_HANDLE_KILLPRIV_V2;
+  sopts.forgotten = options.forgotten;
   if (options.draft_inode_passthrough) options.offered_flags |= draft::FUSE_PASSTHROUGH_INO;
   // What the daemon asks for, as cmd/passthroughfs does.
   sopts.init.wanted_flags |=

@@ -113,6 +113,8 @@ struct FakeKernelOptions {
   int threads = 2;
   passthrough::PassthroughOptions fs;    // .source is filled in by the harness
   bool init = true;                      // send INIT in the constructor
+  // SessionOptions::forgotten (the daemon's memory release hook).
+  std::function<void(uint64_t nodeids)> forgotten;
   // Wraps the PassthroughFs in a policy layer; the session talks to the
   // result.
   std::function<std::unique_ptr<FileSystem>(FileSystem* inner)> decorate;
