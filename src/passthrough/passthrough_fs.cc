@@ -53,14 +53,14 @@ dev_t DecodeRdev(uint32_t rdev) {
   return makedev(major, minor);
 }
 
-// Flags of a host open on behalf of the kernel: O_DIRECT is dropped because
-// WRITE payloads sit at unaligned offsets in the request buffer (the kernel
-// already bypassed its own page cache for the caller); creation flags were
-// handled by the kernel or are added explicitly by CREATE.
 // The kernel's __FMODE_EXEC, which it leaves in the flags of the open that
 // execve(2) and uselib make (the FUSE OPEN carries the file's f_flags).
 constexpr uint32_t kOpenForExec = 0x20;
 
+// Flags of a host open on behalf of the kernel: O_DIRECT is dropped because
+// WRITE payloads sit at unaligned offsets in the request buffer (the kernel
+// already bypassed its own page cache for the caller); creation flags were
+// handled by the kernel or are added explicitly by CREATE.
 int HostOpenFlags(uint32_t flags) {
   return (static_cast<int>(flags & ~kOpenForExec) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) |
          O_CLOEXEC;
