@@ -69,27 +69,18 @@ Confinement::Confinement(uint64_t root_dev, uint64_t root_ino, int watch_fd, Pro
   }
   MutexLock lock(&devs_mu_);
   tried_[root_dev_] = true;
-  devs_[0].store(root_dev_ + 1, std::memory_order_release);
+  devs_.Add(root_dev_);
   all_watched_.store(true, std::memory_order_release);
 }
 
-bool Confinement::Covers(uint64_t dev) const {
-  for (const auto& d : devs_) {
-    const uint64_t v = d.load(std::memory_order_acquire);
-    if (v == 0) return false;
-    if (v == dev + 1) return true;
-  }
-  return false;
-}
+bool Confinement::Covers(uint64_t dev) const { return devs_.Contains(dev); }
 
 void Confinement::Watch(int fd, uint64_t dev) {
   if (!watching() || Covers(dev)) return;
   MutexLock lock(&devs_mu_);
   if (tried_.count(dev) != 0) return;
   tried_[dev] = false;
-  size_t slot = 0;
-  while (slot < kMaxDevs && devs_[slot].load(std::memory_order_relaxed) != 0) ++slot;
-  Errno why = slot == kMaxDevs ? Errno(ENOSPC) : MarkMoves(group_.get(), fd);
+  Errno why = devs_.Full() ? Errno(ENOSPC) : MarkMoves(group_.get(), fd);
   if (why) {
     // Moves there go unseen: stop trusting proofs anywhere (see all_watched_).
     all_watched_.store(false, std::memory_order_release);
@@ -98,7 +89,7 @@ void Confinement::Watch(int fd, uint64_t dev) {
     return;
   }
   tried_[dev] = true;
-  devs_[slot].store(dev + 1, std::memory_order_release);
+  devs_.Add(dev);
 }
 
 uint64_t Confinement::CurrentEpoch() {

@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 
+#include "passthrough/device_set.h"
 #include "sys/fd.h"
 #include "util/result.h"
 #include "util/thread_annotations.h"
@@ -97,8 +98,7 @@ class Confinement {
   // Set while a thread reads the group, before its read: a thread that finds
   // the queue empty then knows whether an epoch bump may still be coming.
   std::atomic<int> draining_{0};
-  static constexpr size_t kMaxDevs = 16;
-  std::array<std::atomic<uint64_t>, kMaxDevs> devs_{};  // watched devices, dev + 1; 0 = free
+  DeviceSet devs_;  // watched devices, filled under devs_mu_
   Mutex devs_mu_;  // serializes Watch
   std::map<uint64_t, bool> tried_ GUARDED_BY(devs_mu_);
   // Proofs are only trusted while every filesystem met inside SOURCE is

@@ -138,9 +138,7 @@ Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd, bool
 
 Errno SourceWatcher::AddFilesystem(int fd, uint64_t dev) {
   tried_[dev] = false;
-  size_t slot = 0;
-  while (slot < kMaxDevs && devs_[slot].load(std::memory_order_relaxed) != 0) ++slot;
-  if (slot == kMaxDevs) return Errno(ENOSPC);
+  if (devs_.Full()) return Errno(ENOSPC);
   PTFS_ASSIGN_OR_RETURN(uint64_t fsid, FsidOf(fd));
   PTFS_TRY(MarkFilesystem(group_.get(), fd));
   if (own_mounts_) {
@@ -160,7 +158,7 @@ Errno SourceWatcher::AddFilesystem(int fd, uint64_t dev) {
                         sys::Reopen(fd, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC));
   mount_fds_.emplace(fsid, std::move(mount_fd));
   tried_[dev] = true;
-  devs_[slot].store(dev + 1, std::memory_order_release);
+  devs_.Add(dev);
   return Errno();
 }
 
@@ -172,14 +170,7 @@ SourceWatcher::SourceWatcher(sys::UniqueFd group, bool own_mounts)
 
 SourceWatcher::~SourceWatcher() { Stop(); }
 
-bool SourceWatcher::Covers(uint64_t dev) const {
-  for (const auto& d : devs_) {
-    const uint64_t v = d.load(std::memory_order_acquire);
-    if (v == 0) return false;
-    if (v == dev + 1) return true;
-  }
-  return false;
-}
+bool SourceWatcher::Covers(uint64_t dev) const { return devs_.Contains(dev); }
 
 bool SourceWatcher::Watch(int fd, uint64_t dev) {
   if (Covers(dev)) return true;

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "passthrough/device_set.h"
 #include "ptfs/notifier.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
@@ -151,8 +152,7 @@ class SourceWatcher {
   sys::UniqueFd wake_;  // eventfd: Stop()
   sys::UniqueFd kick_;  // eventfd: `pending_` has invalidations to send
   int32_t self_pid_ = 0;
-  static constexpr size_t kMaxDevs = 16;
-  std::array<std::atomic<uint64_t>, kMaxDevs> devs_{};  // dev + 1; 0 = free
+  DeviceSet devs_;  // filled under mu_
   Mutex mu_;
   std::map<uint64_t, bool> tried_ GUARDED_BY(mu_);         // dev -> covered
   std::map<uint64_t, sys::UniqueFd> mount_fds_ GUARDED_BY(mu_);  // fsid -> fd
