@@ -181,6 +181,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
   line("fds_shed", static_cast<long long>(fs.fds_shed()));
+  line("invalidations_for_writers", static_cast<long long>(fs.invalidations_for_writers()));
   line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
   line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
   // Confinement: by-name operations only in directories under SOURCE.
@@ -396,18 +397,19 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
   transport::FuseDeviceControl control(dev_fd);
   session::DeviceBackingRegistrar registrar(&control);
   if (want_passthrough) (*fs)->SetBackingRegistrar(&registrar);
-  // Outside changes to SOURCE reach the kernel through a connection fd of
-  // their own (a clone), written only by the source watcher's thread.
+  // Notifications reach the kernel through a connection fd of their own (a
+  // clone): outside changes to SOURCE from the source watcher's thread, and
+  // attribute invalidations when a file is first opened for writing through
+  // kernel passthrough (PassthroughFs::AttachBacking).
   std::unique_ptr<session::DeviceNotifier> notifier;
-  if ((*fs)->source_watcher() != nullptr) {
-    auto notify_channel = control.Clone();
-    if (notify_channel.ok()) {
-      notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
-      (*fs)->SetNotifier(notifier.get());
-    } else {
-      LOG_WARN("source watch: cannot clone the device fd for notifications (%s)",
-               strerror(notify_channel.error().value()));
-    }
+  auto notify_channel = control.Clone();
+  if (notify_channel.ok()) {
+    notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
+    (*fs)->SetNotifier(notifier.get());
+  } else {
+    LOG_WARN("cannot clone the device fd for notifications (%s): no source watch, and "
+             "times moved by writes through shared mappings show after the attribute timeout",
+             strerror(notify_channel.error().value()));
   }
 
   auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);

@@ -318,7 +318,8 @@ Timeout PassthroughFs::EntryTimeoutFor(uint64_t dev) const {
                                                     : options_.entry_timeout;
 }
 
-Timeout PassthroughFs::AttrTimeoutFor(uint64_t dev) const {
+Timeout PassthroughFs::AttrTimeoutFor(const Inode& inode, uint64_t dev) const {
+  if (inode.passthrough_writers.load(std::memory_order_acquire) > 0) return Timeout{};
   return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
                                                     : options_.attr_timeout;
 }
@@ -415,7 +416,8 @@ int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
   return host;
 }
 
-void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, Opened* opened) {
+void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, bool reply_has_attrs,
+                                  Opened* opened) {
   // With kernel-kept locks FLUSH only matters to the writeback cache (the
   // kernel writes dirty pages back at close); otherwise it would reach the
   // daemon for nothing, a synchronous round trip per close.
@@ -424,11 +426,19 @@ void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, Opened* opene
   if (id.value != 0) {
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;
     opened->backing = id;
-    if ((flags & O_ACCMODE) != O_RDONLY && watcher_ != nullptr) {
-      // The kernel tracks its own passthrough writes; the watch may stop
-      // reporting each one (SourceWatcher::WriterClosed).
+    if ((flags & O_ACCMODE) != O_RDONLY) {
+      // The kernel tracks its own passthrough writes (the watch may stop
+      // reporting each one: SourceWatcher::WriterClosed) but not writes
+      // through a shared mapping: attributes are not cached meanwhile
+      // (AttrTimeoutFor). Counted before the invalidation, so that a reply
+      // racing with it either sees the writer or is discarded by the kernel
+      // (an invalidation bumps the inode's attr_version).
       file.passthrough_writer = true;
-      file.inode->passthrough_writers.fetch_add(1);
+      const bool first = file.inode->passthrough_writers.fetch_add(1) == 0;
+      if (first && !reply_has_attrs && notifier_ != nullptr) {
+        (void)notifier_->InvalidateInode(file.inode->id(), -1, 0);
+        invalidations_for_writers_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   } else if ((flags & O_ACCMODE) == O_WRONLY && !writeback_) {
     // Served write-only opens bypass the FUSE page cache: the caller's pages
@@ -527,7 +537,7 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   e.generation = inode.generation();
   e.attr = stx;
   e.entry_timeout = EntryTimeoutFor(DevOf(stx));
-  e.attr_timeout = AttrTimeoutFor(DevOf(stx));
+  e.attr_timeout = AttrTimeoutFor(inode, DevOf(stx));
   e.inode_passthrough_ops = options_.inode_passthrough_ops;
   if (!inode.is_dir()) e.inode_passthrough_ops &= ~kInodeOpReaddir;
   return e;
@@ -598,16 +608,18 @@ Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle*
   const unsigned mask = (sx_mask != 0 ? sx_mask : kStatxMask) | STATX_BASIC_STATS;
   struct statx stx;
   int rc;
+  InodePtr inode;
   if (fh != nullptr) {
     PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, *fh));
+    inode = file->inode;
     rc = ::statx(file->fd.get(), "", AT_EMPTY_PATH | sync, mask, &stx);
   } else {
-    PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+    PTFS_ASSIGN_OR_RETURN(inode, inodes_->Get(node));
     PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
     rc = ::statx(fd->get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | sync, mask, &stx);
   }
   if (rc < 0) return Errno::Last();
-  return Attr{stx, AttrTimeoutFor(DevOf(stx))};
+  return Attr{stx, AttrTimeoutFor(*inode, DevOf(stx))};
 }
 
 Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
@@ -805,7 +817,7 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
   file->access_mode = static_cast<int>(flags) & O_ACCMODE;
   inodes_->NoteOpened(*inode, path_fd);
   Opened o;
-  AttachBacking(*file, flags, &o);
+  AttachBacking(*file, flags, /*reply_has_attrs=*/false, &o);
   o.fh = files_.Add(std::move(file));
   return o;
 }
@@ -826,8 +838,9 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   file->access_mode = static_cast<int>(flags) & O_ACCMODE;
   inodes_->NoteOpened(**inode, *pin);
   Created c;
+  AttachBacking(*file, flags | O_TRUNC, /*reply_has_attrs=*/true, &c.open);  // new data
+  if (file->passthrough_writer) entry.attr_timeout = Timeout{};  // see AttrTimeoutFor
   c.entry = entry;
-  AttachBacking(*file, flags | O_TRUNC, &c.open);  // a created file is new data
   c.open.fh = files_.Add(std::move(file));
   return c;
 }
@@ -980,7 +993,8 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
   // security.ima, as the daemon, so the watch skips it as the daemon's own
   // change: see GetXattr.
   if (file->access_mode != O_RDONLY) ForgetXattrPresence(*file->inode);
-  if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1) {
+  if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1 &&
+      watcher_ != nullptr) {
     watcher_->WriterClosed(file->fd.get(), node.value);
   }
   if (inodes_->NoteReleased(*file->inode)) {

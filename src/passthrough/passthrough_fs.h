@@ -174,6 +174,11 @@ class PassthroughFs final : public FileSystem {
   const ListingCounters& listings() const { return listing_counters_; }
   // Cached fds closed because an open hit the process's fd limit.
   uint64_t fds_shed() const { return fds_shed_.load(std::memory_order_relaxed); }
+  // Attribute invalidations sent because a file was opened for writing
+  // through kernel passthrough (AttrTimeoutFor).
+  uint64_t invalidations_for_writers() const {
+    return invalidations_for_writers_.load(std::memory_order_relaxed);
+  }
   // GETXATTRs answered ENODATA from what the daemon knew (no host call).
   uint64_t xattr_absence_known() const {
     return xattr_absence_known_.load(std::memory_order_relaxed);
@@ -215,7 +220,10 @@ class PassthroughFs final : public FileSystem {
   // Cache timeouts for an inode on device `dev`: long where the source watch
   // covers it.
   Timeout EntryTimeoutFor(uint64_t dev) const;  // 0 with per_caller_lookups
-  Timeout AttrTimeoutFor(uint64_t dev) const;
+  // 0 while the inode is open for writing through kernel passthrough: a
+  // write through a shared mapping of the backing file moves its mtime and
+  // ctime with no request and no fsnotify event, so the kernel must ask.
+  Timeout AttrTimeoutFor(const Inode& inode, uint64_t dev) const;
   bool Coherent(uint64_t dev) const {
     return watcher_ != nullptr && watcher_->Covers(dev);
   }
@@ -230,7 +238,10 @@ class PassthroughFs final : public FileSystem {
   void ReleaseInodeBacking(const InodePtr& gone);
   // Registers (or shares) the inode's backing for a new open and fills the
   // OPEN reply's passthrough fields.
-  void AttachBacking(FileState& file, uint32_t flags, Opened* opened);
+  // `reply_has_attrs`: the reply (CREATE) carries the inode's attributes,
+  // with AttrTimeoutFor's timeout; an OPEN does not, so the first passthrough
+  // writer invalidates what the kernel caches instead.
+  void AttachBacking(FileState& file, uint32_t flags, bool reply_has_attrs, Opened* opened);
   // For opens the daemon serves: whether the kernel may keep its page cache.
   // An open for writing: the next reader must not keep the kernel's cache.
   void ForgetCachedVersion(Inode& inode);
@@ -261,6 +272,7 @@ class PassthroughFs final : public FileSystem {
   ListingAdvisor listing_advisor_;
   uint64_t fd_pressure_token_ = 0;  // sys::SetFdPressureHandler
   std::atomic<uint64_t> fds_shed_{0};
+  std::atomic<uint64_t> invalidations_for_writers_{0};
   // GetXattr may answer from Inode::xattr_presence: the source watch reports
   // outside changes and the kernel checks permissions (see GetXattr).
   bool xattr_presence_usable_ = false;

@@ -433,6 +433,27 @@ std::map<std::string, long> Daemon::Stats() {
   return out;
 }
 
+void Daemon::SettleWatch() {
+  auto key = [&] {
+    auto s = Stats();
+    // Not watch_events: writing the stats file is itself an (own) event.
+    return std::to_string(s["watch_inval_entry"]) + "/" + std::to_string(s["watch_inval_inode"]);
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  std::string last = key();
+  auto stable_since = Clock::now();
+  while (Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    const std::string now = key();
+    if (now != last) {
+      last = now;
+      stable_since = Clock::now();
+    } else if (Clock::now() - stable_since > std::chrono::milliseconds(150)) {
+      return;
+    }
+  }
+}
+
 testing::AssertionResult Daemon::RingCarriedTheRequests() {
   auto st = Stats();
   if (st.empty()) return testing::AssertionFailure() << "no counters from the daemon";

@@ -96,6 +96,11 @@ class Daemon {
   // The daemon's counters (SIGUSR1 rewrites the --stats-file that Start
   // always passes), by name; empty if they did not arrive.
   std::map<std::string, long> Stats();
+  // Waits until the source watch has reported what SOURCE just saw (its
+  // batch and repeat delays are a few ms, but a loaded machine may take
+  // longer): the invalidation counters must stay unchanged for 150 ms,
+  // within 5 s.
+  void SettleWatch();
   // The io_uring transport is in force and carried most requests: proves a
   // uring variant did not quietly run over /dev/fuse.
   testing::AssertionResult RingCarriedTheRequests();

@@ -59,30 +59,6 @@ bool Contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// Waits until the watch has reported what SOURCE just saw (its batch and
-// repeat delays are a few ms, but a loaded machine may take longer): the
-// invalidation counters must stay unchanged for 150 ms, within 5 s.
-void Settle(Daemon& d) {
-  auto key = [&] {
-    auto s = d.Stats();
-    // Not watch_events: writing the stats file is itself an (own) event.
-    return std::to_string(s["watch_inval_entry"]) + "/" + std::to_string(s["watch_inval_inode"]);
-  };
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
-  std::string last = key();
-  auto stable_since = Clock::now();
-  while (Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    const std::string now = key();
-    if (now != last) {
-      last = now;
-      stable_since = Clock::now();
-    } else if (Clock::now() - stable_since > std::chrono::milliseconds(150)) {
-      return;
-    }
-  }
-}
-
 class SourceWatch : public MountTestBase {};
 
 TEST_F(SourceWatch, OnByDefaultAndWarmStatsStayInTheKernel) {
@@ -90,7 +66,7 @@ TEST_F(SourceWatch, OnByDefaultAndWarmStatsStayInTheKernel) {
   for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), "x"));
   // Those creations are outside changes too: let the watch report them
   // before the kernel caches the files, or it rightly drops them again.
-  Settle(daemon());
+  daemon().SettleWatch();
   EXPECT_NE(daemon().Log().find("source watch: on"), std::string::npos) << daemon().Log();
   for (int i = 0; i < kFiles; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 1);
   auto before = daemon().Stats();
@@ -174,7 +150,7 @@ TEST_F(SourceWatch, ChangesThroughTheMountAreNotEchoed) {
 // the mount.
 TEST_F(SourceWatch, PassthroughWritesRaiseNoEventsAndOutsideWritesShowAtOnce) {
   ASSERT_TRUE(WriteFile(Src("f"), std::string(4096, 'a')));
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   EXPECT_EQ(before["watch_own_mounts"], 1) << "SOURCE reached through a private clone";
   const int fd = open(Mnt("f").c_str(), O_RDWR);
@@ -185,7 +161,7 @@ TEST_F(SourceWatch, PassthroughWritesRaiseNoEventsAndOutsideWritesShowAtOnce) {
     // Spread over ~40 of the watch's 5 ms batches.
     if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  Settle(daemon());
+  daemon().SettleWatch();
   auto mid = daemon().Stats();
   ASSERT_EQ(mid["opens_passthrough"] - before["opens_passthrough"], 1)
       << "the writes must have gone through kernel passthrough";
@@ -219,7 +195,7 @@ class SourceWatchSharedMount : public MountTestBase {
 TEST_F(SourceWatchSharedMount, PassthroughWritesAreMutedWhileOpenAndOutsideWritesCaughtUpAtClose) {
   EXPECT_EQ(daemon().Stats()["watch_own_mounts"], 0);
   ASSERT_TRUE(WriteFile(Src("f"), std::string(4096, 'a')));
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   const int fd = open(Mnt("f").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
@@ -229,7 +205,7 @@ TEST_F(SourceWatchSharedMount, PassthroughWritesAreMutedWhileOpenAndOutsideWrite
     // Spread over ~40 of the watch's 5 ms batches.
     if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  Settle(daemon());
+  daemon().SettleWatch();
   auto mid = daemon().Stats();
   ASSERT_EQ(mid["opens_passthrough"] - before["opens_passthrough"], 1)
       << "the writes must have gone through kernel passthrough";
@@ -307,7 +283,7 @@ TEST_F(SourceWatch, FilesWithoutXattrsAreKnownAndXattrChangesStillShow) {
   // then forgets the inode, and the fresh one learns its xattrs again (one
   // more host call: 18 instead of 19, in ~1 of 9 runs). Let them all
   // arrive before counting.
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   for (int i = 0; i < 10; ++i) {
     errno = 0;
@@ -347,7 +323,7 @@ TEST_F(SourceWatch, DirectoriesAreListedWithoutOpenRoundTrips) {
     ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
     for (int f = 0; f < 5; ++f) ASSERT_TRUE(WriteFile(dir + "/f" + std::to_string(f), ""));
   }
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   for (int round = 0; round < 3; ++round) {
     for (int d = 0; d < 20; ++d) {
@@ -378,7 +354,7 @@ TEST_F(SourceWatch, RefreshedListingsKeepTheKernelsCachedAcls) {
   ASSERT_EQ(mkdir(Mnt("dir").c_str(), 0755), 0);
   for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Mnt("dir/f" + std::to_string(i)), ""));
   ASSERT_TRUE(WriteFile(Src("dir/outside"), ""));  // not held by the kernel
-  Settle(daemon());
+  daemon().SettleWatch();
   char buf[64];
   auto acl_of_all = [&] {
     for (int i = 0; i < kFiles; ++i) {
@@ -416,7 +392,7 @@ TEST_F(SourceWatch, ConcurrentListingsOfOneDirectoryWithoutHandles) {
   for (int i = 0; i < kEntries; ++i) {
     ASSERT_TRUE(WriteFile(Src("big/entry-with-a-longish-name-" + std::to_string(i)), ""));
   }
-  Settle(daemon());
+  daemon().SettleWatch();
   std::vector<std::string> a, b;
   std::thread ta([&] { a = ListDir(Mnt("big")); });
   std::thread tb([&] { b = ListDir(Mnt("big")); });
@@ -438,7 +414,7 @@ class ReaddirplusOff : public MountTestBase {
 
 TEST_F(ReaddirplusOff, ListingsAreNamesOnly) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), ""));
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   ASSERT_EQ(ListDir(mnt()).size(), 20u);
   for (int i = 0; i < 20; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 0);
@@ -476,7 +452,7 @@ TEST_F(ListingAttributes, NameOnlyTraversalsGetNamesAndStatsGetAttributes) {
   constexpr int kDirs = 40, kFiles = 10;
   MakeTree("walk", kDirs, kFiles);
   MakeTree("stat", kDirs, kFiles);
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   WalkNamesOnly("walk", kDirs, kFiles);
   auto walked = daemon().Stats();
@@ -517,7 +493,7 @@ class ListingAttributesAll : public ListingAttributes {
 TEST_F(ListingAttributesAll, EveryFileCarriesAttributes) {
   constexpr int kDirs = 40, kFiles = 10;
   MakeTree("walk", kDirs, kFiles);
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   WalkNamesOnly("walk", kDirs, kFiles);
   auto after = daemon().Stats();
@@ -558,7 +534,7 @@ class KernelLocks : public MountTestBase {
 
 TEST_F(KernelLocks, ClosesSendNoFlushAndLocksStillConflict) {
   ASSERT_TRUE(WriteFile(Src("f"), "data"));
-  Settle(daemon());
+  daemon().SettleWatch();
   auto before = daemon().Stats();
   OpenAndCloseTimes(Mnt("f"), 100);
   auto after = daemon().Stats();
@@ -717,7 +693,7 @@ class FdLimit : public MountTestBase {};
 TEST_F(FdLimit, OpensAtTheLimitCloseCachedFdsInstead) {
   constexpr int kFiles = 400, kHeld = 200;
   for (int i = 0; i < kFiles; ++i) ASSERT_TRUE(WriteFile(Src("f" + std::to_string(i)), "x"));
-  Settle(daemon());
+  daemon().SettleWatch();
   for (int i = 0; i < kFiles; ++i) ASSERT_EQ(SizeOf(Mnt("f" + std::to_string(i))), 1);
   auto before = daemon().Stats();
   ASSERT_GE(before["process_fds"], kFiles) << "each looked-up inode has a cached fd";
