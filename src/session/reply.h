@@ -42,6 +42,9 @@ class Reply {
     return Send({&iov, 1});
   }
   bool SendError(Errno error);
+  // The answer of an op whose success carries no data: `status`'s error, or
+  // an empty reply when it is ok.
+  bool SendStatus(Errno status) { return status ? SendError(status) : SendEmpty(); }
   // The connection is gone: consume the reply without sending anything.
   void Abandon() { channel_ = nullptr; }
 

@@ -1,6 +1,7 @@
 // Session: the protocol state of one FUSE connection (INIT outcome, in-flight
-// lock waits) and the dispatcher that turns each validated
-// request into one FileSystem call and one reply.
+// lock waits) and the dispatcher that hands each validated request to the
+// handler of its opcode (session/ops.h), which makes one FileSystem call and
+// sends one reply.
 //
 // Thread-safety: HandleMessage runs concurrently on every worker. Before INIT
 // is answered the kernel sends nothing else, so the INIT outcome is written
@@ -91,18 +92,11 @@ class Session {
 
  private:
   void HandleInit(const proto::Request& req, Reply reply);
+  // Hands a request that came after INIT to the handler of its opcode.
   void Dispatch(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs);
   void DoForget(const proto::Request& req);
   void NoteForgotten(uint64_t nodeids);
   void DoInterrupt(const proto::Request& req);
-  void DoReadDir(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs,
-                 bool plus);
-  // `negative_allowed`: LOOKUP, where an Entry with node 0 means "absent,
-  // remember it"; from any other op such an entry is answered EIO.
-  void SendEntry(Result<Entry> entry, Reply reply, bool negative_allowed = false);
-  BackingId InodeBackingFor(const Entry& e);
-  void SendCreated(Result<Created> created, const Context& ctx, Reply reply);
-  void SendAttr(Result<Attr> attr, Reply reply);
 
   FileSystem* fs_;
   SessionOptions options_;
