@@ -912,11 +912,11 @@ Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle 
 Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   // close(2) drops the closing process's POSIX locks on the file.
-  DropLocks(node, lock_owner);
+  locks_.DropOwner(node, lock_owner);
   // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2)
   // does. Local filesystems report none at close (they have no flush
   // operation), so there the two host calls are skipped.
-  if (!CloseMayReportErrors(file->inode->key().dev, file->fd.get())) {
+  if (!close_reports_.MayReportErrors(file->inode->key().dev, file->fd.get())) {
     flush_close_skipped_.fetch_add(1, std::memory_order_relaxed);
     return Errno::Ok();
   }
@@ -925,69 +925,15 @@ Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t 
   return CheckSys(::close(dup));
 }
 
-bool CloseReportsErrorsOn(uint64_t fs_magic) {
-  switch (fs_magic) {
-    // Filesystems whose files have no flush operation: close(2) returns 0
-    // whatever was written (errors show at fsync, as natively).
-    case EXT4_SUPER_MAGIC:
-    case TMPFS_MAGIC:
-    case XFS_SUPER_MAGIC:
-    case BTRFS_SUPER_MAGIC:
-    case RAMFS_MAGIC:
-      return false;
-    default:  // NFS, CIFS, FUSE, overlayfs, ... or unknown: ask
-      return true;
-  }
-}
-
-bool PassthroughFs::CloseMayReportErrors(uint64_t dev, int fd) {
-  {
-    MutexLock lock(&close_reports_mu_);
-    if (auto it = close_reports_.find(dev); it != close_reports_.end()) return it->second;
-  }
-  struct statfs sfs;
-  if (::fstatfs(fd, &sfs) < 0) return true;  // not learned: do the close
-  const bool reports = CloseReportsErrorsOn(static_cast<uint64_t>(sfs.f_type));
-  MutexLock lock(&close_reports_mu_);
-  close_reports_.emplace(dev, reports);
-  return reports;
-}
-
-void PassthroughFs::DropLocks(NodeId node, uint64_t owner) {
-  SharedFd dropped;  // closed (dropping its locks) after unlocking
-  MutexLock lock(&locks_mu_);
-  auto it = lock_fds_.find(LockKey{node.value, owner});
-  if (it == lock_fds_.end()) return;
-  dropped = std::move(it->second);
-  lock_fds_.erase(it);
-}
-
 Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t release_flags,
                              uint64_t lock_owner) {
   std::shared_ptr<FileState> file = files_.Remove(fh);
   if (!file) return Errno(EBADF);
   // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
-  if (release_flags & abi::FUSE_RELEASE_FLUSH) DropLocks(node, lock_owner);
-  {
-    // Owners that locked through no other live handle hold nothing any more
-    // (see lock_owners_by_handle_): this is where OFD locks end.
-    std::vector<SharedFd> dropped;
-    MutexLock lock(&locks_mu_);
-    auto owners = lock_owners_by_handle_.find(fh.value);
-    if (owners != lock_owners_by_handle_.end()) {
-      for (uint64_t owner : owners->second) {
-        const LockKey key{file->inode->id().value, owner};
-        auto count = lock_handle_count_.find(key);
-        if (count == lock_handle_count_.end() || --count->second > 0) continue;
-        lock_handle_count_.erase(count);
-        auto it = lock_fds_.find(key);
-        if (it == lock_fds_.end()) continue;
-        dropped.push_back(std::move(it->second));
-        lock_fds_.erase(it);
-      }
-      lock_owners_by_handle_.erase(owners);
-    }
-  }
+  if (release_flags & abi::FUSE_RELEASE_FLUSH) locks_.DropOwner(node, lock_owner);
+  // Owners that locked through no other live handle hold nothing any more:
+  // this is where OFD locks end.
+  locks_.HandleReleased(file->inode->id(), fh);
   backing_.Release(file->inode->id());
   // The last close of a written file is where IMA appraisal (re)writes
   // security.ima, as the daemon, so the watch skips it as the daemon's own
@@ -997,16 +943,8 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
       watcher_ != nullptr) {
     watcher_->WriterClosed(file->fd.get(), node.value);
   }
-  if (inodes_->NoteReleased(*file->inode)) {
-    // The last open file of the inode is gone: no owner can hold locks on it.
-    std::vector<SharedFd> dropped;
-    MutexLock lock(&locks_mu_);
-    for (auto it = lock_fds_.lower_bound(LockKey{node.value, 0});
-         it != lock_fds_.end() && it->first.node == node.value;) {
-      dropped.push_back(std::move(it->second));
-      it = lock_fds_.erase(it);
-    }
-  }
+  // The last open file of the inode is gone: no owner can hold locks on it.
+  if (inodes_->NoteReleased(*file->inode)) locks_.InodeClosed(node);
   return Errno::Ok();
 }
 
@@ -1311,23 +1249,6 @@ Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   });
 }
 
-Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, FileHandle fh, uint64_t owner) {
-  const LockKey key{file.inode->id().value, owner};
-  {
-    MutexLock lock(&locks_mu_);
-    if (lock_owners_by_handle_[fh.value].insert(owner).second) ++lock_handle_count_[key];
-    auto it = lock_fds_.find(key);
-    if (it != lock_fds_.end()) return it->second;
-  }
-  auto fd = sys::Reopen(file.fd.get(), O_RDWR);
-  if (!fd.ok()) fd = sys::Reopen(file.fd.get(), file.access_mode);
-  if (!fd.ok()) return fd.error();
-  auto shared = std::make_shared<const sys::UniqueFd>(std::move(*fd));
-  MutexLock lock(&locks_mu_);
-  auto [it, inserted] = lock_fds_.emplace(key, shared);
-  return it->second;  // another thread may have won the race: use its fd
-}
-
 namespace {
 struct flock ToFlock(const LockIn& l) {
   struct flock fl{};
@@ -1345,7 +1266,8 @@ struct flock ToFlock(const LockIn& l) {
 Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
                                     const LockIn& lock) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, locks_.FdFor(node, fh, owner, file->fd.get(),
+                                                     file->access_mode));
   struct flock fl = ToFlock(lock);
   if (::fcntl(fd->get(), F_OFD_GETLK, &fl) < 0) return Errno::Last();
   LockIn out;
@@ -1365,7 +1287,8 @@ Errno PassthroughFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t 
     const int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
     return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
   }
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, locks_.FdFor(node, fh, owner, file->fd.get(),
+                                                     file->access_mode));
   struct flock fl = ToFlock(lock);
   return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
 }
