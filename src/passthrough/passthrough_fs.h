@@ -244,6 +244,15 @@ class PassthroughFs final : public FileSystem {
   // The directory stream READDIR and FSYNCDIR use: the one OPENDIR made
   // (fh), or the server's own one per directory (fh 0, without OPENDIR).
   Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
+  // ReadDir's steps (readdir.cc): what a listing chunk hands out, decided
+  // once per chunk; the READDIRPLUS entry for one name; the counts kept.
+  struct ListingPlan;
+  struct ListingTally;
+  ListingPlan PlanListing(const Context& ctx, DirState& dir, uint64_t offset,
+                          const DirentSink& sink);
+  Entry PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name, uint64_t ino,
+                  uint8_t type, ListingTally* tally);
+  void CountListing(const InodePtr& dir, const ListingTally& tally);
 
   PassthroughOptions options_;
   std::unique_ptr<InodeTable> inodes_;
