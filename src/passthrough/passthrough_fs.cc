@@ -1,209 +1,104 @@
+// PassthroughFs: setup, INIT, the inode table's entries (LOOKUP, FORGET,
+// GETATTR, SETATTR) and the operations on names (SYMLINK, MKNOD, MKDIR,
+// UNLINK, RMDIR, RENAME, LINK). Open files are in file_ops.cc, directory
+// listings in readdir.cc, extended attributes in xattr_ops.cc.
 #include "passthrough/passthrough_fs.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <linux/magic.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
-#include <optional>
-#include <vector>
 
 #include "abi/fuse_abi.h"
-#include "sys/credentials.h"
+#include "passthrough/caller.h"
+#include "passthrough/wire_to_host.h"
+#include "passthrough/xattr_presence.h"
+#include "sys/syscalls.h"
 #include "util/log.h"
 
 namespace ptfs::passthrough {
 
 namespace {
 
-using abi::FATTR_ATIME;
-using abi::FATTR_FH;
-using abi::FATTR_GID;
-using abi::FATTR_MODE;
-using abi::FATTR_MTIME;
-using abi::FATTR_SIZE;
-using abi::FATTR_UID;
-
-constexpr unsigned kStatxMask = STATX_BASIC_STATS | STATX_BTIME;
-
-uint64_t DevOf(const struct statx& stx) { return makedev(stx.stx_dev_major, stx.stx_dev_minor); }
-
-// A NUL-terminated copy of a wire name (the views are not terminated).
-class CName {
- public:
-  explicit CName(std::string_view s) : s_(s) {}
-  const char* c_str() const { return s_.c_str(); }
-
- private:
-  std::string s_;
-};
-
-// Decodes the kernel's 32-bit rdev (new_encode_dev) into a dev_t.
-dev_t DecodeRdev(uint32_t rdev) {
-  const unsigned major = (rdev & 0xfff00) >> 8;
-  const unsigned minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-  return makedev(major, minor);
+// With the source watch, SOURCE is reached through a private clone of its
+// mounts, so fanotify can leave out the mount's own passthrough writes
+// (SourceWatcher::Create). Where that is refused (no CAP_SYS_ADMIN, an
+// unbindable mount), the usual open; `own_mounts` says which it was.
+Result<sys::UniqueFd> OpenSource(const PassthroughOptions& options, bool watch, bool* own_mounts) {
+  *own_mounts = false;
+  if (watch && options.private_mounts) {
+    auto clone = sys::OpenTreeClone(options.source.c_str());
+    if (clone.ok()) {
+      *own_mounts = true;
+      if (Errno why = sys::SetTreeAtime(clone->get(), options.atime, options.nodiratime)) {
+        LOG_INFO("access times follow SOURCE's mount, not the mount's options (%s)",
+                 strerror(why.value()));
+      }
+      return std::move(*clone);
+    }
+    LOG_DEBUG("no private clone of SOURCE's mounts (%s)", strerror(clone.error().value()));
+  }
+  return sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY);
 }
 
-// The kernel's __FMODE_EXEC, which it leaves in the flags of the open that
-// execve(2) and uselib make (the FUSE OPEN carries the file's f_flags).
-constexpr uint32_t kOpenForExec = 0x20;
-
-// Flags of a host open on behalf of the kernel: O_DIRECT is dropped because
-// WRITE payloads sit at unaligned offsets in the request buffer (the kernel
-// already bypassed its own page cache for the caller); creation flags were
-// handled by the kernel or are added explicitly by CREATE.
-int HostOpenFlags(uint32_t flags) {
-  return (static_cast<int>(flags & ~kOpenForExec) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) |
-         O_CLOEXEC;
-}
-
-// Every operation that creates, opens or changes something runs its host
-// syscall with the caller's fsuid, fsgid and supplementary groups, so that
-// SOURCE checks permission (sticky directories, ownership, ACLs, chown to a
-// group, utimes rules, protected hardlinks) and assigns owner and group
-// exactly as for a native call by that user. Only that syscall runs switched:
-// reopening handles and killing suid/sgid on the kernel's behalf need the
-// daemon's identity (see sys/credentials.h).
-//
-// Supplementary groups: the kernel sends at most the one that owns the parent
-// of a creating request (FUSE_CREATE_SUPP_GROUP). Everything else runs first
-// with the groups the request carried; if SOURCE refuses (EACCES/EPERM) and
-// the calling thread has more groups (/proc/TID/status), it runs once more
-// with all of them. A refused call changed nothing, so the retry is safe, and
-// the common case costs no /proc read. docs/decisions.md has the reasoning.
-bool IsDenied(Errno e) { return e.value() == EACCES || e.value() == EPERM; }
-inline Errno ErrorOf(Errno e) { return e; }
-template <typename T>
-Errno ErrorOf(const Result<T>& r) {
-  return r.error();
-}
-
-template <typename F>
-auto RunWithGroups(const Context& ctx, std::span<const uint32_t> groups, F& op) -> decltype(op()) {
-  auto creds = sys::FsCredentials::Assume(ctx.uid, ctx.gid, groups);
-  if (!creds.ok()) return creds.error();
-  return op();
-}
-
-// The caller's full group list from /proc, if it adds to what the request
-// carried.
-std::optional<std::vector<uint32_t>> MoreGroups(const Context& ctx) {
-  if (!sys::FsCredentials::Supported() || ctx.uid == 0) return std::nullopt;
-  auto all = sys::ThreadGroups(ctx.pid, ctx.uid, ctx.gid);
-  if (!all.ok()) return std::nullopt;
-  for (uint32_t g : *all) {
-    if (g != ctx.gid && std::find(ctx.groups.begin(), ctx.groups.end(), g) == ctx.groups.end()) {
-      return std::move(*all);
+InodeTableOptions TableOptions(const PassthroughOptions& options, int root, int root_dir) {
+  InodeTableOptions topts;
+  topts.fd_cache_slots = options.fd_cache_slots;
+  topts.use_handles = options.handles == PassthroughOptions::Handles::kAuto;
+  if (topts.use_handles) {
+    // Handles are usable only if we can also open them again (needs
+    // CAP_DAC_READ_SEARCH) and SOURCE's filesystem exports them.
+    int mount_id;
+    auto handle = sys::NameToHandle(root, "", &mount_id);
+    Errno why = handle.error();
+    if (handle.ok()) why = sys::OpenByHandle(root_dir, *handle, O_PATH).error();
+    if (why) {
+      topts.use_handles = false;
+      LOG_INFO("file handles unavailable on %s (%s): holding an O_PATH fd per inode",
+               options.source.c_str(), strerror(why.value()));
     }
   }
-  return std::nullopt;
+  return topts;
 }
 
-// Whether the caller is in group `gid`: its own, one the request carried,
-// or (read from /proc only then) one of its other supplementary groups.
-bool InGroup(const Context& ctx, uint32_t gid) {
-  if (gid == ctx.gid || std::find(ctx.groups.begin(), ctx.groups.end(), gid) != ctx.groups.end()) {
-    return true;
+// The source watch, or nullptr where fanotify cannot watch SOURCE;
+// `status` says which, for INIT's log.
+std::unique_ptr<SourceWatcher> WatchSource(const PassthroughOptions& options, int root_dir,
+                                           bool own_mounts, std::string* status) {
+  auto created = SourceWatcher::Create(root_dir, own_mounts);
+  if (!created.ok()) {
+    const int e = created.error().value();
+    *status = std::string("source watch: off (fanotify cannot watch SOURCE's filesystem: ") +
+              strerror(e) + (e == EPERM ? ", needs CAP_SYS_ADMIN" : "") +
+              "); entries and attributes are cached for the short timeouts only";
+    return nullptr;
   }
-  auto more = MoreGroups(ctx);
-  return more && std::find(more->begin(), more->end(), gid) != more->end();
+  *status = options.timeouts_given
+                ? "source watch: on (fanotify); outside changes to SOURCE reach the "
+                  "kernel within milliseconds"
+                : "source watch: on (fanotify); the kernel caches entries and "
+                  "attributes up to " +
+                      std::to_string(options.coherent_timeout.sec) +
+                      " s and learns of outside changes to SOURCE within milliseconds";
+  return std::move(*created);
 }
 
-// Whether AsCaller would run an operation exactly as the daemon itself: a
-// check made "as the caller" then only repeats what the operation does.
-bool RunsAsDaemon(const Context& ctx) {
-  return !sys::FsCredentials::WouldSwitch(ctx.uid, ctx.gid, ctx.groups);
-}
-
-template <typename F>
-auto AsCaller(const Context& ctx, F&& op) -> decltype(op()) {
-  auto first = RunWithGroups(ctx, ctx.groups, op);
-  if (!IsDenied(ErrorOf(first))) return first;
-  auto more = MoreGroups(ctx);
-  if (!more) return first;
-  return RunWithGroups(ctx, *more, op);
-}
-
-// For the operations whose *outcome*, not just permission, depends on group
-// membership, the full list is read up front: the host clears S_ISGID (even
-// without group execute) on chmod, setting an access ACL, truncate, O_TRUNC
-// and chown when the caller is not in the file's group.
-template <typename F>
-auto AsCallerWithAllGroups(const Context& ctx, F&& op) -> decltype(op()) {
-  auto more = MoreGroups(ctx);
-  return more ? RunWithGroups(ctx, *more, op) : RunWithGroups(ctx, ctx.groups, op);
-}
-
-// Whether a change to a file with these attributes keeps or clears S_ISGID
-// depending on groups the request did not carry.
-bool SgidDependsOnGroups(const Context& ctx, uint32_t mode, uint32_t gid) {
-  return (mode & S_ISGID) != 0 && !S_ISDIR(mode) && gid != ctx.gid &&
-         std::find(ctx.groups.begin(), ctx.groups.end(), gid) == ctx.groups.end();
-}
-bool SgidDependsOnGroups(const Context& ctx, int fd) {
-  struct stat st;
-  return ::fstat(fd, &st) == 0 && SgidDependsOnGroups(ctx, st.st_mode, st.st_gid);
-}
-
-// AsCaller, or AsCallerWithAllGroups when `all_groups`.
-template <typename F>
-auto AsCallerMaybeAll(const Context& ctx, bool all_groups, F&& op) -> decltype(op()) {
-  return all_groups ? AsCallerWithAllGroups(ctx, op) : AsCaller(ctx, op);
-}
-
-// Clears what the kernel's setattr_should_drop_suidgid() (Linux 6.2+) drops
-// for a caller without CAP_FSETID: suid always; sgid when the group may
-// execute or when the caller is not in the file's group (the old rule kept
-// sgid without group execute for everybody, as a mandatory-locking mark).
-// Only ever asked for by the kernel for such callers (FUSE_*_KILL_SUIDGID, the
-// empty killpriv SETATTR), so capabilities need no second check. `fd` may be
-// O_PATH; the chmod runs as the daemon (the caller may not own the file).
-Errno KillSuidGid(const Context& ctx, int fd) {
-  struct stat st;
-  if (::fstat(fd, &st) < 0) return Errno::Last();
-  const mode_t mode = st.st_mode & 07777;
-  if (!S_ISREG(st.st_mode) || (mode & (S_ISUID | S_ISGID)) == 0) return Errno::Ok();
-  mode_t killed = mode & ~S_ISUID;
-  if ((mode & S_ISGID) != 0 && ((mode & S_IXGRP) != 0 || !InGroup(ctx, st.st_gid))) {
-    killed &= ~S_ISGID;
-  }
-  if (killed == mode) return Errno::Ok();
-  const sys::ProcFd proc(fd);
-  return CheckSys(::fchmodat(proc.dir(), proc.name(), killed, 0));
-}
-
-Errno ApplyUmask(bool dont_mask, uint32_t umask) {
-  return sys::SetThreadUmask(dont_mask ? static_cast<mode_t>(umask & 07777) : 0);
-}
-
-// Inode::xattr_presence: the low bits say what is known, the rest count
-// possible changes.
-enum XattrPresence : uint32_t { kXattrsUnknown = 0, kNoXattrs = 1, kSomeXattrs = 2 };
-constexpr uint32_t kXattrPresenceBits = 3;
-constexpr uint32_t kXattrGenerationStep = 4;
-
-// After any change that may add an extended attribute: back to unknown, in a
-// new generation.
-void ForgetXattrPresence(Inode& inode) {
-  uint32_t v = inode.xattr_presence.load(std::memory_order_relaxed);
-  while (!inode.xattr_presence.compare_exchange_weak(
-      v, (v + kXattrGenerationStep) & ~kXattrPresenceBits, std::memory_order_acq_rel)) {
-  }
-}
-
-// Records `presence` unless a change came between reading `seen` and now.
-void LearnXattrPresence(Inode& inode, uint32_t seen, XattrPresence presence) {
-  (void)inode.xattr_presence.compare_exchange_strong(seen, (seen & ~kXattrPresenceBits) | presence,
-                                                     std::memory_order_acq_rel);
+// Confinement of SOURCE's root `root`, which finds a directory's proof of
+// being under SOURCE in the inode table; `watch_fd` -1: no fanotify.
+std::unique_ptr<Confinement> ConfineTo(InodeTable* table, const struct statx& root, int watch_fd) {
+  return std::make_unique<Confinement>(
+      DevOf(root), root.stx_ino, watch_fd,
+      [table](uint64_t dev, uint64_t ino, std::shared_ptr<void>* keep) -> std::atomic<uint64_t>* {
+        const NodeId node = table->NodeOf(InodeKey{dev, ino});
+        if (node == NodeId{}) return nullptr;
+        auto inode = table->Get(node);
+        if (!inode.ok() || !(*inode)->is_dir()) return nullptr;
+        std::atomic<uint64_t>* proof = &(*inode)->proven_epoch;
+        *keep = std::move(*inode);
+        return proof;
+      });
 }
 
 }  // namespace
@@ -212,81 +107,16 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
   const bool caching = options.entry_timeout.sec != 0 || options.entry_timeout.nsec != 0 ||
                        options.attr_timeout.sec != 0 || options.attr_timeout.nsec != 0;
   const bool watch = options.watch_source && caching;
-  // With the source watch, SOURCE is reached through a private clone of its
-  // mounts, so fanotify can leave out the mount's own passthrough writes
-  // (SourceWatcher::Create). Where that is refused (no CAP_SYS_ADMIN, an
-  // unbindable mount), the usual open.
-  bool own_mounts = false;
-  sys::UniqueFd root;
-  if (watch && options.private_mounts) {
-    auto clone = sys::OpenTreeClone(options.source.c_str());
-    if (clone.ok()) {
-      root = std::move(*clone);
-      own_mounts = true;
-      if (Errno why = sys::SetTreeAtime(root.get(), options.atime, options.nodiratime)) {
-        LOG_INFO("access times follow SOURCE's mount, not the mount's options (%s)",
-                 strerror(why.value()));
-      }
-    } else {
-      LOG_DEBUG("no private clone of SOURCE's mounts (%s)", strerror(clone.error().value()));
-    }
-  }
-  if (!own_mounts) {
-    PTFS_ASSIGN_OR_RETURN(root,
-                          sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY));
-  }
+  bool own_mounts;
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root, OpenSource(options, watch, &own_mounts));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root_dir, sys::Reopen(root.get(), O_RDONLY | O_DIRECTORY));
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(root.get(), kStatxMask));
-  InodeTableOptions topts;
-  topts.fd_cache_slots = options.fd_cache_slots;
-  topts.use_handles = options.handles == PassthroughOptions::Handles::kAuto;
-  if (topts.use_handles) {
-    // Handles are usable only if we can also open them again (needs
-    // CAP_DAC_READ_SEARCH) and SOURCE's filesystem exports them.
-    int mount_id;
-    auto handle = sys::NameToHandle(root.get(), "", &mount_id);
-    Errno why = handle.error();
-    if (handle.ok()) why = sys::OpenByHandle(root_dir.get(), *handle, O_PATH).error();
-    if (why) {
-      topts.use_handles = false;
-      LOG_INFO("file handles unavailable on %s (%s): holding an O_PATH fd per inode",
-               options.source.c_str(), strerror(why.value()));
-    }
-  }
+  const InodeTableOptions topts = TableOptions(options, root.get(), root_dir.get());
   auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
   std::unique_ptr<SourceWatcher> watcher;
   std::string watch_status;
-  if (watch) {
-    auto created = SourceWatcher::Create(root_dir.get(), own_mounts);
-    if (created.ok()) {
-      watcher = std::move(*created);
-      watch_status = options.timeouts_given
-                         ? "source watch: on (fanotify); outside changes to SOURCE reach the "
-                           "kernel within milliseconds"
-                         : "source watch: on (fanotify); the kernel caches entries and "
-                           "attributes up to " +
-                               std::to_string(options.coherent_timeout.sec) +
-                               " s and learns of outside changes to SOURCE within milliseconds";
-    } else {
-      const int e = created.error().value();
-      watch_status = std::string("source watch: off (fanotify cannot watch SOURCE's filesystem: ") +
-                     strerror(e) + (e == EPERM ? ", needs CAP_SYS_ADMIN" : "") +
-                     "); entries and attributes are cached for the short timeouts only";
-    }
-  }
-  InodeTable* table_ptr = table.get();
-  auto confinement = std::make_unique<Confinement>(
-      DevOf(stx), stx.stx_ino, options.confinement_watch ? root_dir.get() : -1,
-      [table_ptr](uint64_t dev, uint64_t ino, std::shared_ptr<void>* keep)
-          -> std::atomic<uint64_t>* {
-        const NodeId node = table_ptr->NodeOf(InodeKey{dev, ino});
-        if (node == NodeId{}) return nullptr;
-        auto inode = table_ptr->Get(node);
-        if (!inode.ok() || !(*inode)->is_dir()) return nullptr;
-        std::atomic<uint64_t>* proof = &(*inode)->proven_epoch;
-        *keep = std::move(*inode);
-        return proof;
-      });
+  if (watch) watcher = WatchSource(options, root_dir.get(), own_mounts, &watch_status);
+  auto confinement = ConfineTo(table.get(), stx, options.confinement_watch ? root_dir.get() : -1);
   auto fs = std::unique_ptr<PassthroughFs>(
       new PassthroughFs(options, std::move(table), std::move(root_dir)));
   fs->confinement_ = std::move(confinement);
@@ -405,93 +235,6 @@ void PassthroughFs::LogInodePassthrough(const ConnectionInfo& info) {
            names.c_str(), info.proto_minor);
 }
 
-int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
-  int host = HostOpenFlags(flags);
-  if (writeback_) {
-    // With the writeback cache the kernel reads pages it partly overwrites,
-    // even on write-only files, and appends itself at its idea of EOF.
-    if ((host & O_ACCMODE) == O_WRONLY) host = (host & ~O_ACCMODE) | O_RDWR;
-    host &= ~O_APPEND;
-  }
-  return host;
-}
-
-void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, bool reply_has_attrs,
-                                  Opened* opened) {
-  // With kernel-kept locks FLUSH only matters to the writeback cache (the
-  // kernel writes dirty pages back at close); otherwise it would reach the
-  // daemon for nothing, a synchronous round trip per close.
-  if (options_.kernel_locks && !writeback_) opened->open_flags |= abi::FOPEN_NOFLUSH;
-  const BackingId id = backing_.Acquire(file.inode->id(), file.fd.get());
-  if (id.value != 0) {
-    opened->open_flags |= abi::FOPEN_PASSTHROUGH;
-    opened->backing = id;
-    if ((flags & O_ACCMODE) != O_RDONLY) {
-      // The kernel tracks its own passthrough writes (the watch may stop
-      // reporting each one: SourceWatcher::WriterClosed) but not writes
-      // through a shared mapping: attributes are not cached meanwhile
-      // (AttrTimeoutFor). Counted before the invalidation, so that a reply
-      // racing with it either sees the writer or is discarded by the kernel
-      // (an invalidation bumps the inode's attr_version).
-      file.passthrough_writer = true;
-      const bool first = file.inode->passthrough_writers.fetch_add(1) == 0;
-      if (first && !reply_has_attrs && notifier_ != nullptr) {
-        (void)notifier_->InvalidateInode(file.inode->id(), -1, 0);
-        invalidations_for_writers_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
-  } else if ((flags & O_ACCMODE) == O_WRONLY && !writeback_) {
-    // Served write-only opens bypass the FUSE page cache: the caller's pages
-    // go straight into the request (one copy instead of two, and no second
-    // page cache filled with data nobody reads through this open). Nothing
-    // is lost: a write-only fd cannot read or mmap. Writers to one file may
-    // run in parallel, as they do on SOURCE.
-    opened->open_flags |= abi::FOPEN_DIRECT_IO | abi::FOPEN_PARALLEL_DIRECT_WRITES;
-    ForgetCachedVersion(*file.inode);
-  } else if (keep_cache_ && MayKeepCache(*file.inode, file.fd.get(), flags)) {
-    opened->open_flags |= abi::FOPEN_KEEP_CACHE;
-  }
-}
-
-namespace {
-std::optional<DataVersion> VersionOf(int fd) {
-  struct statx stx;
-  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MTIME | STATX_CTIME | STATX_SIZE, &stx) < 0) {
-    return std::nullopt;
-  }
-  auto ns = [](const struct statx_timestamp& t) {
-    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-  };
-  return DataVersion{ns(stx.stx_mtime), ns(stx.stx_ctime), stx.stx_size};
-}
-}  // namespace
-
-// Whether the kernel's page cache for a file may survive this open. Only
-// read-only opens can keep it, and only if SOURCE shows the same data version
-// (mtime, ctime, size) as at the previous read-only open: anything written to
-// SOURCE directly moves ctime, so the cache is dropped exactly then. An open
-// for writing forgets the version (the file will change in ways we would
-// have to track across the asynchronous RELEASE, where an outside write could
-// slip in unnoticed), so the next reader re-reads once and starts over.
-void PassthroughFs::ForgetCachedVersion(Inode& inode) {
-  MutexLock lock(&inode.cache_mu);
-  inode.cached_version.reset();
-}
-
-bool PassthroughFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
-  const bool writer = (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & O_TRUNC) != 0;
-  if (writer) {
-    ForgetCachedVersion(inode);
-    return false;
-  }
-  const auto now = VersionOf(fd);
-  MutexLock lock(&inode.cache_mu);
-  const bool keep = now && inode.cached_version && *inode.cached_version == *now;
-  inode.cached_version = now;
-  return keep;
-}
-
-
 Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(parent));
   if (!inode->is_dir()) return Errno(ENOTDIR);
@@ -592,12 +335,6 @@ BackingId PassthroughFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
   return backing_.HoldForInode(node, &(*inode)->inode_backing_held, (*fd)->get(), inode_ops);
 }
 
-Result<std::shared_ptr<FileState>> PassthroughFs::FileOf(NodeId node, FileHandle fh) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, files_.Get(fh));
-  if (file->inode->id() != node) return Errno(EBADF);
-  return file;
-}
-
 Result<Attr> PassthroughFs::GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) {
   return Statx(ctx, node, fh, 0, kStatxMask);
 }
@@ -622,6 +359,59 @@ Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle*
   return Attr{stx, AttrTimeoutFor(*inode, DevOf(stx))};
 }
 
+namespace {
+
+// SetAttr's changes. Each runs as the caller: SOURCE then decides who may
+// chmod (the owner), chown (root; the owner to a group they are in),
+// truncate (a writer) and set times (a writer for "now", the owner for
+// explicit times). `file` is the open file SETATTR named, or nullptr.
+
+Errno SetMode(const Context& ctx, uint32_t wire_mode, const FileState* file,
+              const sys::ProcFd& proc) {
+  const mode_t mode = wire_mode & 07777;
+  auto chmod = [&] {
+    return CheckSys(file ? ::fchmod(file->fd.get(), mode)
+                         : ::fchmodat(proc.dir(), proc.name(), mode, 0));
+  };
+  // Whether S_ISGID survives depends on membership in the file's group.
+  return (mode & S_ISGID) ? AsCallerWithAllGroups(ctx, chmod) : AsCaller(ctx, chmod);
+}
+
+Errno SetOwner(const Context& ctx, const SetAttrIn& in, int path_fd) {
+  const uid_t uid = (in.valid & abi::FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
+  const gid_t gid = (in.valid & abi::FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
+  return AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd), [&] {
+    return CheckSys(::fchownat(path_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+  });
+}
+
+Errno SetSize(const Context& ctx, uint64_t size, const FileState* file, int path_fd,
+              const sys::ProcFd& proc) {
+  return AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd), [&] {
+    return CheckSys(file && file->access_mode != O_RDONLY
+                        ? ::ftruncate(file->fd.get(), static_cast<off_t>(size))
+                        : ::truncate(proc.path(), static_cast<off_t>(size)));
+  });
+}
+
+Errno SetTimes(const Context& ctx, const SetAttrIn& in, int path_fd, const sys::ProcFd& proc) {
+  struct timespec times[2];
+  times[0] = (in.valid & abi::FATTR_ATIME) ? in.atime : timespec{0, UTIME_OMIT};
+  times[1] = (in.valid & abi::FATTR_MTIME) ? in.mtime : timespec{0, UTIME_OMIT};
+  auto utimes = [&] {
+    int rc = ::utimensat(path_fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    if (rc < 0 && errno == EINVAL) rc = ::utimensat(proc.dir(), proc.name(), times, 0);
+    return CheckSys(rc);
+  };
+  // FATTR_CTIME comes only with the kernel's own mtime/ctime (writeback
+  // cache: flushing times, or a truncate by a writer), never from a
+  // utimensat(2) caller: those are the kernel's bookkeeping, applied as
+  // the daemon (a writer who is not the owner may not set explicit times).
+  return (in.valid & abi::FATTR_CTIME) ? utimes() : AsCaller(ctx, utimes);
+}
+
+}  // namespace
+
 Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
@@ -629,52 +419,18 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
   // attribute change the daemon makes: see GetXattr.
   ForgetXattrPresence(*inode);
   std::shared_ptr<FileState> file;
-  if ((in.valid & FATTR_FH) != 0) {
+  if ((in.valid & abi::FATTR_FH) != 0) {
     auto f = FileOf(node, in.fh);
     if (f.ok()) file = std::move(*f);
   }
   const sys::ProcFd proc(path_fd->get());
-  // Each change runs as the caller: SOURCE then decides who may chmod (the
-  // owner), chown (root; the owner to a group they are in), truncate (a
-  // writer) and set times (a writer for "now", the owner for explicit times).
-  if (in.valid & FATTR_MODE) {
-    const mode_t mode = in.mode & 07777;
-    auto chmod = [&] {
-      return CheckSys(file ? ::fchmod(file->fd.get(), mode)
-                           : ::fchmodat(proc.dir(), proc.name(), mode, 0));
-    };
-    // Whether S_ISGID survives depends on membership in the file's group.
-    PTFS_TRY((mode & S_ISGID) ? AsCallerWithAllGroups(ctx, chmod) : AsCaller(ctx, chmod));
+  if (in.valid & abi::FATTR_MODE) PTFS_TRY(SetMode(ctx, in.mode, file.get(), proc));
+  if (in.valid & (abi::FATTR_UID | abi::FATTR_GID)) PTFS_TRY(SetOwner(ctx, in, path_fd->get()));
+  if (in.valid & abi::FATTR_SIZE) {
+    PTFS_TRY(SetSize(ctx, in.size, file.get(), path_fd->get(), proc));
   }
-  if (in.valid & (FATTR_UID | FATTR_GID)) {
-    const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
-    const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
-    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
-      return CheckSys(
-          ::fchownat(path_fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
-    }));
-  }
-  if (in.valid & FATTR_SIZE) {
-    PTFS_TRY(AsCallerMaybeAll(ctx, SgidDependsOnGroups(ctx, path_fd->get()), [&] {
-      return CheckSys(file && file->access_mode != O_RDONLY
-                          ? ::ftruncate(file->fd.get(), static_cast<off_t>(in.size))
-                          : ::truncate(proc.path(), static_cast<off_t>(in.size)));
-    }));
-  }
-  if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
-    struct timespec times[2];
-    times[0] = (in.valid & FATTR_ATIME) ? in.atime : timespec{0, UTIME_OMIT};
-    times[1] = (in.valid & FATTR_MTIME) ? in.mtime : timespec{0, UTIME_OMIT};
-    auto utimes = [&] {
-      int rc = ::utimensat(path_fd->get(), "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-      if (rc < 0 && errno == EINVAL) rc = ::utimensat(proc.dir(), proc.name(), times, 0);
-      return CheckSys(rc);
-    };
-    // FATTR_CTIME comes only with the kernel's own mtime/ctime (writeback
-    // cache: flushing times, or a truncate by a writer), never from a
-    // utimensat(2) caller: those are the kernel's bookkeeping, applied as
-    // the daemon (a writer who is not the owner may not set explicit times).
-    PTFS_TRY((in.valid & abi::FATTR_CTIME) ? utimes() : AsCaller(ctx, utimes));
+  if (in.valid & (abi::FATTR_ATIME | abi::FATTR_MTIME)) {
+    PTFS_TRY(SetTimes(ctx, in, path_fd->get(), proc));
   }
   // With FUSE_HANDLE_KILLPRIV_V2 the kernel asks us to drop privileges in two
   // ways: FATTR_KILL_SUIDGID (truncate), and a SETATTR that sets nothing at
@@ -773,530 +529,12 @@ Result<Entry> PassthroughFs::Link(const Context& ctx, NodeId node, NodeId new_pa
   return LookupAt(dir.fd->get(), new_name, 1);
 }
 
-Result<sys::UniqueFd> PassthroughFs::WidenForServer(sys::UniqueFd fd, uint32_t flags) const {
-  const int caller = HostOpenFlags(flags);
-  const int server = HostFlagsForOpen(flags);
-  if (caller == server) return fd;
-  // The caller's open proved its permission; the server needs more access
-  // than it asked for (writeback cache: reading pages of write-only files).
-  // O_TRUNC already happened.
-  return sys::Reopen(fd.get(), server & ~(O_TRUNC | O_CREAT | O_EXCL));
-}
-
-Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t flags,
-                                   uint32_t open_flags) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  // The open itself runs as the caller, with the caller's flags: SOURCE
-  // checks permission before any fd (or kernel passthrough backing, which
-  // the kernel opens with the daemon's credentials) exists. This holds with
-  // and without default_permissions.
-  const bool trunc = (flags & O_TRUNC) != 0;
-  Result<sys::UniqueFd> opened =
-      AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
-                       [&] { return sys::Reopen(path_fd->get(), HostOpenFlags(flags)); });
-  if (!opened.ok() && opened.error().value() == EACCES && (flags & kOpenForExec) != 0 &&
-      (flags & O_ACCMODE) == O_RDONLY) {
-    // execve(2) needs execute permission, not read permission (a mode 0711
-    // program runs for others natively). The caller may not read it, so the
-    // check is made as the caller and the open as the daemon; the kernel
-    // only maps the file for execution through this open.
-    const sys::ProcFd proc(path_fd->get());
-    PTFS_TRY(AsCaller(ctx, [&] {
-      return CheckSys(::faccessat(proc.dir(), proc.name(), X_OK, AT_EACCESS));
-    }));
-    opened = sys::Reopen(path_fd->get(), HostOpenFlags(flags));
-  }
-  if (!opened.ok()) return opened.error();
-  sys::UniqueFd caller_fd = std::move(*opened);
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
-  auto file = std::make_shared<FileState>();
-  file->inode = inode;
-  file->fd = std::move(fd);
-  file->access_mode = static_cast<int>(flags) & O_ACCMODE;
-  inodes_->NoteOpened(*inode, path_fd);
-  Opened o;
-  AttachBacking(*file, flags, /*reply_has_attrs=*/false, &o);
-  o.fh = files_.Add(std::move(file));
-  return o;
-}
-
-Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flags) {
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd path_fd, sys::Reopen(open_fd.get(), O_PATH));
-  PTFS_ASSIGN_OR_RETURN(Entry entry, EntryFor(std::move(path_fd), 1));
-  auto inode = inodes_->Get(entry.node);
-  if (!inode.ok()) return inode.error();  // cannot happen: we hold a reference
-  auto pin = inodes_->PathFd(**inode);
-  if (!pin.ok()) {
-    Forget(entry.node, 1);
-    return pin.error();
-  }
-  auto file = std::make_shared<FileState>();
-  file->inode = *inode;
-  file->fd = std::move(open_fd);
-  file->access_mode = static_cast<int>(flags) & O_ACCMODE;
-  inodes_->NoteOpened(**inode, *pin);
-  Created c;
-  AttachBacking(*file, flags | O_TRUNC, /*reply_has_attrs=*/true, &c.open);  // new data
-  if (file->passthrough_writer) entry.attr_timeout = Timeout{};  // see AttrTimeoutFor
-  c.entry = entry;
-  c.open.fh = files_.Add(std::move(file));
-  return c;
-}
-
-Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::string_view name,
-                                      uint32_t flags, uint32_t mode, uint32_t umask,
-                                      uint32_t open_flags) {
-  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
-  PTFS_TRY(ApplyUmask(dont_mask_, umask));
-  CName cname(name);
-  // An existing file may be truncated (see SgidDependsOnGroups).
-  bool all_groups = false;
-  if ((flags & O_TRUNC) && !(flags & O_EXCL)) {
-    auto existing = sys::StatxAt(dir.fd->get(), cname.c_str(), STATX_MODE | STATX_GID);
-    all_groups = existing.ok() && SgidDependsOnGroups(ctx, existing->stx_mode, existing->stx_gid);
-  }
-  // O_NOFOLLOW: never create through (or open) a symlink planted in SOURCE.
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd, AsCallerMaybeAll(ctx, all_groups, [&] {
-                          return sys::OpenAt(dir.fd->get(), cname.c_str(),
-                                             HostOpenFlags(flags) | O_CREAT | (flags & O_EXCL) |
-                                                 O_NOFOLLOW,
-                                             mode);
-                        }));
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
-  // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
-  return FinishCreate(std::move(fd), flags);
-}
-
-Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, uint32_t flags,
-                                       uint32_t mode, uint32_t umask) {
-  PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
-  PTFS_TRY(ApplyUmask(dont_mask_, umask));
-  int host_flags = (HostFlagsForOpen(flags) & ~O_DIRECTORY) | O_TMPFILE;
-  if ((host_flags & O_ACCMODE) == O_RDONLY) host_flags |= O_RDWR;  // O_TMPFILE needs write
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, AsCaller(ctx, [&] {
-                          return sys::OpenAt(dir.fd->get(), ".", host_flags, mode);
-                        }));
-  return FinishCreate(std::move(fd), flags);
-}
-
-Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, uint64_t offset,
-                                   std::span<char> out) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  ssize_t n = ::pread(file->fd.get(), out.data(), out.size(), static_cast<off_t>(offset));
-  if (n < 0) return Errno::Last();
-  return static_cast<size_t>(n);
-}
-
-Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                                    std::span<const char> data, uint32_t write_flags) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  if (write_flags & abi::FUSE_WRITE_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, file->fd.get()));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::pwrite(file->fd.get(), data.data() + done, data.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (done > 0) break;  // report the partial write, as write(2) would
-      return Errno::Last();
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
-}
-
-Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  // close(2) drops the closing process's POSIX locks on the file.
-  DropLocks(node, lock_owner);
-  // Closing a duplicate reports deferred write errors (e.g. NFS) as close(2)
-  // does. Local filesystems report none at close (they have no flush
-  // operation), so there the two host calls are skipped.
-  if (!CloseMayReportErrors(file->inode->key().dev, file->fd.get())) {
-    flush_close_skipped_.fetch_add(1, std::memory_order_relaxed);
-    return Errno::Ok();
-  }
-  int dup = ::fcntl(file->fd.get(), F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return Errno::Last();
-  return CheckSys(::close(dup));
-}
-
-bool CloseReportsErrorsOn(uint64_t fs_magic) {
-  switch (fs_magic) {
-    // Filesystems whose files have no flush operation: close(2) returns 0
-    // whatever was written (errors show at fsync, as natively).
-    case EXT4_SUPER_MAGIC:
-    case TMPFS_MAGIC:
-    case XFS_SUPER_MAGIC:
-    case BTRFS_SUPER_MAGIC:
-    case RAMFS_MAGIC:
-      return false;
-    default:  // NFS, CIFS, FUSE, overlayfs, ... or unknown: ask
-      return true;
-  }
-}
-
-bool PassthroughFs::CloseMayReportErrors(uint64_t dev, int fd) {
-  {
-    MutexLock lock(&close_reports_mu_);
-    if (auto it = close_reports_.find(dev); it != close_reports_.end()) return it->second;
-  }
-  struct statfs sfs;
-  if (::fstatfs(fd, &sfs) < 0) return true;  // not learned: do the close
-  const bool reports = CloseReportsErrorsOn(static_cast<uint64_t>(sfs.f_type));
-  MutexLock lock(&close_reports_mu_);
-  close_reports_.emplace(dev, reports);
-  return reports;
-}
-
-void PassthroughFs::DropLocks(NodeId node, uint64_t owner) {
-  SharedFd dropped;  // closed (dropping its locks) after unlocking
-  MutexLock lock(&locks_mu_);
-  auto it = lock_fds_.find(LockKey{node.value, owner});
-  if (it == lock_fds_.end()) return;
-  dropped = std::move(it->second);
-  lock_fds_.erase(it);
-}
-
-Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t release_flags,
-                             uint64_t lock_owner) {
-  std::shared_ptr<FileState> file = files_.Remove(fh);
-  if (!file) return Errno(EBADF);
-  // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
-  if (release_flags & abi::FUSE_RELEASE_FLUSH) DropLocks(node, lock_owner);
-  {
-    // Owners that locked through no other live handle hold nothing any more
-    // (see lock_owners_by_handle_): this is where OFD locks end.
-    std::vector<SharedFd> dropped;
-    MutexLock lock(&locks_mu_);
-    auto owners = lock_owners_by_handle_.find(fh.value);
-    if (owners != lock_owners_by_handle_.end()) {
-      for (uint64_t owner : owners->second) {
-        const LockKey key{file->inode->id().value, owner};
-        auto count = lock_handle_count_.find(key);
-        if (count == lock_handle_count_.end() || --count->second > 0) continue;
-        lock_handle_count_.erase(count);
-        auto it = lock_fds_.find(key);
-        if (it == lock_fds_.end()) continue;
-        dropped.push_back(std::move(it->second));
-        lock_fds_.erase(it);
-      }
-      lock_owners_by_handle_.erase(owners);
-    }
-  }
-  backing_.Release(file->inode->id());
-  // The last close of a written file is where IMA appraisal (re)writes
-  // security.ima, as the daemon, so the watch skips it as the daemon's own
-  // change: see GetXattr.
-  if (file->access_mode != O_RDONLY) ForgetXattrPresence(*file->inode);
-  if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1 &&
-      watcher_ != nullptr) {
-    watcher_->WriterClosed(file->fd.get(), node.value);
-  }
-  if (inodes_->NoteReleased(*file->inode)) {
-    // The last open file of the inode is gone: no owner can hold locks on it.
-    std::vector<SharedFd> dropped;
-    MutexLock lock(&locks_mu_);
-    for (auto it = lock_fds_.lower_bound(LockKey{node.value, 0});
-         it != lock_fds_.end() && it->first.node == node.value;) {
-      dropped.push_back(std::move(it->second));
-      it = lock_fds_.erase(it);
-    }
-  }
-  return Errno::Ok();
-}
-
-Errno PassthroughFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(file->fd.get())
-                                              : ::fsync(file->fd.get()));
-}
-
-Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t flags) {
-  if (dirs_without_open_) {
-    // ENOSYS tells the kernel that directories need no OPENDIR: it stops
-    // sending OPENDIR and RELEASEDIR for the rest of the connection, lists
-    // with fh 0, and caches every listing (FOPEN_CACHE_DIR|KEEP_CACHE, its
-    // default then). Only chosen where that is safe (Init): the source watch
-    // drops a cached listing when SOURCE changes, and with
-    // default_permissions the kernel itself checks read permission at
-    // open(2), the one thing OPENDIR as the caller would add.
-    return Errno(ENOSYS);
-  }
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  if (!inode->is_dir()) return Errno(ENOTDIR);
-  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  const int host_flags = (static_cast<int>(flags) & (O_NOATIME)) | O_RDONLY | O_DIRECTORY;
-  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, AsCaller(ctx, [&] {
-                          return sys::ReopenDir(path_fd->get(), host_flags);
-                        }));
-  auto dir = std::make_shared<DirState>();
-  dir->inode = std::move(inode);
-  dir->fd = std::move(fd);
-  Opened o;
-  // Listings are cached in the kernel and kept across opens: a change made
-  // through the mount drops the cache at once (the kernel bumps the
-  // directory's version), a change made in SOURCE directly when the
-  // directory's mtime is next refreshed (AUTO_INVAL_DATA, at most
-  // attr_timeout later), the same bound as for cached entries. A cached
-  // listing is plain names, so inodes are not refreshed per entry as
-  // READDIRPLUS would, and their cached ACLs survive (READDIRPLUS makes the
-  // kernel drop them, costing `ls -l` one GETXATTR per file per run).
-  if (keep_cache_) o.open_flags |= abi::FOPEN_CACHE_DIR | abi::FOPEN_KEEP_CACHE;
-  o.fh = dirs_.Add(std::move(dir));
-  return o;
-}
-
-Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHandle fh) {
-  if (fh.value != 0 || !dirs_without_open_) {
-    PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
-    if (dir->inode->id() != node) return Errno(EBADF);
-    return dir;
-  }
-  if (auto dir = dir_streams_.Get(node)) return dir;
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  if (!inode->is_dir()) return Errno(ENOTDIR);
-  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  auto dir = std::make_shared<DirState>();
-  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::ReopenDir(path_fd->get(), O_RDONLY | O_DIRECTORY));
-  dir->inode = std::move(inode);
-  std::shared_ptr<DirState> evicted;
-  return dir_streams_.Put(node, std::move(dir), &evicted);
-}
-
-Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                             DirentSink& sink) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
-  // A new listing of a directory moved out of SOURCE would name (and with
-  // READDIRPLUS, hand out) files outside it.
-  if (offset == 0) {
-    PTFS_TRY(confinement_->Check(dir->fd.get(), dir->inode->key().dev, dir->inode->key().ino,
-                                 &dir->inode->proven_epoch));
-  }
-  // READDIRPLUS hands out attributes, which natively need search permission
-  // on the directory; without default_permissions the kernel did not check.
-  const bool may_search =
-      !sink.plus() || options_.default_permissions || RunsAsDaemon(ctx) || AsCaller(ctx, [&] {
-        return CheckSys(::faccessat(dir->fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH));
-      }).ok();
-  const InodeKey dir_key = dir->inode->key();
-  const bool skip_known = sink.plus() && Coherent(dir_key.dev);
-  // A later chunk with attributes means the kernel saw lookups in the
-  // directory: all its entries get them. For a new listing the advisor says.
-  const bool files_get_attributes =
-      !sink.plus() || offset != 0 ||
-      options_.listing_attributes == PassthroughOptions::ListingAttributes::kAll ||
-      listing_advisor_.StartListing(*dir->inode);
-  uint64_t with_attributes = 0;
-  uint64_t files_bare = 0;
-  MutexLock lock(&dir->mu);
-  // The kernel passes back the offset of the last entry it consumed. Host
-  // offsets are the filesystem's own stable cookies (what telldir returns),
-  // so a listing continues correctly across calls and concurrent changes.
-  if (offset != dir->offset || dir->buf_pos >= dir->buf_len) {
-    if (offset != dir->offset) {
-      if (::lseek(dir->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return Errno::Last();
-      dir->offset = offset;
-    }
-    dir->buf_pos = dir->buf_len = 0;
-  }
-  if (!dir->buf) dir->buf = std::make_unique_for_overwrite<char[]>(DirState::kBufSize);
-  bool any = false;
-  for (;;) {
-    if (dir->buf_pos >= dir->buf_len) {
-      auto n = sys::GetDents64(dir->fd.get(), std::span<char>(dir->buf.get(), DirState::kBufSize));
-      if (!n.ok()) return any ? Errno::Ok() : n.error();
-      if (*n == 0) break;  // end of directory
-      dir->buf_pos = 0;
-      dir->buf_len = *n;
-    }
-    auto* d = reinterpret_cast<struct dirent64*>(dir->buf.get() + dir->buf_pos);
-    const std::string_view name(d->d_name);
-    if (!sink.Fits(name)) break;
-    const uint64_t next = static_cast<uint64_t>(d->d_off);
-    if (!sink.plus()) {
-      sink.Add(name, d->d_ino, d->d_type, next);
-    } else {
-      Entry e;
-      const bool file = d->d_type != DT_DIR && d->d_type != DT_UNKNOWN;
-      // A file the advisor leaves bare goes without a node whether the kernel
-      // holds it or not. Whether it does only decides if the listing counts
-      // as a probe (SentBare), which the first bare file it does not hold
-      // settles; so for such files the table is asked only until then. (That
-      // lookup was the largest part of the daemon's own time in a cold find.)
-      const bool ask_table =
-          files_get_attributes || !file || (skip_known && files_bare == 0);
-      const bool known =
-          ask_table && inodes_->NodeOf(InodeKey{dir_key.dev, d->d_ino}) != NodeId{};
-      // An inode the kernel already holds goes without a node too: on a
-      // watched filesystem its attributes are current, and an entry with a node would
-      // make the kernel drop the inode's cached ACLs (fuse_direntplus_link),
-      // so the next `ls -l` asked for each file's ACL again. It also saves a
-      // statx per entry. (A d_ino naming another inode only costs a LOOKUP.)
-      const bool kernel_holds = skip_known && known;
-      // Directories always get attributes: a traversal enters them.
-      const bool left_bare = !files_get_attributes && file && !kernel_holds;
-      const bool no_node =
-          name == "." || name == ".." || !may_search || kernel_holds || left_bare;
-      // An inode not in the table cannot be found by LookupAt's fast path:
-      // open it at once and save a statx by name.
-      auto looked_up = no_node ? Result<Entry>(Errno(EINVAL))
-                       : known ? LookupAt(dir->fd.get(), name, 1)
-                               : LookupNew(dir->fd.get(), name, 1);
-      if (looked_up.ok()) {
-        e = *looked_up;
-        ++with_attributes;
-      } else {
-        // "." and "..", a known inode, a file the advisor leaves bare, or an
-        // entry that vanished meanwhile: send it without a node, so the
-        // kernel takes no reference and looks it up on use (if it does not
-        // hold it).
-        e.attr.stx_ino = d->d_ino;
-        e.attr.stx_mode = static_cast<uint32_t>(d->d_type) << 12;
-        files_bare += left_bare ? 1 : 0;
-      }
-      sink.AddPlus(name, e, next);
-    }
-    any = true;
-    dir->buf_pos += d->d_reclen;
-    dir->offset = next;
-  }
-  if (with_attributes != 0) {
-    listing_counters_.with_attributes.fetch_add(with_attributes, std::memory_order_relaxed);
-  }
-  if (files_bare != 0) {
-    listing_counters_.files_bare.fetch_add(files_bare, std::memory_order_relaxed);
-    listing_advisor_.SentBare(dir->inode);
-  }
-  return Errno::Ok();
-}
-
-Errno PassthroughFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
-  if (fh.value == 0 && dirs_without_open_) return Errno::Ok();
-  return dirs_.Remove(fh) ? Errno::Ok() : Errno(EBADF);
-}
-
-Errno PassthroughFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
-  return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(dir->fd.get())
-                                              : ::fsync(dir->fd.get()));
-}
-
 Result<struct statvfs> PassthroughFs::StatFs(const Context&, NodeId node) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   struct statvfs st;
   if (::fstatvfs(fd->get(), &st) < 0) return Errno::Last();
   return st;
-}
-
-// Extended attributes go through the inode's /proc/self/fd magic link: the
-// f*xattr calls refuse O_PATH fds, and the magic link resolves to the inode
-// itself (a symlink's own xattrs included), never to a path in SOURCE.
-Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view name,
-                              std::span<const char> value, uint32_t flags) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  CName cname(name);
-  const sys::ProcFd proc(fd->get());
-  auto set = [&] {
-    return sys::SetXattr(proc, cname.c_str(), value.data(), value.size(), static_cast<int>(flags));
-  };
-  // An access ACL keeps S_ISGID only for a member of the file's group.
-  Errno result = name == "system.posix_acl_access" ? AsCallerWithAllGroups(ctx, set)
-                                                   : AsCaller(ctx, set);
-  ForgetXattrPresence(*inode);  // after the change: see GetXattr
-  return result;
-}
-
-Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::string_view name,
-                                       std::span<char> out) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  CName cname(name);
-  const sys::ProcFd proc(fd->get());
-  auto get = [&]() -> Result<size_t> {
-    return sys::GetXattr(proc, cname.c_str(), out.empty() ? nullptr : out.data(), out.size());
-  };
-  // Most files have no extended attributes, yet the kernel asks for some on
-  // every one: `ls -l` for security.selinux on each listing (FUSE caches no
-  // xattrs) and for its ACL, and a first write for security.capability. The
-  // first GETXATTR of an inode therefore lists its names instead, and if
-  // there are none, later ones are answered ENODATA without a host call
-  // until something may have added one: a SETXATTR through the mount, or an
-  // outside change the source watch reports (FAN_ATTRIB), so an outside
-  // setxattr shows within the watch's few milliseconds, like an outside
-  // chmod. Only where the kernel checks permissions itself (else user.*
-  // would need the caller's read permission checked here) and the watch
-  // covers the inode's filesystem (which also limits this to local
-  // filesystems, whose listxattr names every attribute getxattr finds).
-  if (xattr_presence_usable_ && watcher_->Covers(inode->key().dev)) {
-    uint32_t seen = inode->xattr_presence.load(std::memory_order_acquire);
-    switch (seen & kXattrPresenceBits) {
-      case kNoXattrs:
-        xattr_absence_known_.fetch_add(1, std::memory_order_relaxed);
-        return Errno(ENODATA);
-      case kXattrsUnknown: {
-        auto names = sys::ListXattr(proc, nullptr, 0);
-        if (!names.ok()) break;
-        LearnXattrPresence(*inode, seen, *names == 0 ? kNoXattrs : kSomeXattrs);
-        if (*names == 0) return Errno(ENODATA);
-        break;
-      }
-      default:
-        break;
-    }
-    return get();
-  }
-  // user.* needs read permission; the kernel checked it with default_permissions.
-  return options_.default_permissions ? get() : AsCaller(ctx, get);
-}
-
-Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::span<char> out) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  const sys::ProcFd proc(fd->get());
-  // SOURCE lists trusted.* names only to CAP_SYS_ADMIN, which the daemon
-  // keeps whatever its fsuid: filter them for callers other than root (the
-  // request does not carry the caller's capabilities; uid 0 stands for them).
-  const bool hide_trusted = ctx.uid != 0;
-  if (!hide_trusted) return sys::ListXattr(proc, out.empty() ? nullptr : out.data(), out.size());
-  std::vector<char> all;
-  Result<size_t> n(size_t{0});
-  do {
-    n = sys::ListXattr(proc, nullptr, 0);
-    if (!n.ok()) return n.error();
-    all.resize(*n);
-    if (*n != 0) n = sys::ListXattr(proc, all.data(), all.size());
-  } while (!n.ok() && n.error().value() == ERANGE);  // grew between the two calls
-  if (!n.ok()) return n.error();
-  size_t used = 0;
-  for (size_t pos = 0; pos < *n;) {
-    const std::string_view entry(all.data() + pos);
-    if (!entry.starts_with("trusted.")) {
-      std::memmove(all.data() + used, entry.data(), entry.size() + 1);
-      used += entry.size() + 1;
-    }
-    pos += entry.size() + 1;
-  }
-  if (out.empty()) return used;
-  if (used > out.size()) return Errno(ERANGE);
-  if (used > 0) std::memcpy(out.data(), all.data(), used);
-  return used;
-}
-
-Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_view name) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
-  CName cname(name);
-  const sys::ProcFd proc(fd->get());
-  Errno result = AsCaller(ctx, [&] { return sys::RemoveXattr(proc, cname.c_str()); });
-  ForgetXattrPresence(*inode);  // it may have none left: learn again
-  return result;
 }
 
 // Only sent without default_permissions (the kernel answers access(2) itself
@@ -1309,93 +547,6 @@ Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   return AsCaller(ctx, [&] {
     return CheckSys(::faccessat(proc.dir(), proc.name(), static_cast<int>(mask), AT_EACCESS));
   });
-}
-
-Result<SharedFd> PassthroughFs::LockFdFor(const FileState& file, FileHandle fh, uint64_t owner) {
-  const LockKey key{file.inode->id().value, owner};
-  {
-    MutexLock lock(&locks_mu_);
-    if (lock_owners_by_handle_[fh.value].insert(owner).second) ++lock_handle_count_[key];
-    auto it = lock_fds_.find(key);
-    if (it != lock_fds_.end()) return it->second;
-  }
-  auto fd = sys::Reopen(file.fd.get(), O_RDWR);
-  if (!fd.ok()) fd = sys::Reopen(file.fd.get(), file.access_mode);
-  if (!fd.ok()) return fd.error();
-  auto shared = std::make_shared<const sys::UniqueFd>(std::move(*fd));
-  MutexLock lock(&locks_mu_);
-  auto [it, inserted] = lock_fds_.emplace(key, shared);
-  return it->second;  // another thread may have won the race: use its fd
-}
-
-namespace {
-struct flock ToFlock(const LockIn& l) {
-  struct flock fl{};
-  fl.l_type = static_cast<short>(l.type);
-  fl.l_whence = SEEK_SET;
-  fl.l_start = static_cast<off_t>(l.start);
-  // The wire's end is inclusive with UINT64_MAX meaning "to EOF" (len 0).
-  fl.l_len = l.end == UINT64_MAX || l.end >= static_cast<uint64_t>(INT64_MAX)
-                 ? 0
-                 : static_cast<off_t>(l.end - l.start + 1);
-  return fl;
-}
-}  // namespace
-
-Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
-                                    const LockIn& lock) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
-  struct flock fl = ToFlock(lock);
-  if (::fcntl(fd->get(), F_OFD_GETLK, &fl) < 0) return Errno::Last();
-  LockIn out;
-  out.type = static_cast<uint32_t>(fl.l_type);
-  if (fl.l_type != F_UNLCK) {
-    out.start = static_cast<uint64_t>(fl.l_start);
-    out.end = fl.l_len == 0 ? UINT64_MAX : static_cast<uint64_t>(fl.l_start + fl.l_len - 1);
-    out.pid = 0;  // OFD locks have no owning pid
-  }
-  return out;
-}
-
-Errno PassthroughFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
-                           const LockIn& lock, LockKind kind) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  if (kind == LockKind::kFlock) {
-    const int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
-    return CheckSys(::flock(file->fd.get(), op | LOCK_NB));
-  }
-  PTFS_ASSIGN_OR_RETURN(SharedFd fd, LockFdFor(*file, fh, owner));
-  struct flock fl = ToFlock(lock);
-  return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
-}
-
-Errno PassthroughFs::Fallocate(const Context&, NodeId node, FileHandle fh, uint32_t mode,
-                               uint64_t offset, uint64_t length) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  return CheckSys(::fallocate(file->fd.get(), static_cast<int>(mode), static_cast<off_t>(offset),
-                              static_cast<off_t>(length)));
-}
-
-Result<uint64_t> PassthroughFs::Lseek(const Context&, NodeId node, FileHandle fh, uint64_t offset,
-                                      uint32_t whence) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  off_t r = ::lseek(file->fd.get(), static_cast<off_t>(offset), static_cast<int>(whence));
-  if (r < 0) return Errno::Last();
-  return static_cast<uint64_t>(r);
-}
-
-Result<uint64_t> PassthroughFs::CopyFileRange(const Context&, NodeId node_in, FileHandle fh_in,
-                                              uint64_t off_in, NodeId node_out,
-                                              FileHandle fh_out, uint64_t off_out, uint64_t len,
-                                              uint64_t flags) {
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> in, FileOf(node_in, fh_in));
-  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> out, FileOf(node_out, fh_out));
-  loff_t oi = static_cast<loff_t>(off_in), oo = static_cast<loff_t>(off_out);
-  ssize_t n = ::copy_file_range(in->fd.get(), &oi, out->fd.get(), &oo, len,
-                                static_cast<unsigned>(flags));
-  if (n < 0) return Errno::Last();
-  return static_cast<uint64_t>(n);
 }
 
 Errno PassthroughFs::SyncFs(const Context&, NodeId) {

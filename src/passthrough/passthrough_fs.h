@@ -5,16 +5,16 @@
 // can make the server touch a file outside SOURCE.
 #pragma once
 
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "passthrough/backing.h"
+#include "passthrough/close_reports.h"
 #include "passthrough/confinement.h"
 #include "passthrough/handles.h"
 #include "passthrough/inode_table.h"
 #include "passthrough/listing_advisor.h"
+#include "passthrough/locks.h"
 #include "passthrough/source_watcher.h"
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
@@ -90,11 +90,6 @@ struct ListingCounters {
   // checking there).
   std::atomic<uint64_t> files_bare{0};
 };
-
-// Whether close(2) of a file on a filesystem of this statfs f_type can
-// report an error (deferred write-back, as on NFS). False only for the local
-// filesystems known to have no flush operation; true for anything unknown.
-bool CloseReportsErrorsOn(uint64_t fs_magic);
 
 class PassthroughFs final : public FileSystem {
  public:
@@ -249,11 +244,15 @@ class PassthroughFs final : public FileSystem {
   // The directory stream READDIR and FSYNCDIR use: the one OPENDIR made
   // (fh), or the server's own one per directory (fh 0, without OPENDIR).
   Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
-  Result<SharedFd> LockFdFor(const FileState& file, FileHandle fh, uint64_t owner);
-  void DropLocks(NodeId node, uint64_t owner);
-  // Whether close(2) of `fd`, on device `dev`, can report an error (see
-  // Flush): CloseReportsErrorsOn its filesystem, remembered per device.
-  bool CloseMayReportErrors(uint64_t dev, int fd);
+  // ReadDir's steps (readdir.cc): what a listing chunk hands out, decided
+  // once per chunk; the READDIRPLUS entry for one name; the counts kept.
+  struct ListingPlan;
+  struct ListingTally;
+  ListingPlan PlanListing(const Context& ctx, DirState& dir, uint64_t offset,
+                          const DirentSink& sink);
+  Entry PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name, uint64_t ino,
+                  uint8_t type, ListingTally* tally);
+  void CountListing(const InodePtr& dir, const ListingTally& tally);
 
   PassthroughOptions options_;
   std::unique_ptr<InodeTable> inodes_;
@@ -277,10 +276,8 @@ class PassthroughFs final : public FileSystem {
   // outside changes and the kernel checks permissions (see GetXattr).
   bool xattr_presence_usable_ = false;
   std::atomic<uint64_t> xattr_absence_known_{0};
-  // Per SOURCE device (CloseMayReportErrors): whether close(2) there can
-  // report an error, learned with one fstatfs per device.
-  Mutex close_reports_mu_;
-  std::map<uint64_t, bool> close_reports_ GUARDED_BY(close_reports_mu_);
+  // Whether close(2) on a SOURCE device can report an error (see Flush).
+  CloseReports close_reports_;
   std::atomic<uint64_t> flush_close_skipped_{0};
   ListingCounters listing_counters_;
   std::unique_ptr<Confinement> confinement_;
@@ -290,26 +287,9 @@ class PassthroughFs final : public FileSystem {
   std::unique_ptr<SourceWatcher> watcher_;
   std::string watch_status_;  // logged at INIT
 
-  // POSIX record locks are held on one open file description per
-  // {inode, lock owner} (OFD locks): descriptions of different owners
-  // conflict exactly as processes do natively, and closing any fd of the file
-  // (FLUSH with the owner) drops all of that owner's locks on it, as close(2)
-  // does for a process.
-  struct LockKey {
-    uint64_t node;
-    uint64_t owner;
-    friend auto operator<=>(const LockKey&, const LockKey&) = default;
-  };
-  Mutex locks_mu_;
-  std::map<LockKey, SharedFd> lock_fds_ GUARDED_BY(locks_mu_);
-  // Which owners locked through which handle, and through how many live
-  // handles each {inode, owner} has locked. An OFD lock's owner is its open
-  // file description, whose close the kernel never reports as an unlock (no
-  // FLUSH carries that owner): the RELEASE of the last handle an owner locked
-  // through is what drops its locks. For a process (POSIX) owner this is a
-  // no-op, as closing any of its fds already dropped them with FLUSH.
-  std::map<uint64_t, std::set<uint64_t>> lock_owners_by_handle_ GUARDED_BY(locks_mu_);
-  std::map<LockKey, int> lock_handle_count_ GUARDED_BY(locks_mu_);
+  // The descriptions holding POSIX record locks (OFD locks), per
+  // {inode, lock owner}: see locks.h.
+  LockTable locks_;
 };
 
 }  // namespace ptfs::passthrough

@@ -1,9 +1,9 @@
 // CloseReportsErrorsOn: which SOURCE filesystems let FLUSH skip closing a
-// duplicate (passthrough_fs.h).
+// duplicate (close_reports.h).
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 
-#include "passthrough/passthrough_fs.h"
+#include "passthrough/close_reports.h"
 
 namespace ptfs::passthrough {
 namespace {
