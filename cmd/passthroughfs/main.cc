@@ -8,12 +8,10 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +21,7 @@
 
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
+#include "cmd/passthroughfs/plan.h"
 #include "passthrough/passthrough_fs.h"
 #include "proto/opcode_table.h"
 #include "sys/credentials.h"
@@ -61,53 +60,6 @@ void CheckSource(const std::string& source) {
     Die("SOURCE " + source + ": " + strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) Die("SOURCE " + source + " is not a directory");
-}
-
-// Whether to ask for FUSE_PASSTHROUGH; if not, `why` says why.
-bool WantPassthrough(const Options& o, std::string* why) {
-  if (o.writeback) {
-    *why = "--writeback selects the kernel's writeback cache, which excludes passthrough";
-  } else if (o.passthrough == Options::Passthrough::kOff) {
-    *why = "--passthrough=off";
-  } else if (!sys::HasCapability(CAP_SYS_ADMIN)) {
-    *why = "registering backing files needs CAP_SYS_ADMIN, which the daemon does not have";
-  } else {
-    return true;
-  }
-  return false;
-}
-
-uint64_t WantedInitFlags(const Options& o, bool passthrough) {
-  using namespace ptfs::abi;  // NOLINT
-  uint64_t f = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
-               FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS |
-               FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-               FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_CACHE_SYMLINKS;
-  // The kernel then enforces ACLs itself; without default_permissions it
-  // would turn them on anyway, so only offer it together.
-  if (o.mount.default_permissions) f |= FUSE_POSIX_ACL;
-  // The server clears suid/sgid itself when the kernel flags a write, truncate
-  // or O_TRUNC open by a caller without CAP_FSETID. In return the kernel sets
-  // SB_NOSEC and stops asking for security.capability before every write,
-  // which otherwise costs a GETXATTR round trip per write(2), passthrough
-  // writes included.
-  f |= FUSE_HANDLE_KILLPRIV_V2;
-  // Creating requests carry the caller's supplementary group that owns the
-  // parent directory, so a create that native permits through a group
-  // membership is permitted on the host too.
-  f |= FUSE_CREATE_SUPP_GROUP;
-  if (passthrough) f |= FUSE_PASSTHROUGH;
-  // The DRAFT inode-passthrough flag only when asked for (its bit is claimed
-  // by other in-flight kernel work too).
-  f |= ptfs::session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);
-  if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
-  if (o.fs.listing_attributes == passthrough::PassthroughOptions::ListingAttributes::kOff) {
-    f &= ~(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
-  }
-  // Kernel-kept locks: the kernel handles fcntl and flock locks itself
-  // when these are not negotiated.
-  if (o.fs.kernel_locks) f &= ~(FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS);
-  return f;
 }
 
 // Blocks the signals we handle in every thread; a dedicated thread waits for
@@ -241,185 +193,90 @@ rlim_t RaiseFdLimit() {
   return lim.rlim_cur == RLIM_INFINITY ? (1 << 20) : lim.rlim_cur;
 }
 
-int Run(Options o) {  // a copy: --nocache may turn default_permissions off
-  log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
-  // Before any thread starts, for the MemoryReleaser below (syscalls.h).
-  sys::PrepareAllocatorForRelease();
-  CheckSource(o.source);
-  // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
-  // soon as the mount shows up must wait for the signal thread, not take the
-  // default action and kill a daemon whose mount then stays behind.
-  sigset_t signals = BlockSignals();
-  std::string no_passthrough_reason;
-  const bool want_passthrough = WantPassthrough(o, &no_passthrough_reason);
-  if (o.nocache && !o.permissions_given && sys::FsCredentials::Supported()) {
-    // Nothing is cached, so every path component reaches the daemon as a
-    // LOOKUP it runs as the caller, as every change and open already does;
-    // the kernel's own checks would only add a GETATTR per component.
-    // (An unprivileged daemon cannot act as each caller: it keeps them.)
-    o.mount.default_permissions = false;
-    LOG_INFO("--nocache: permissions are checked by SOURCE for each caller, as the daemon "
-             "runs every operation (nodefault_permissions; -o default_permissions adds the "
-             "kernel's checks)");
-  }
-  const rlim_t fd_limit = RaiseFdLimit();
-  if (!o.fd_cache_given) {
-    // Half the fd budget for cached O_PATH fds, the rest for open files,
-    // directory streams and the daemon's own; an open that still hits the
-    // limit closes half the cache (sys::SetFdPressureHandler).
-    o.fs.fd_cache_slots = static_cast<size_t>(std::clamp<rlim_t>(fd_limit / 2, 64, 16384));
-  }
-  passthrough::PassthroughOptions fs_options = o.fs;
-  fs_options.no_passthrough_reason = no_passthrough_reason;
-  fs_options.default_permissions = o.mount.default_permissions;
-  fs_options.atime = (o.mount.flags & MS_NOATIME)       ? sys::AtimeRule::kNoatime
-                     : (o.mount.flags & MS_STRICTATIME) ? sys::AtimeRule::kStrictatime
-                                                        : sys::AtimeRule::kRelatime;
-  fs_options.nodiratime = (o.mount.flags & MS_NODIRATIME) != 0;
-  if (o.mount.allow_other && !o.mount.default_permissions && sys::FsCredentials::Supported()) {
-    // Without the kernel's checks only a LOOKUP run as the caller checks
-    // search permission along a path: no entry may be cached for another.
-    fs_options.per_caller_lookups = true;
-    LOG_INFO("allow_other with nodefault_permissions: directory entries are not cached, so "
-             "every path is looked up as its caller (search permission checked by SOURCE)");
-  }
-  auto fs = passthrough::PassthroughFs::Create(fs_options);
-  if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
+HostFacts GatherHostFacts() {
+  HostFacts facts;
+  facts.cap_sys_admin = sys::HasCapability(CAP_SYS_ADMIN);
+  facts.fs_credentials = sys::FsCredentials::Supported();
+  facts.fd_limit = RaiseFdLimit();
+  facts.cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return facts;
+}
 
-  if (o.mount.allow_other && !sys::FsCredentials::Supported()) {
-    // Only root can act as each caller; an unprivileged daemon acts as itself.
-    LOG_WARN("allow_other without root: every operation runs with the daemon's own identity%s",
-             o.mount.default_permissions
-                 ? " (default_permissions still checks each caller's access)"
-                 : " and nodefault_permissions leaves all checks to it: other users can reach "
-                   "what the daemon can");
-  }
-  std::string why;
-  auto mounted = transport::Mount(o.mount, &why);
-  if (!mounted.ok()) Die(why);
-  const transport::MountMethod method = mounted->method;
-
-  // Transport, decided before INIT (which asks for FUSE_OVER_IO_URING only
-  // when the rings can be used). Probed after the mount, which has loaded the
-  // fuse module and with it /sys/module/fuse/parameters.
-  session::TransportPlan plan;
-  bool want_uring = false;
-  if (o.transport == Options::Transport::kDev) {
-    plan.why = "--transport=dev";
-  } else {
-    const transport::UringSupport support = transport::ProbeUringSupport();
-    if (support.available) {
-      want_uring = true;
-      plan.why = o.transport == Options::Transport::kUring
-                     ? "--transport=uring"
-                     : "--transport=auto: the kernel offers FUSE over io_uring";
-    } else if (o.transport == Options::Transport::kUring) {
-      (void)transport::Unmount(o.mountpoint, method);
-      Die("--transport=uring: " + support.why_not);
-    } else {
-      plan.why = "--transport=auto: " + support.why_not;
-    }
-  }
-  plan.required = o.transport == Options::Transport::kUring;
-
+// Forks the daemon. The parent waits until the daemon says it serves (a byte
+// 0 on the returned pipe end) and exits with the outcome; the daemon gets
+// its own session, / as its directory and syslog as its log.
+int Daemonize(const std::string& mountpoint, transport::MountMethod method) {
   int ready_pipe[2] = {-1, -1};
-  if (!o.foreground) {
-    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
-    fflush(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      (void)transport::Unmount(o.mountpoint, method);
-      Die(std::string("fork: ") + strerror(errno));
-    }
-    if (pid > 0) {  // parent: wait for the daemon to say it serves
-      ::close(ready_pipe[1]);
-      char status = 1;
-      ssize_t n;
-      do {
-        n = ::read(ready_pipe[0], &status, 1);
-      } while (n < 0 && errno == EINTR);
-      _exit(n == 1 && status == 0 ? 0 : 1);
-    }
-    ::close(ready_pipe[0]);
-    ::setsid();
-    if (::chdir("/") < 0) {
-      // Not fatal: every host access is fd-relative.
-    }
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-      ::dup2(null, STDIN_FILENO);
-      ::dup2(null, STDOUT_FILENO);
-      ::dup2(null, STDERR_FILENO);
-      ::close(null);
-    }
-    log::Configure(log::Level::kInfo, log::Sink::kSyslog);
+  if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
+  fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    (void)transport::Unmount(mountpoint, method);
+    Die(std::string("fork: ") + strerror(errno));
   }
-
-
-  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  const int threads = o.threads > 0 ? o.threads : std::max(2, cpus);
-  session::SessionOptions sopts;
-  sopts.debug = o.debug;
-  // Memory freed for forgotten inodes goes back to the OS, after each burst
-  // of forgets (memory_releaser.h). Declared before the session: workers
-  // call it until the server has joined them.
-  session::MemoryReleaser releaser(sys::ReleaseFreeMemory);
-  sopts.forgotten = [&releaser](uint64_t nodeids) { releaser.Freed(nodeids); };
-  const int dev_fd = mounted->device.get();
-  // Declared before the session, so that the rings and entry buffers outlive
-  // every thread that may still answer through them (the lock waiters).
-  std::unique_ptr<transport::UringTransport> uring;
-  if (want_uring) {
-    transport::UringConfig ucfg;
-    ucfg.dev_fd = dev_fd;
-    ucfg.queues = transport::PossibleCpus();
-    ucfg.entries_per_queue = kUringEntriesPerQueue;
-    ucfg.payload_size = session::kMaxWriteSupported;  // >= the kernel's max payload
-    auto created = transport::UringTransport::Create(ucfg);
-    if (created.ok()) {
-      uring = std::move(*created);
-      plan.uring = uring.get();
-    } else if (plan.required) {
-      LOG_ERROR("--transport=uring: creating the io_uring queues failed: %s",
-                strerror(created.error().value()));
-      (void)transport::Unmount(o.mountpoint, method);
-      return 1;
-    } else {
-      plan.why = std::string("--transport=auto: creating the io_uring queues failed: ") +
-                 strerror(created.error().value());
-    }
+  if (pid > 0) {  // parent: wait for the daemon to say it serves
+    ::close(ready_pipe[1]);
+    char status = 1;
+    ssize_t n;
+    do {
+      n = ::read(ready_pipe[0], &status, 1);
+    } while (n < 0 && errno == EINTR);
+    _exit(n == 1 && status == 0 ? 0 : 1);
   }
-  sopts.init.wanted_flags = WantedInitFlags(o, want_passthrough);
-  if (plan.uring != nullptr) sopts.init.wanted_flags |= abi::FUSE_OVER_IO_URING;
-  sopts.init.max_write = session::kMaxWriteSupported;
-  sopts.init.max_stack_depth = static_cast<uint32_t>(o.max_stack_depth);
-  session::Session session(fs->get(), sopts);
-  transport::FuseDeviceControl control(dev_fd);
-  session::DeviceBackingRegistrar registrar(&control);
-  if (want_passthrough) (*fs)->SetBackingRegistrar(&registrar);
-  // Notifications reach the kernel through a connection fd of their own (a
-  // clone): outside changes to SOURCE from the source watcher's thread, and
-  // attribute invalidations when a file is first opened for writing through
-  // kernel passthrough (PassthroughFs::AttachBacking).
-  std::unique_ptr<session::DeviceNotifier> notifier;
-  auto notify_channel = control.Clone();
-  if (notify_channel.ok()) {
-    notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
-    (*fs)->SetNotifier(notifier.get());
-  } else {
-    LOG_WARN("cannot clone the device fd for notifications (%s): no source watch, and "
-             "times moved by writes through shared mappings show after the attribute timeout",
-             strerror(notify_channel.error().value()));
+  ::close(ready_pipe[0]);
+  ::setsid();
+  if (::chdir("/") < 0) {
+    // Not fatal: every host access is fd-relative.
   }
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::close(null);
+  }
+  log::Configure(log::Level::kInfo, log::Sink::kSyslog);
+  return ready_pipe[1];
+}
 
-  auto channel = std::make_unique<transport::FdChannel>(mounted->device.Release(), true);
-  session::Server server(&session, &control, std::move(channel), threads, plan);
+// The io_uring queues the plan wants, or nullptr (then the plan says why).
+// False when they were required and could not be created.
+bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTransport>* rings) {
+  if (!plan->want_uring) return true;
+  transport::UringConfig ucfg;
+  ucfg.dev_fd = dev_fd;
+  ucfg.queues = transport::PossibleCpus();
+  ucfg.entries_per_queue = kUringEntriesPerQueue;
+  ucfg.payload_size = session::kMaxWriteSupported;  // >= the kernel's max payload
+  auto created = transport::UringTransport::Create(ucfg);
+  if (created.ok()) {
+    *rings = std::move(*created);
+    plan->transport.uring = rings->get();
+    plan->session.init.wanted_flags |= abi::FUSE_OVER_IO_URING;
+    return true;
+  }
+  const std::string failed =
+      std::string("creating the io_uring queues failed: ") + strerror(created.error().value());
+  if (plan->transport.required) {
+    LOG_ERROR("--transport=uring: %s", failed.c_str());
+    return false;
+  }
+  plan->transport.why = "--transport=auto: " + failed;
+  return true;
+}
+
+// A thread that waits for the blocked signals: SIGUSR1 logs (and writes) the
+// counters, the others unmount, which ends the workers' reads with ENODEV.
+void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
+                       const session::Session& session, const passthrough::PassthroughFs& fs,
+                       const session::Server& server, const transport::UringTransport* uring,
+                       const session::MemoryReleaser& releaser) {
   std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
-               fsp = fs->get(), &server, ur = uring.get(), &releaser]() mutable {
+               &fs, &server, uring, &releaser]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGUSR1) {
-        const std::string text = FormatStats(session, *fsp, server, ur, releaser);
+        const std::string text = FormatStats(session, fs, server, uring, releaser);
         LOG_INFO("stats:\n%s", text.c_str());
         if (!stats_file.empty()) WriteStats(stats_file, text);
         continue;
@@ -430,24 +287,98 @@ int Run(Options o) {  // a copy: --nocache may turn default_permissions off
       }
     }
   }).detach();
+}
+
+// Wires the session to the mounted device and serves until unmounted.
+// `ready_fd` (daemon mode): told once the daemon serves.
+int Serve(const Options& o, Plan plan, passthrough::PassthroughFs* fs, transport::Mounted mounted,
+          sigset_t signals, int ready_fd) {
+  // Memory freed for forgotten inodes goes back to the OS, after each burst
+  // of forgets (memory_releaser.h). Declared before the session: workers
+  // call it until the server has joined them.
+  session::MemoryReleaser releaser(sys::ReleaseFreeMemory);
+  plan.session.forgotten = [&releaser](uint64_t nodeids) { releaser.Freed(nodeids); };
+  const int dev_fd = mounted.device.get();
+  // Declared before the session, so that the rings and entry buffers outlive
+  // every thread that may still answer through them (the lock waiters).
+  std::unique_ptr<transport::UringTransport> uring;
+  if (!CreateRings(dev_fd, &plan, &uring)) {
+    (void)transport::Unmount(o.mountpoint, mounted.method);
+    return 1;
+  }
+  session::Session session(fs, plan.session);
+  transport::FuseDeviceControl control(dev_fd);
+  session::DeviceBackingRegistrar registrar(&control);
+  if (plan.passthrough) fs->SetBackingRegistrar(&registrar);
+  // Notifications reach the kernel through a connection fd of their own (a
+  // clone): outside changes to SOURCE from the source watcher's thread, and
+  // attribute invalidations when a file is first opened for writing through
+  // kernel passthrough (PassthroughFs::AttachBacking).
+  std::unique_ptr<session::DeviceNotifier> notifier;
+  auto notify_channel = control.Clone();
+  if (notify_channel.ok()) {
+    notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
+    fs->SetNotifier(notifier.get());
+  } else {
+    LOG_WARN("cannot clone the device fd for notifications (%s): no source watch, and "
+             "times moved by writes through shared mappings show after the attribute timeout",
+             strerror(notify_channel.error().value()));
+  }
+
+  auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
+  session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
+  StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
-           threads, (*fs)->handles_enabled() ? "file handles" : "O_PATH fds");
-  if (ready_pipe[1] >= 0) {
+           plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
+  if (ready_fd >= 0) {
     char ok = 0;
-    if (::write(ready_pipe[1], &ok, 1) != 1) {
+    if (::write(ready_fd, &ok, 1) != 1) {
       // The parent is gone; keep serving.
     }
-    ::close(ready_pipe[1]);
+    ::close(ready_fd);
   }
   Errno e = server.Run();
-  (*fs)->Destroy();  // stops the source watch before the notifier goes
+  fs->Destroy();  // stops the source watch before the notifier goes
   if (e) {
     LOG_ERROR("stopped: %s", strerror(e.value()));
     return 1;
   }
   LOG_INFO("unmounted %s", o.mountpoint.c_str());
   return 0;
+}
+
+int Run(const Options& o) {
+  log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
+  // Before any thread starts, for the MemoryReleaser below (syscalls.h).
+  sys::PrepareAllocatorForRelease();
+  CheckSource(o.source);
+  // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
+  // soon as the mount shows up must wait for the signal thread, not take the
+  // default action and kill a daemon whose mount then stays behind.
+  sigset_t signals = BlockSignals();
+  Plan plan = Resolve(o, GatherHostFacts());
+  for (const LogLine& line : plan.log) {
+    if (log::Enabled(line.level)) log::Write(line.level, "%s", line.text.c_str());
+  }
+  auto fs = passthrough::PassthroughFs::Create(plan.fs);
+  if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
+  std::string why;
+  auto mounted = transport::Mount(plan.mount, &why);
+  if (!mounted.ok()) Die(why);
+  // The transport is decided before INIT (which asks for FUSE_OVER_IO_URING
+  // only when the rings can be used), and probed after the mount, which has
+  // loaded the fuse module and with it /sys/module/fuse/parameters.
+  ResolveTransport(o.transport,
+                   o.transport == Options::Transport::kDev ? transport::UringSupport{}
+                                                           : transport::ProbeUringSupport(),
+                   &plan);
+  if (!plan.transport_error.empty()) {
+    (void)transport::Unmount(o.mountpoint, mounted->method);
+    Die(plan.transport_error);
+  }
+  const int ready_fd = o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method);
+  return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd);
 }
 
 }  // namespace

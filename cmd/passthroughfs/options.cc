@@ -4,152 +4,294 @@
 
 #include <cstdlib>
 #include <stdexcept>
-#include <string_view>
 
 namespace ptfs::cmd {
-namespace {
 
-int ParseInt(std::string_view what, const std::string& value, int lo, int hi) {
+int OptionValue::Int(int lo, int hi) const {
   char* end = nullptr;
-  long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || v < lo || v > hi) {
-    throw std::invalid_argument(std::string(what) + " must be an integer in [" +
-                                std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
-                                value + "'");
+  long v = std::strtol(text_.c_str(), &end, 10);
+  if (text_.empty() || *end != '\0' || v < lo || v > hi) {
+    Fail("must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return static_cast<int>(v);
 }
 
-double ParseSeconds(std::string_view what, const std::string& value) {
+double OptionValue::Seconds() const {
   char* end = nullptr;
-  double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || v < 0 || v > 1e9) {
-    throw std::invalid_argument(std::string(what) + " must be a number of seconds, got '" +
-                                value + "'");
-  }
+  double v = std::strtod(text_.c_str(), &end);
+  if (text_.empty() || *end != '\0' || v < 0 || v > 1e9) Fail("must be a number of seconds");
   return v;
 }
 
-uint32_t ParseInodeOps(const std::string& list) {
+size_t OptionValue::Choice(std::initializer_list<std::string_view> choices) const {
+  std::string list;
+  size_t i = 0;
+  for (std::string_view c : choices) {
+    if (c == text_) return i;
+    if (i > 0) list += i + 1 == choices.size() ? " or " : ", ";
+    list += c;
+    ++i;
+  }
+  Fail("must be " + list);
+}
+
+void OptionValue::Fail(const std::string& what) const {
+  throw std::invalid_argument(name_ + " " + what + ", got '" + text_ + "'");
+}
+
+namespace {
+
+using Handles = passthrough::PassthroughOptions::Handles;
+using ListingAttributes = passthrough::PassthroughOptions::ListingAttributes;
+
+// getattr,setattr,readdir (':' also separates, for -o where ',' cannot),
+// all or none.
+uint32_t ParseInodeOps(const OptionValue& v) {
+  const std::string& list = v.text();
   if (list == "all") return kInodeOpsAll;
   if (list == "none") return 0;
   uint32_t ops = 0;
   size_t start = 0;
   while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    const std::string op = list.substr(start, comma - start);
+    size_t end = list.find_first_of(",:", start);
+    if (end == std::string::npos) end = list.size();
+    const std::string op = list.substr(start, end - start);
     if (op == "getattr") ops |= kInodeOpGetattr;
     else if (op == "setattr") ops |= kInodeOpSetattr;
     else if (op == "readdir") ops |= kInodeOpReaddir;
-    else throw std::invalid_argument("--inode-passthrough: unknown op '" + op +
+    else throw std::invalid_argument(v.name() + ": unknown op '" + op +
                                      "' (getattr, setattr, readdir, all, none)");
-    start = comma + 1;
+    start = end + 1;
   }
   return ops;
 }
 
-void SetNoCache(Options* o) {
-  o->nocache = true;
-  o->fs.entry_timeout = Timeout{};
-  o->fs.attr_timeout = Timeout{};
-  o->fs.timeouts_given = true;
+template <unsigned long kSet, unsigned long kClear>
+void MountFlags(Options& o, const OptionValue&) {
+  o.mount.flags = (o.mount.flags | kSet) & ~kClear;
 }
 
-// --locks=server|kernel: true for kernel-kept locks.
-bool ParseLocks(const std::string& v) {
-  if (v == "server") return false;
-  if (v == "kernel") return true;
-  throw std::invalid_argument("--locks must be server or kernel, got '" + v + "'");
+void FusermountOption(Options& o, const OptionValue& v) {
+  if (!o.mount.fusermount_options.empty()) o.mount.fusermount_options += ',';
+  o.mount.fusermount_options += v.name().substr(3);  // "-o auto_unmount"
 }
 
-bool ParseWatch(const std::string& v) {
-  if (v == "auto") return true;
-  if (v == "off") return false;
-  throw std::invalid_argument("--watch-source must be auto or off, got '" + v + "'");
+void Ignored(Options&, const OptionValue&) {}
+
+constexpr unsigned long kAtimeRules = MS_NOATIME | MS_RELATIME | MS_STRICTATIME;
+constexpr const char* kFstabOnly = "for mount(8) and fstab only: accepted and ignored";
+
+// Daemon options first (each with --long and -o forms), then the mount
+// options that only -o sets. --help lists them in this order.
+constexpr OptionSpec kOptions[] = {
+    {"foreground", 'f', "foreground", "", "stay in the foreground (default: daemonize once mounted)",
+     [](Options& o, const OptionValue&) { o.foreground = true; }},
+    {"debug", 'd', "debug", "", "log every request (implies --foreground)",
+     [](Options& o, const OptionValue&) { o.debug = o.foreground = true; }},
+    {"threads", 't', "threads", "N", "worker threads (default: number of CPUs, at least 2)",
+     [](Options& o, const OptionValue& v) { o.threads = v.Int(1, 256); }},
+    {"nocache", 0, "nocache", "",
+     "entry and attribute timeouts 0: every stat asks, and SOURCE checks permissions as each "
+     "caller (as root, unless -o default_permissions is given: nodefault_permissions)",
+     [](Options& o, const OptionValue&) {
+       o.nocache = true;
+       o.fs.entry_timeout = Timeout{};
+       o.fs.attr_timeout = Timeout{};
+       o.fs.timeouts_given = true;
+     }},
+    {"entry-timeout", 0, "entry_timeout", "S",
+     "kernel cache timeout of directory entries (default: 1 day while the source watch is on, "
+     "else 1 s)",
+     [](Options& o, const OptionValue& v) {
+       o.fs.entry_timeout = Timeout::Seconds(v.Seconds());
+       o.fs.timeouts_given = true;
+     }},
+    {"attr-timeout", 0, "attr_timeout", "S", "kernel cache timeout of attributes (as above)",
+     [](Options& o, const OptionValue& v) {
+       o.fs.attr_timeout = Timeout::Seconds(v.Seconds());
+       o.fs.timeouts_given = true;
+     }},
+    {"watch-source", 0, "watch_source", "auto|off",
+     "watch SOURCE with fanotify for changes made outside the mount and drop them from the "
+     "kernel's caches at once, so entries, attributes and negative lookups can be cached for "
+     "long (auto, the default: where the daemon has CAP_SYS_ADMIN and SOURCE's filesystem "
+     "reports file ids)",
+     [](Options& o, const OptionValue& v) { o.fs.watch_source = v.Choice({"auto", "off"}) == 0; }},
+    {"private-mount", 0, "private_mount", "auto|off",
+     "with the source watch, reach SOURCE through a private copy of its mounts (open_tree), so "
+     "that the mount's own passthrough writes raise no fanotify events (auto, the default, where "
+     "the kernel allows it). A filesystem mounted inside SOURCE after the start then shows only "
+     "where mount propagation carries it; off: SOURCE's own mounts",
+     [](Options& o, const OptionValue& v) {
+       o.fs.private_mounts = v.Choice({"auto", "off"}) == 0;
+     }},
+    {"fd-cache", 0, "fd_cache", "N",
+     "bound on cached O_PATH fds (default: half the fd limit, at most 16384; at the limit, half "
+     "of them are closed)",
+     [](Options& o, const OptionValue& v) {
+       o.fs.fd_cache_slots = v.Int(16, 1 << 20);
+       o.fd_cache_given = true;
+     }},
+    {"backing-cache", 0, "backing_cache", "N",
+     "passthrough backings kept registered after a file's last close, so reopening it costs no "
+     "registration (default 4096; 0: closed at the last close)",
+     [](Options& o, const OptionValue& v) { o.fs.idle_backings = v.Int(0, 1 << 20); }},
+    {"passthrough", 0, "passthrough", "auto|off",
+     "kernel passthrough of file reads, writes and mmap (default auto: used when the kernel "
+     "offers it and the daemon has CAP_SYS_ADMIN; otherwise the daemon serves the data)",
+     [](Options& o, const OptionValue& v) {
+       o.passthrough = v.Choice({"auto", "off"}) == 0 ? Options::Passthrough::kAuto
+                                                       : Options::Passthrough::kOff;
+     }},
+    {"writeback", 0, "writeback", "",
+     "use the kernel's writeback cache instead (turns passthrough off)",
+     [](Options& o, const OptionValue&) { o.writeback = true; }},
+    {"locks", 0, "locks", "server|kernel",
+     "who keeps POSIX (fcntl) and flock locks: the daemon, on SOURCE, so they also conflict "
+     "with programs using SOURCE directly (server, the default), or the kernel, for the mount's "
+     "users only; then no close waits for a FLUSH",
+     [](Options& o, const OptionValue& v) {
+       o.fs.kernel_locks = v.Choice({"server", "kernel"}) == 1;
+     }},
+    {"readdirplus", 0, "readdirplus", "auto|all|off",
+     "attributes with listings (READDIRPLUS_AUTO). auto (default): directories always; files of "
+     "a listing's first chunk as the daemon learns whether their names get looked up next (a "
+     "name-only find: no; ls -l, rm -rf: yes); later chunks always. all: every entry of every "
+     "chunk. off: names only, each stat then looks the entry up",
+     [](Options& o, const OptionValue& v) {
+       constexpr ListingAttributes kByChoice[] = {ListingAttributes::kAdaptive,
+                                                  ListingAttributes::kAll, ListingAttributes::kOff};
+       o.fs.listing_attributes = kByChoice[v.Choice({"auto", "all", "off"})];
+     }},
+    {"max-stack-depth", 0, "max_stack_depth", "1|2",
+     "with passthrough: 1 = the mount may itself sit under overlayfs; 2 = SOURCE may be on "
+     "overlayfs or FUSE (the mount then cannot be stacked further). Default 1.",
+     [](Options& o, const OptionValue& v) { o.max_stack_depth = v.Int(1, 2); }},
+    {"transport", 0, "transport", "dev|uring|auto",
+     "how requests reach the daemon: reads of /dev/fuse (dev), FUSE over io_uring with one ring "
+     "queue per CPU (uring: Linux 6.14+ with /sys/module/fuse/parameters/enable_uring = Y, else "
+     "an error), or io_uring where the kernel offers it and /dev/fuse elsewhere (auto, the "
+     "default)",
+     [](Options& o, const OptionValue& v) {
+       constexpr Options::Transport kByChoice[] = {
+           Options::Transport::kDev, Options::Transport::kUring, Options::Transport::kAuto};
+       o.transport = kByChoice[v.Choice({"dev", "uring", "auto"})];
+     }},
+    {"stats-file", 0, "stats_file", "PATH",
+     "on SIGUSR1, write request and data-path counters here (they always go to the log too)",
+     [](Options& o, const OptionValue& v) { o.stats_file = v.text(); }},
+    {"inode-passthrough", 0, "inode_passthrough", "OPS",
+     "inode ops the kernel may do itself on the backing inode, where the kernel offers inode "
+     "passthrough (a proposed kernel feature; otherwise the daemon serves them). OPS: "
+     "getattr,setattr,readdir (separated by ':' in -o), all or none",
+     [](Options& o, const OptionValue& v) { o.fs.inode_passthrough_ops = ParseInodeOps(v); }},
+    {"readdirpassthrough", 0, "readdirpassthrough", "",
+     "same as --inode-passthrough=getattr,readdir",
+     // The demo's switch: directories list through the kernel (and their
+     // attributes come from the backing inode as well).
+     [](Options& o, const OptionValue&) {
+       o.fs.inode_passthrough_ops |= kInodeOpReaddir | kInodeOpGetattr;
+     }},
+    {"no-handles", 0, "no_handles", "", "hold an O_PATH fd per inode instead of a file handle",
+     [](Options& o, const OptionValue&) { o.fs.handles = Handles::kOff; }},
+    {"help", 'h', "", "", "this text", [](Options& o, const OptionValue&) { o.help = true; }},
+    {"version", 'V', "", "", "version", [](Options& o, const OptionValue&) { o.version = true; }},
+
+    // Mount options the kernel (or fusermount3) acts on.
+    {"", 0, "allow_other", "", "let other users use the mount (as root, each operation then runs "
+     "as its caller)",
+     [](Options& o, const OptionValue&) { o.mount.allow_other = true; }},
+    {"", 0, "default_permissions", "",
+     "the kernel checks permissions from the attributes (on by default)",
+     [](Options& o, const OptionValue&) {
+       o.mount.default_permissions = true;
+       o.permissions_given = true;
+     }},
+    {"", 0, "nodefault_permissions", "",
+     "SOURCE checks them, as each caller (as root; with allow_other, every path is then looked "
+     "up as its caller)",
+     [](Options& o, const OptionValue&) {
+       o.mount.default_permissions = false;
+       o.permissions_given = true;
+     }},
+    {"", 0, "ro", "", "read-only or read-write mount (default rw)",
+     [](Options& o, const OptionValue&) { o.mount.read_only = true; }},
+    {"", 0, "rw", "", "", [](Options& o, const OptionValue&) { o.mount.read_only = false; }},
+    {"", 0, "fsname", "NAME", "the mount's source in /proc/mounts (default: SOURCE)",
+     [](Options& o, const OptionValue& v) { o.mount.fsname = v.text(); }},
+    {"", 0, "subtype", "NAME", "the mount's type is fuse.NAME (default passthroughfs)",
+     [](Options& o, const OptionValue& v) { o.mount.subtype = v.text(); }},
+    {"", 0, "nosuid", "", "default nosuid,nodev, as every FUSE mount", &MountFlags<MS_NOSUID, 0>},
+    {"", 0, "suid", "", "", &MountFlags<0, MS_NOSUID>},
+    {"", 0, "nodev", "", "", &MountFlags<MS_NODEV, 0>},
+    {"", 0, "dev", "", "", &MountFlags<0, MS_NODEV>},
+    {"", 0, "noexec", "", "as for any mount", &MountFlags<MS_NOEXEC, 0>},
+    {"", 0, "exec", "", "", &MountFlags<0, MS_NOEXEC>},
+    {"", 0, "sync", "", "", &MountFlags<MS_SYNCHRONOUS, 0>},
+    {"", 0, "async", "", "", &MountFlags<0, MS_SYNCHRONOUS>},
+    {"", 0, "dirsync", "", "", &MountFlags<MS_DIRSYNC, 0>},
+    {"", 0, "lazytime", "", "", &MountFlags<MS_LAZYTIME, 0>},
+    {"", 0, "nolazytime", "", "", &MountFlags<0, MS_LAZYTIME>},
+    {"", 0, "noatime", "",
+     "access-time rule of the mount, which reads through it (kernel passthrough included) "
+     "apply to SOURCE's files (default relatime)",
+     &MountFlags<MS_NOATIME, kAtimeRules & ~MS_NOATIME>},
+    {"", 0, "relatime", "", "", &MountFlags<MS_RELATIME, kAtimeRules & ~MS_RELATIME>},
+    {"", 0, "strictatime", "", "", &MountFlags<MS_STRICTATIME, kAtimeRules & ~MS_STRICTATIME>},
+    {"", 0, "atime", "", "", &MountFlags<0, MS_NOATIME>},
+    {"", 0, "nodiratime", "", "", &MountFlags<MS_NODIRATIME, 0>},
+    {"", 0, "diratime", "", "", &MountFlags<0, MS_NODIRATIME>},
+    {"", 0, "auto_unmount", "", "for fusermount3 (unprivileged mounts)", &FusermountOption},
+    {"", 0, "allow_root", "", "", &FusermountOption},
+    // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
+    {"", 0, "defaults", "", kFstabOnly, &Ignored},
+    {"", 0, "auto", "", "", &Ignored},
+    {"", 0, "noauto", "", "", &Ignored},
+    {"", 0, "user", "", "", &Ignored},
+    {"", 0, "nouser", "", "", &Ignored},
+    {"", 0, "users", "", "", &Ignored},
+    {"", 0, "owner", "", "", &Ignored},
+    {"", 0, "group", "", "", &Ignored},
+    {"", 0, "nofail", "", "", &Ignored},
+    {"", 0, "_netdev", "", "", &Ignored},
+    {"", 0, "loop", "", "", &Ignored},
+    {"", 0, "comment", "TEXT", "", &Ignored},
+    {"", 0, "x-*", "", "", &Ignored},
+};
+
+template <typename Match>
+const OptionSpec* Find(Match match) {
+  for (const OptionSpec& s : kOptions) {
+    if (match(s)) return &s;
+  }
+  return nullptr;
 }
 
-bool ParsePrivateMount(const std::string& v) {
-  if (v == "auto") return true;
-  if (v == "off") return false;
-  throw std::invalid_argument("--private-mount must be auto or off, got '" + v + "'");
-}
-
-// One -o option. Mount flags the kernel knows are applied; options that only
-// mount(8)/fstab care about are accepted and ignored; anything else is an
-// error, so that a typo does not silently mount with the wrong policy.
-Options::Transport ParseTransport(const std::string& v) {
-  if (v == "dev") return Options::Transport::kDev;
-  if (v == "uring") return Options::Transport::kUring;
-  if (v == "auto") return Options::Transport::kAuto;
-  throw std::invalid_argument("--transport must be dev, uring or auto, got '" + v + "'");
+// Applies `spec` as given under `name`; `value` is null when none was given
+// with the option itself (--name VALUE, -t VALUE: `next` supplies it).
+template <typename Next>
+void Apply(Options* o, const OptionSpec& spec, const std::string& name, const std::string* value,
+           Next next) {
+  if (spec.value.empty()) {
+    if (value != nullptr) throw std::invalid_argument(name + " takes no value");
+    spec.apply(*o, OptionValue(name, ""));
+  } else {
+    spec.apply(*o, OptionValue(name, value != nullptr ? *value : next()));
+  }
 }
 
 void ApplyMountOption(Options* o, const std::string& opt) {
-  const auto eq = opt.find('=');
+  const size_t eq = opt.find('=');
   const std::string key = opt.substr(0, eq);
+  const OptionSpec* spec = Find([&](const OptionSpec& s) {
+    if (s.key.ends_with('*')) return opt.starts_with(s.key.substr(0, s.key.size() - 1));
+    return !s.key.empty() && s.key == key;
+  });
+  if (spec == nullptr) throw std::invalid_argument("unknown mount option '" + opt + "'");
+  if (spec->key.ends_with('*')) return spec->apply(*o, OptionValue(opt, ""));
   const std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
-  auto& m = o->mount;
-  struct Flag {
-    const char* name;
-    unsigned long set;
-    unsigned long clear;
-  };
-  static constexpr Flag kFlags[] = {
-      {"nosuid", MS_NOSUID, 0},        {"suid", 0, MS_NOSUID},
-      {"nodev", MS_NODEV, 0},          {"dev", 0, MS_NODEV},
-      {"noexec", MS_NOEXEC, 0},        {"exec", 0, MS_NOEXEC},
-      {"noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME},
-      {"relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME},
-      {"strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME},
-      {"atime", 0, MS_NOATIME},        {"nodiratime", MS_NODIRATIME, 0},
-      {"diratime", 0, MS_NODIRATIME},  {"sync", MS_SYNCHRONOUS, 0},
-      {"async", 0, MS_SYNCHRONOUS},    {"dirsync", MS_DIRSYNC, 0},
-      {"lazytime", MS_LAZYTIME, 0},    {"nolazytime", 0, MS_LAZYTIME},
-  };
-  for (const Flag& f : kFlags) {
-    if (opt == f.name) {
-      m.flags = (m.flags | f.set) & ~f.clear;
-      return;
-    }
-  }
-  if (opt == "allow_other") m.allow_other = true;
-  else if (opt == "default_permissions" || opt == "nodefault_permissions") {
-    m.default_permissions = opt == "default_permissions";
-    o->permissions_given = true;
-  }
-  else if (opt == "ro") m.read_only = true;
-  else if (opt == "rw") m.read_only = false;
-  else if (key == "fsname") m.fsname = value;
-  else if (key == "subtype") m.subtype = value;
-  else if (opt == "auto_unmount" || opt == "allow_root") {
-    if (!m.fusermount_options.empty()) m.fusermount_options += ',';
-    m.fusermount_options += opt;
-  }
-  // passthroughfs options, also accepted as -o so fstab lines can carry them.
-  else if (key == "threads") o->threads = ParseInt("threads", value, 1, 256);
-  else if (key == "passthrough" && (value == "auto" || value == "off")) {
-    o->passthrough = value == "auto" ? Options::Passthrough::kAuto : Options::Passthrough::kOff;
-  } else if (key == "transport") o->transport = ParseTransport(value);
-  else if (opt == "writeback") o->writeback = true;
-  else if (opt == "nocache") SetNoCache(o);
-  else if (key == "entry_timeout") {
-    o->fs.entry_timeout = Timeout::Seconds(ParseSeconds(key, value));
-    o->fs.timeouts_given = true;
-  } else if (key == "attr_timeout") {
-    o->fs.attr_timeout = Timeout::Seconds(ParseSeconds(key, value));
-    o->fs.timeouts_given = true;
-  } else if (key == "watch_source") o->fs.watch_source = ParseWatch(value);
-  else if (key == "private_mount") o->fs.private_mounts = ParsePrivateMount(value);
-  else if (key == "locks") o->fs.kernel_locks = ParseLocks(value);
-  // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
-  else if (opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" ||
-           opt == "nouser" || opt == "users" || opt == "owner" || opt == "group" ||
-           opt == "nofail" || opt == "_netdev" || opt == "loop" || opt.rfind("x-", 0) == 0 ||
-           opt.rfind("comment=", 0) == 0) {
-  } else {
-    throw std::invalid_argument("unknown mount option '" + opt + "'");
-  }
+  Apply(o, *spec, "-o " + key, eq == std::string::npos ? nullptr : &value,
+        [&]() -> std::string { throw std::invalid_argument("-o " + key + " needs a value"); });
 }
 
 void ApplyMountOptions(Options* o, const std::string& list) {
@@ -162,89 +304,87 @@ void ApplyMountOptions(Options* o, const std::string& list) {
   }
 }
 
+// Appends `text` to `out` in lines of at most 80 columns, each after `indent`
+// spaces; the first line continues `out`'s last one if `column` leaves room.
+void AppendWrapped(std::string* out, size_t column, std::string_view text) {
+  constexpr size_t kIndent = 22, kWidth = 80;
+  if (column + 2 > kIndent) {
+    *out += '\n';
+    column = 0;
+  }
+  out->append(kIndent - column, ' ');
+  column = kIndent;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view word = text.substr(start, end - start);
+    if (column > kIndent && column + 1 + word.size() > kWidth) {
+      out->append("\n").append(kIndent, ' ');
+      column = kIndent;
+    } else if (column > kIndent) {
+      *out += ' ';
+      ++column;
+    }
+    out->append(word);
+    column += word.size();
+    start = end + 1;
+  }
+  *out += '\n';
+}
+
+// "  -t, --threads=N, -o threads=N" or, for -o only options, "  ro, rw"
+// (over more lines where a group is long).
+std::string UsageLine(std::span<const OptionSpec> group) {
+  const OptionSpec& first = group.front();
+  std::string line = "  ";
+  if (!first.long_name.empty()) {
+    line += first.short_name != 0 ? std::string{'-', first.short_name, ',', ' '} : "    ";
+    line.append("--").append(first.long_name);
+    if (!first.value.empty()) line.append("=").append(first.value);
+    if (!first.key.empty()) line.append(", -o ");
+  }
+  size_t line_start = 0;
+  for (const OptionSpec& s : group) {
+    std::string name(s.key);
+    if (!s.value.empty()) name.append("=").append(s.value);
+    if (&s != &group.front()) {
+      const bool fits = line.size() - line_start + 2 + name.size() <= 78;
+      line += fits ? ", " : ",\n  ";
+      if (!fits) line_start = line.size() - 2;
+    }
+    line += name;
+  }
+  return line;
+}
+
 }  // namespace
 
+std::span<const OptionSpec> OptionTable() { return kOptions; }
+
 std::string Usage(const char* argv0) {
-  return std::string("usage: ") + argv0 +
-         " [options] SOURCE MOUNTPOINT\n"
-         "\n"
-         "Mirrors the directory SOURCE at MOUNTPOINT through FUSE.\n"
-         "\n"
-         "options:\n"
-         "  -o OPT[,OPT...]     mount options (see below)\n"
-         "  -f, --foreground    stay in the foreground (default: daemonize once mounted)\n"
-         "  -d, --debug         log every request (implies --foreground)\n"
-         "  -t, --threads=N     worker threads (default: number of CPUs, at least 2)\n"
-         "      --nocache       entry and attribute timeouts 0: every stat asks, and\n"
-         "                      SOURCE checks permissions as each caller (as root, unless\n"
-         "                      -o default_permissions is given: nodefault_permissions)\n"
-         "      --entry-timeout=S, --attr-timeout=S   kernel cache timeouts (default: 1 day\n"
-         "                      while the source watch is on, else 1 s)\n"
-         "      --watch-source=auto|off\n"
-         "                      watch SOURCE with fanotify for changes made outside the\n"
-         "                      mount and drop them from the kernel's caches at once, so\n"
-         "                      entries, attributes and negative lookups can be cached for\n"
-         "                      long (auto, the default: where the daemon has CAP_SYS_ADMIN\n"
-         "                      and SOURCE's filesystem reports file ids)\n"
-         "      --private-mount=auto|off\n"
-         "                      with the source watch, reach SOURCE through a private copy\n"
-         "                      of its mounts (open_tree), so that the mount's own\n"
-         "                      passthrough writes raise no fanotify events (auto, the\n"
-         "                      default, where the kernel allows it). A filesystem mounted\n"
-         "                      inside SOURCE after the start then shows only where mount\n"
-         "                      propagation carries it; off: SOURCE's own mounts\n"
-         "      --fd-cache=N    bound on cached O_PATH fds (default: half the fd limit, at\n"
-         "                      most 16384; at the limit, half of them are closed)\n"
-         "      --backing-cache=N\n"
-         "                      passthrough backings kept registered after a file's last\n"
-         "                      close, so reopening it costs no registration (default\n"
-         "                      4096; 0: closed at the last close)\n"
-         "      --passthrough=auto|off\n"
-         "                      kernel passthrough of file reads, writes and mmap (default\n"
-         "                      auto: used when the kernel offers it and the daemon has\n"
-         "                      CAP_SYS_ADMIN; otherwise the daemon serves the data)\n"
-         "      --writeback     use the kernel's writeback cache instead (turns passthrough off)\n"
-         "      --locks=server|kernel\n"
-         "                      who keeps POSIX (fcntl) and flock locks: the daemon, on\n"
-         "                      SOURCE, so they also conflict with programs using SOURCE\n"
-         "                      directly (server, the default), or the kernel, for the\n"
-         "                      mount's users only; then no close waits for a FLUSH\n"
-         "      --readdirplus=auto|all|off\n"
-         "                      attributes with listings (READDIRPLUS_AUTO). auto (default):\n"
-         "                      directories always; files of a listing's first chunk as the\n"
-         "                      daemon learns whether their names get looked up next (a\n"
-         "                      name-only find: no; ls -l, rm -rf: yes); later chunks always.\n"
-         "                      all: every entry of every chunk. off: names only, each stat\n"
-         "                      then looks the entry up\n"
-         "      --max-stack-depth=1|2\n"
-         "                      with passthrough: 1 = the mount may itself sit under\n"
-         "                      overlayfs; 2 = SOURCE may be on overlayfs or FUSE (the mount\n"
-         "                      then cannot be stacked further). Default 1.\n"
-         "      --transport=dev|uring|auto\n"
-         "                      how requests reach the daemon: reads of /dev/fuse (dev),\n"
-         "                      FUSE over io_uring with one ring queue per CPU (uring:\n"
-         "                      Linux 6.14+ with /sys/module/fuse/parameters/enable_uring\n"
-         "                      = Y, else an error), or io_uring where the kernel offers\n"
-         "                      it and /dev/fuse elsewhere (auto, the default)\n"
-         "      --stats-file=PATH  on SIGUSR1, write request and data-path counters here\n"
-         "                      (they always go to the log too)\n"
-         "      --inode-passthrough=getattr,setattr,readdir|all|none\n"
-         "                      inode ops the kernel may do itself on the backing inode,\n"
-         "                      where the kernel offers inode passthrough (a proposed\n"
-         "                      kernel feature; otherwise the daemon serves them)\n"
-         "      --readdirpassthrough  same as --inode-passthrough=getattr,readdir\n"
-         "      --no-handles    hold an O_PATH fd per inode instead of a file handle\n"
-         "  -h, --help          this text\n"
-         "  -V, --version       version\n"
-         "\n"
-         "mount options (-o):\n"
-         "  allow_other, default_permissions (on by default), nodefault_permissions,\n"
-         "  ro, rw, fsname=NAME, subtype=NAME, suid/nosuid, dev/nodev, exec/noexec,\n"
-         "  atime/noatime/relatime/strictatime, diratime/nodiratime, sync/async, dirsync,\n"
-         "  auto_unmount (unprivileged mounts), threads=N, nocache, entry_timeout=S,\n"
-         "  attr_timeout=S, watch_source=auto|off, private_mount=auto|off,\n"
-         "  locks=server|kernel, transport=dev|uring|auto. fstab-only options\n"
-         "  (defaults, noauto, user, nofail, _netdev, x-*) are accepted and ignored.\n";
+  std::string out = std::string("usage: ") + argv0 +
+                    " [options] SOURCE MOUNTPOINT\n"
+                    "\n"
+                    "Mirrors the directory SOURCE at MOUNTPOINT through FUSE.\n"
+                    "\n"
+                    "options (each also as -o KEY[=VALUE], so fstab lines can carry it):\n";
+  const std::span<const OptionSpec> table = kOptions;
+  bool mount_heading = false;
+  for (size_t i = 0; i < table.size();) {
+    size_t n = 1;  // the entry and those shown with it
+    while (i + n < table.size() && table[i + n].help.empty()) ++n;
+    if (table[i].long_name.empty() && !mount_heading) {
+      out += "\nmount options (-o OPT[,OPT...]):\n";
+      mount_heading = true;
+    }
+    const std::string line = UsageLine(table.subspan(i, n));
+    out += line;
+    AppendWrapped(&out, line.size() - (line.rfind('\n') + 1), table[i].help);
+    i += n;
+  }
+  out += "\nAnything else is an error, so that a typo does not mount with the wrong policy.\n";
+  return out;
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -253,82 +393,37 @@ Options ParseOptions(int argc, char** argv) {
   o.mount.subtype = "passthroughfs";
   o.fs.watch_source = true;  // the library's default is off; the daemon's on
   std::vector<std::string> positional;
-  auto value_of = [&](int* i, const std::string& arg, const std::string& name) -> std::string {
-    if (arg.size() > name.size() && arg[name.size()] == '=') return arg.substr(name.size() + 1);
-    if (*i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
-    return argv[++*i];
-  };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    auto next_arg = [&](const std::string& name) -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(name + " needs a value");
+      return argv[++i];
+    };
     if (arg == "--") {
       for (++i; i < argc; ++i) positional.emplace_back(argv[i]);
       break;
     }
     if (arg == "-o") {
-      if (i + 1 >= argc) throw std::invalid_argument("-o needs a value");
-      ApplyMountOptions(&o, argv[++i]);
-    } else if (arg.rfind("-o", 0) == 0 && arg.size() > 2) {
+      ApplyMountOptions(&o, next_arg(arg));
+    } else if (arg.starts_with("-o")) {
       ApplyMountOptions(&o, arg.substr(2));
-    } else if (arg == "-f" || arg == "--foreground") {
-      o.foreground = true;
-    } else if (arg == "-d" || arg == "--debug" || arg == "-odebug") {
-      o.debug = o.foreground = true;
-    } else if (arg == "-h" || arg == "--help") {
-      o.help = true;
-    } else if (arg == "-V" || arg == "--version") {
-      o.version = true;
-    } else if (arg == "-t" || arg.rfind("--threads", 0) == 0) {
-      o.threads = ParseInt("--threads", value_of(&i, arg, arg == "-t" ? "-t" : "--threads"), 1, 256);
-    } else if (arg == "--nocache") {
-      SetNoCache(&o);
-    } else if (arg.rfind("--entry-timeout", 0) == 0) {
-      o.fs.entry_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--entry-timeout")));
-      o.fs.timeouts_given = true;
-    } else if (arg.rfind("--attr-timeout", 0) == 0) {
-      o.fs.attr_timeout = Timeout::Seconds(ParseSeconds(arg, value_of(&i, arg, "--attr-timeout")));
-      o.fs.timeouts_given = true;
-    } else if (arg.rfind("--watch-source", 0) == 0) {
-      o.fs.watch_source = ParseWatch(value_of(&i, arg, "--watch-source"));
-    } else if (arg.rfind("--private-mount", 0) == 0) {
-      o.fs.private_mounts = ParsePrivateMount(value_of(&i, arg, "--private-mount"));
-    } else if (arg.rfind("--fd-cache", 0) == 0) {
-      o.fs.fd_cache_slots = ParseInt("--fd-cache", value_of(&i, arg, "--fd-cache"), 16, 1 << 20);
-      o.fd_cache_given = true;
-    } else if (arg.rfind("--backing-cache", 0) == 0) {
-      o.fs.idle_backings =
-          ParseInt("--backing-cache", value_of(&i, arg, "--backing-cache"), 0, 1 << 20);
-    } else if (arg.rfind("--passthrough", 0) == 0) {
-      const std::string v = value_of(&i, arg, "--passthrough");
-      if (v == "auto") o.passthrough = Options::Passthrough::kAuto;
-      else if (v == "off") o.passthrough = Options::Passthrough::kOff;
-      else throw std::invalid_argument("--passthrough must be auto or off, got '" + v + "'");
-    } else if (arg.rfind("--inode-passthrough", 0) == 0) {
-      o.fs.inode_passthrough_ops = ParseInodeOps(value_of(&i, arg, "--inode-passthrough"));
-    } else if (arg == "--readdirpassthrough") {
-      // The demo's switch: directories list through the kernel (and their
-      // attributes come from the backing inode as well).
-      o.fs.inode_passthrough_ops |= kInodeOpReaddir | kInodeOpGetattr;
-    } else if (arg.rfind("--locks", 0) == 0) {
-      o.fs.kernel_locks = ParseLocks(value_of(&i, arg, "--locks"));
-    } else if (arg.rfind("--readdirplus", 0) == 0) {
-      const std::string v = value_of(&i, arg, "--readdirplus");
-      using LA = passthrough::PassthroughOptions::ListingAttributes;
-      if (v == "auto") o.fs.listing_attributes = LA::kAdaptive;
-      else if (v == "all") o.fs.listing_attributes = LA::kAll;
-      else if (v == "off") o.fs.listing_attributes = LA::kOff;
-      else throw std::invalid_argument("--readdirplus must be auto, all or off, got '" + v + "'");
-    } else if (arg == "--writeback") {
-      o.writeback = true;
-    } else if (arg.rfind("--max-stack-depth", 0) == 0) {
-      o.max_stack_depth = ParseInt("--max-stack-depth", value_of(&i, arg, "--max-stack-depth"), 1, 2);
-    } else if (arg.rfind("--transport", 0) == 0) {
-      o.transport = ParseTransport(value_of(&i, arg, "--transport"));
-    } else if (arg.rfind("--stats-file", 0) == 0) {
-      o.stats_file = value_of(&i, arg, "--stats-file");
-    } else if (arg == "--no-handles") {
-      o.fs.handles = passthrough::PassthroughOptions::Handles::kOff;
+    } else if (arg.starts_with("--")) {
+      // --name, --name=VALUE or --name VALUE; the name must match exactly.
+      const size_t eq = arg.find('=');
+      const std::string name = arg.substr(0, eq);
+      const OptionSpec* spec = Find([&](const OptionSpec& s) {
+        return !s.long_name.empty() && name.substr(2) == s.long_name;
+      });
+      if (spec == nullptr) throw std::invalid_argument("unknown option '" + name + "'");
+      const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+      Apply(&o, *spec, name, eq == std::string::npos ? nullptr : &value,
+            [&] { return next_arg(name); });
     } else if (arg.size() > 1 && arg[0] == '-') {
-      throw std::invalid_argument("unknown option '" + arg + "'");
+      const OptionSpec* spec =
+          arg.size() != 2 ? nullptr
+                          : Find([&](const OptionSpec& s) { return s.short_name == arg[1]; });
+      if (spec == nullptr) throw std::invalid_argument("unknown option '" + arg + "'");
+      Apply(&o, *spec, arg, nullptr, [&] { return next_arg(arg); });
     } else {
       positional.push_back(arg);
     }

@@ -1,7 +1,16 @@
 // Command line of the passthroughfs daemon.
+//
+// One table (OptionTable) lists every option once: its --long name, its
+// -o key, what its value looks like, its help text and how it applies its
+// value. Both parsers (--long[=VALUE] / --long VALUE and -o KEY[=VALUE],...)
+// and the --help text are driven by it, so every daemon option can also be
+// given as -o, where mount(8) and fstab lines put options.
 #pragma once
 
+#include <initializer_list>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "passthrough/passthrough_fs.h"
@@ -29,17 +38,54 @@ struct Options {
   // nothing cached the kernel's permission checks would each need fresh
   // attributes (a GETATTR per path component), while the daemon checks every
   // operation as the caller anyway; so --nocache leaves the checks to it
-  // unless asked otherwise (main.cc, docs/decisions.md).
+  // unless asked otherwise (plan.cc, docs/decisions.md).
   bool nocache = false;
   bool permissions_given = false;
-  // --fd-cache given; otherwise the cache gets half the fd limit (main.cc).
+  // --fd-cache given; otherwise the cache gets half the fd limit (plan.cc).
   bool fd_cache_given = false;
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
+  friend bool operator==(const Options&, const Options&) = default;
 };
+
+// An option's value as given, with the option as the user spelled it
+// ("--threads", "-t", "-o threads") for error messages. The parsers throw
+// std::invalid_argument with a one-line message.
+class OptionValue {
+ public:
+  OptionValue(std::string name, std::string text) : name_(std::move(name)), text_(std::move(text)) {}
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  int Int(int lo, int hi) const;
+  double Seconds() const;
+  // The index of the value among `choices`; else "NAME must be a, b or c".
+  size_t Choice(std::initializer_list<std::string_view> choices) const;
+  [[noreturn]] void Fail(const std::string& what) const;
+
+ private:
+  std::string name_;
+  std::string text_;
+};
+
+struct OptionSpec {
+  std::string_view long_name;  // "threads" for --threads; empty: -o only
+  char short_name;             // 't' for -t; 0: none
+  // The -o key; empty: no -o form. A key ending in '*' matches every -o
+  // option that starts with the rest, value included ("x-*").
+  std::string_view key;
+  // What the value looks like in --help ("N", "auto|off"); empty: the
+  // option takes no value.
+  std::string_view value;
+  // --help text; empty: shown together with the entry above it.
+  std::string_view help;
+  void (*apply)(Options&, const OptionValue&);
+};
+
+std::span<const OptionSpec> OptionTable();
 
 // Parses argv. Throws std::invalid_argument with a one-line message.
 Options ParseOptions(int argc, char** argv);
+// Generated from OptionTable.
 std::string Usage(const char* argv0);
 
 }  // namespace ptfs::cmd

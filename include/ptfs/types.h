@@ -33,6 +33,7 @@ struct Timeout {
     return Timeout{static_cast<uint64_t>(s),
                    static_cast<uint32_t>((s - static_cast<double>(static_cast<uint64_t>(s))) * 1e9)};
   }
+  friend bool operator==(const Timeout&, const Timeout&) = default;
 };
 
 // Who asks. Filled from the request header (and the FUSE_EXT_GROUPS extension

@@ -79,6 +79,7 @@ struct PassthroughOptions {
   // workload, or all of them; kOff: READDIRPLUS is not negotiated at INIT.
   enum class ListingAttributes { kAdaptive, kAll, kOff };
   ListingAttributes listing_attributes = ListingAttributes::kAdaptive;
+  friend bool operator==(const PassthroughOptions&, const PassthroughOptions&) = default;
 };
 
 // Entries of READDIRPLUS replies, by what they carried.

@@ -19,6 +19,7 @@ struct MountRequest {
   bool read_only = false;
   unsigned long flags = 0;  // extra MS_* flags (nosuid, nodev, noatime, ...)
   std::string fusermount_options;  // generic options only fusermount3 understands
+  friend bool operator==(const MountRequest&, const MountRequest&) = default;
 };
 
 enum class MountMethod { kSyscall, kFusermount };

@@ -1,0 +1,390 @@
+// cmd/passthroughfs: the option table (both parsers and --help) and the
+// start-up plan resolved from options and host facts.
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "abi/fuse_abi.h"
+#include "cmd/passthroughfs/options.h"
+#include "cmd/passthroughfs/plan.h"
+#include "gtest/gtest.h"
+
+namespace ptfs::cmd {
+namespace {
+
+// ParseOptions of "passthroughfs ARGS..." as they are.
+Options ParseArgv(std::vector<std::string> args) {
+  args.insert(args.begin(), "passthroughfs");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return ParseOptions(static_cast<int>(argv.size()), argv.data());
+}
+
+// ParseOptions of "passthroughfs ARGS... /src /mnt".
+Options Parse(std::vector<std::string> args) {
+  args.push_back("/src");
+  args.push_back("/mnt");
+  return ParseArgv(std::move(args));
+}
+
+// The message ParseOptions throws for `args`, or "" if it accepts them.
+std::string ParseError(std::vector<std::string> args) {
+  try {
+    Parse(std::move(args));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A value for each option that takes one, different from the default, as
+// given to --long and to -o (they differ where the value holds a comma).
+struct Sample {
+  std::string long_value;
+  std::string o_value;
+};
+const std::map<std::string, Sample>& Samples() {
+  static const std::map<std::string, Sample> samples = {
+      {"threads", {"3", "3"}},
+      {"entry_timeout", {"2.5", "2.5"}},
+      {"attr_timeout", {"7", "7"}},
+      {"watch_source", {"off", "off"}},
+      {"private_mount", {"off", "off"}},
+      {"fd_cache", {"256", "256"}},
+      {"backing_cache", {"0", "0"}},
+      {"passthrough", {"off", "off"}},
+      {"locks", {"kernel", "kernel"}},
+      {"readdirplus", {"all", "all"}},
+      {"max_stack_depth", {"2", "2"}},
+      {"transport", {"dev", "dev"}},
+      {"stats_file", {"/tmp/stats", "/tmp/stats"}},
+      {"inode_passthrough", {"getattr,readdir", "getattr:readdir"}},
+      {"fsname", {"", "other"}},
+      {"subtype", {"", "other"}},
+      {"comment", {"", "anything"}},
+  };
+  return samples;
+}
+
+TEST(OptionTable, EveryLongOptionParsesInBothFormsToTheSameOptions) {
+  const Options defaults = Parse({});
+  int checked = 0;
+  for (const OptionSpec& s : OptionTable()) {
+    if (s.long_name.empty()) continue;
+    const std::string long_name = "--" + std::string(s.long_name);
+    if (s.key.empty()) {
+      // --help and --version: actions, not settings of a mount.
+      EXPECT_TRUE(s.long_name == "help" || s.long_name == "version") << long_name;
+      continue;
+    }
+    SCOPED_TRACE(long_name);
+    Options by_long, by_long_next, by_o, by_o_joined;
+    if (s.value.empty()) {
+      by_long = Parse({long_name});
+      by_long_next = by_long;
+      by_o = Parse({"-o", std::string(s.key)});
+      by_o_joined = Parse({"-o" + std::string(s.key)});
+    } else {
+      ASSERT_TRUE(Samples().contains(std::string(s.key))) << "no sample value for " << s.key;
+      const Sample& v = Samples().at(std::string(s.key));
+      by_long = Parse({long_name + "=" + v.long_value});
+      by_long_next = Parse({long_name, v.long_value});
+      by_o = Parse({"-o", std::string(s.key) + "=" + v.o_value});
+      by_o_joined = Parse({"-o" + std::string(s.key) + "=" + v.o_value});
+    }
+    EXPECT_FALSE(by_long == defaults) << long_name << " changed nothing";
+    EXPECT_TRUE(by_long == by_long_next);
+    EXPECT_TRUE(by_long == by_o) << "-o " << s.key << " differs from " << long_name;
+    EXPECT_TRUE(by_long == by_o_joined);
+    if (s.short_name != 0) {
+      const std::string short_name{'-', s.short_name};
+      Options by_short = s.value.empty()
+                             ? Parse({short_name})
+                             : Parse({short_name, Samples().at(std::string(s.key)).long_value});
+      EXPECT_TRUE(by_long == by_short) << short_name;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
+TEST(OptionTable, SnakeCaseKeysAndNoDuplicates) {
+  std::set<std::string_view> longs, keys;
+  for (const OptionSpec& s : OptionTable()) {
+    if (!s.long_name.empty()) {
+      EXPECT_TRUE(longs.insert(s.long_name).second) << s.long_name;
+    }
+    if (!s.key.empty()) {
+      EXPECT_TRUE(keys.insert(s.key).second) << s.key;
+    }
+    if (s.long_name.empty() || s.key.empty()) continue;
+    std::string expected(s.long_name);
+    std::replace(expected.begin(), expected.end(), '-', '_');
+    EXPECT_EQ(s.key, expected);
+  }
+}
+
+TEST(OptionTable, EveryMountOnlyOptionParses) {
+  for (const OptionSpec& s : OptionTable()) {
+    if (!s.long_name.empty()) continue;
+    std::string opt(s.key);
+    if (opt.ends_with('*')) opt.replace(opt.size() - 1, 1, "systemd.automount");
+    if (!s.value.empty()) opt += "=" + Samples().at(std::string(s.key)).o_value;
+    EXPECT_EQ(ParseError({"-o", opt}), "") << opt;
+  }
+}
+
+TEST(OptionTable, MountOptionsSetWhatTheyDidBefore) {
+  const Options d = Parse({});
+  EXPECT_EQ(d.mount.flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV));
+  EXPECT_EQ(d.mount.fsname, "/src");
+  EXPECT_EQ(d.mount.subtype, "passthroughfs");
+  EXPECT_TRUE(d.fs.watch_source);
+  const Options o = Parse({"-o", "rw,dev,suid,noatime,relatime,defaults,nofail,_netdev,x-a.b=c"});
+  EXPECT_EQ(o.mount.flags, static_cast<unsigned long>(MS_RELATIME));
+  EXPECT_FALSE(o.mount.read_only);
+  EXPECT_EQ(Parse({"-o", "strictatime,atime,nodiratime,noexec"}).mount.flags,
+            static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_STRICTATIME | MS_NODIRATIME |
+                                       MS_NOEXEC));
+  EXPECT_EQ(Parse({"-o", "auto_unmount,allow_root"}).mount.fusermount_options,
+            "auto_unmount,allow_root");
+  const Options p = Parse({"-o", "allow_other,nodefault_permissions,ro,fsname=x,subtype=y"});
+  EXPECT_TRUE(p.mount.allow_other);
+  EXPECT_FALSE(p.mount.default_permissions);
+  EXPECT_TRUE(p.permissions_given);
+  EXPECT_TRUE(p.mount.read_only);
+  EXPECT_EQ(p.mount.fsname, "x");
+  EXPECT_EQ(p.mount.subtype, "y");
+  EXPECT_TRUE(Parse({"-odebug"}).debug);
+  EXPECT_TRUE(Parse({"-odebug"}).foreground);
+  EXPECT_EQ(Parse({"--readdirpassthrough"}).fs.inode_passthrough_ops,
+            static_cast<uint32_t>(kInodeOpReaddir | kInodeOpGetattr));
+  EXPECT_EQ(Parse({"--inode-passthrough=all"}).fs.inode_passthrough_ops,
+            static_cast<uint32_t>(kInodeOpsAll));
+  EXPECT_EQ(Parse({"--nocache"}).fs.entry_timeout, Timeout{});
+  EXPECT_EQ(ParseArgv({"-f", "--", "-o", "x"}).source, "-o");  // positionals after --
+}
+
+TEST(OptionTable, OnlyExactNamesMatch) {
+  EXPECT_EQ(ParseError({"--threadsx", "3"}), "unknown option '--threadsx'");
+  EXPECT_EQ(ParseError({"--threadsx=3"}), "unknown option '--threadsx'");
+  EXPECT_EQ(ParseError({"--thread=3"}), "unknown option '--thread'");
+  EXPECT_EQ(ParseError({"--threads3"}), "unknown option '--threads3'");
+  EXPECT_EQ(ParseError({"--no-cache"}), "unknown option '--no-cache'");
+  EXPECT_EQ(ParseError({"--nocachex"}), "unknown option '--nocachex'");
+  EXPECT_EQ(ParseError({"--fd-cachex=64"}), "unknown option '--fd-cachex'");
+  EXPECT_EQ(ParseError({"--passthroughs=off"}), "unknown option '--passthroughs'");
+  EXPECT_EQ(ParseError({"-t3"}), "unknown option '-t3'");
+  EXPECT_EQ(ParseError({"-fd"}), "unknown option '-fd'");
+  EXPECT_EQ(ParseError({"-o", "threadsx=3"}), "unknown mount option 'threadsx=3'");
+  EXPECT_EQ(ParseError({"-o", "rw,bogus"}), "unknown mount option 'bogus'");
+  EXPECT_EQ(ParseError({"-o", "nosuidx"}), "unknown mount option 'nosuidx'");
+  EXPECT_EQ(ParseError({"-o", "fd-cache=64"}), "unknown mount option 'fd-cache=64'");
+  EXPECT_EQ(ParseError({"-o", "help"}), "unknown mount option 'help'");
+}
+
+TEST(OptionTable, ValueErrors) {
+  EXPECT_EQ(ParseError({"--threads=0"}), "--threads must be an integer in [1, 256], got '0'");
+  EXPECT_EQ(ParseError({"-o", "threads=x"}), "-o threads must be an integer in [1, 256], got 'x'");
+  EXPECT_EQ(ParseError({"--passthrough=on"}), "--passthrough must be auto or off, got 'on'");
+  EXPECT_EQ(ParseError({"--transport=x"}), "--transport must be dev, uring or auto, got 'x'");
+  EXPECT_EQ(ParseError({"--readdirplus=x"}), "--readdirplus must be auto, all or off, got 'x'");
+  EXPECT_EQ(ParseError({"--entry-timeout=-1"}),
+            "--entry-timeout must be a number of seconds, got '-1'");
+  EXPECT_EQ(ParseError({"--inode-passthrough=getattr,x"}),
+            "--inode-passthrough: unknown op 'x' (getattr, setattr, readdir, all, none)");
+  EXPECT_EQ(ParseError({"--nocache=1"}), "--nocache takes no value");
+  EXPECT_EQ(ParseError({"-o", "nocache=1"}), "-o nocache takes no value");
+  EXPECT_EQ(ParseError({"-o", "threads"}), "-o threads needs a value");
+  // The value would be taken from the next argument; at the end there is none.
+  EXPECT_THROW(ParseArgv({"/src", "/mnt", "--threads"}), std::invalid_argument);
+  EXPECT_THROW(ParseArgv({"/src", "/mnt", "-o"}), std::invalid_argument);
+  EXPECT_EQ(ParseError({"/extra"}), "expected SOURCE and MOUNTPOINT (try --help)");
+}
+
+// The left column of --help: "-t", "--threads=N", "-o threads=N", "ro", ...
+std::set<std::string> UsageNames() {
+  std::set<std::string> names;
+  std::istringstream lines(Usage("passthroughfs"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t p = line.find_first_not_of(' ');
+    if (p == std::string::npos || p < 2 || p >= 22) continue;  // not an option, or help text
+    std::string left = line.substr(p, line.find("  ", p) - p);
+    if (left.ends_with(',')) left.pop_back();  // a group continued on the next line
+    size_t start = 0;
+    while (start < left.size()) {
+      size_t end = left.find(", ", start);
+      if (end == std::string::npos) end = left.size();
+      names.insert(left.substr(start, end - start));
+      start = end + 2;
+    }
+  }
+  return names;
+}
+
+TEST(OptionTable, HelpListsEveryEntry) {
+  const std::set<std::string> names = UsageNames();
+  for (const OptionSpec& s : OptionTable()) {
+    const std::string value = s.value.empty() ? "" : "=" + std::string(s.value);
+    if (!s.long_name.empty()) {
+      EXPECT_TRUE(names.contains("--" + std::string(s.long_name) + value))
+          << "--help lacks --" << s.long_name << value;
+    }
+    if (s.short_name != 0) {
+      EXPECT_TRUE(names.contains(std::string{'-', s.short_name})) << s.short_name;
+    }
+    if (s.key.empty()) continue;
+    const std::string key = (s.long_name.empty() ? "" : "-o ") + std::string(s.key) + value;
+    EXPECT_TRUE(names.contains(key)) << "--help lacks " << key;
+  }
+  const std::string usage = Usage("passthroughfs");
+  EXPECT_EQ(usage.rfind("usage: passthroughfs [options] SOURCE MOUNTPOINT\n", 0), 0u);
+  std::istringstream lines(usage);
+  std::string line;
+  while (std::getline(lines, line)) EXPECT_LE(line.size(), 80u) << line;
+}
+
+// ---- Resolve: the plan from options and host facts
+
+constexpr HostFacts kRoot = {.cap_sys_admin = true, .fs_credentials = true, .fd_limit = 4096,
+                             .cpus = 8};
+constexpr HostFacts kUser = {.cap_sys_admin = false, .fs_credentials = false, .fd_limit = 1024,
+                             .cpus = 1};
+
+bool Has(uint64_t flags, uint64_t flag) { return (flags & flag) == flag; }
+
+TEST(Resolve, RootWithDefaults) {
+  const Plan plan = Resolve(Parse({}), kRoot);
+  EXPECT_TRUE(plan.passthrough);
+  EXPECT_EQ(plan.fs.no_passthrough_reason, "");
+  const uint64_t f = plan.session.init.wanted_flags;
+  EXPECT_TRUE(Has(f, abi::FUSE_PASSTHROUGH));
+  EXPECT_TRUE(Has(f, abi::FUSE_POSIX_ACL));
+  EXPECT_TRUE(Has(f, abi::FUSE_POSIX_LOCKS | abi::FUSE_FLOCK_LOCKS));
+  EXPECT_TRUE(Has(f, abi::FUSE_DO_READDIRPLUS | abi::FUSE_READDIRPLUS_AUTO));
+  EXPECT_TRUE(Has(f, abi::FUSE_HANDLE_KILLPRIV_V2 | abi::FUSE_CREATE_SUPP_GROUP));
+  EXPECT_FALSE(Has(f, abi::FUSE_WRITEBACK_CACHE));
+  EXPECT_FALSE(Has(f, abi::FUSE_OVER_IO_URING));  // added only once the rings exist
+  EXPECT_EQ(plan.session.init.max_write, session::kMaxWriteSupported);
+  EXPECT_EQ(plan.session.init.max_stack_depth, 1u);
+  EXPECT_EQ(plan.threads, 8);
+  EXPECT_EQ(plan.fs.fd_cache_slots, 2048u);
+  EXPECT_TRUE(plan.mount.default_permissions);
+  EXPECT_TRUE(plan.fs.default_permissions);
+  EXPECT_FALSE(plan.fs.per_caller_lookups);
+  EXPECT_EQ(plan.fs.atime, sys::AtimeRule::kRelatime);
+  EXPECT_TRUE(plan.log.empty());
+}
+
+TEST(Resolve, NotRootNoPassthroughAndAllowOtherWarns) {
+  const Plan plan = Resolve(Parse({"-o", "allow_other"}), kUser);
+  EXPECT_FALSE(plan.passthrough);
+  EXPECT_FALSE(Has(plan.session.init.wanted_flags, abi::FUSE_PASSTHROUGH));
+  EXPECT_NE(plan.fs.no_passthrough_reason.find("CAP_SYS_ADMIN"), std::string::npos);
+  EXPECT_EQ(plan.threads, 2);                // at least 2
+  EXPECT_EQ(plan.fs.fd_cache_slots, 512u);   // half the fd limit
+  ASSERT_EQ(plan.log.size(), 1u);
+  EXPECT_EQ(plan.log[0].level, log::Level::kWarning);
+  EXPECT_EQ(plan.log[0].text,
+            "allow_other without root: every operation runs with the daemon's own identity "
+            "(default_permissions still checks each caller's access)");
+  EXPECT_FALSE(plan.fs.per_caller_lookups);  // cannot act as each caller anyway
+}
+
+TEST(Resolve, AllowOtherWithoutDefaultPermissionsLooksUpPerCaller) {
+  const Plan plan = Resolve(Parse({"-o", "allow_other,nodefault_permissions"}), kRoot);
+  EXPECT_TRUE(plan.fs.per_caller_lookups);
+  EXPECT_FALSE(plan.fs.default_permissions);
+  EXPECT_FALSE(Has(plan.session.init.wanted_flags, abi::FUSE_POSIX_ACL));
+  ASSERT_EQ(plan.log.size(), 1u);
+  EXPECT_EQ(plan.log[0].level, log::Level::kInfo);
+  EXPECT_NE(plan.log[0].text.find("every path is looked up as its caller"), std::string::npos);
+  // Without allow_other only the daemon's user reaches the mount.
+  EXPECT_FALSE(Resolve(Parse({"-o", "nodefault_permissions"}), kRoot).fs.per_caller_lookups);
+  // With default_permissions the kernel checks search permission itself.
+  const Plan checked = Resolve(Parse({"-o", "allow_other"}), kRoot);
+  EXPECT_FALSE(checked.fs.per_caller_lookups);
+  EXPECT_TRUE(checked.log.empty());
+}
+
+TEST(Resolve, NocacheLeavesPermissionsToSourceUnlessAsked) {
+  Plan plan = Resolve(Parse({"--nocache"}), kRoot);
+  EXPECT_FALSE(plan.mount.default_permissions);
+  EXPECT_FALSE(plan.fs.default_permissions);
+  EXPECT_FALSE(Has(plan.session.init.wanted_flags, abi::FUSE_POSIX_ACL));
+  ASSERT_EQ(plan.log.size(), 1u);
+  EXPECT_EQ(plan.log[0].text.rfind("--nocache: permissions are checked by SOURCE", 0), 0u);
+  plan = Resolve(Parse({"--nocache", "-o", "default_permissions"}), kRoot);
+  EXPECT_TRUE(plan.mount.default_permissions);
+  EXPECT_TRUE(plan.log.empty());
+  plan = Resolve(Parse({"--nocache"}), kUser);  // an unprivileged daemon keeps them
+  EXPECT_TRUE(plan.mount.default_permissions);
+  EXPECT_TRUE(plan.log.empty());
+}
+
+TEST(Resolve, OptionsThatTurnFlagsOff) {
+  Plan plan = Resolve(Parse({"--writeback"}), kRoot);
+  EXPECT_FALSE(plan.passthrough);
+  EXPECT_TRUE(Has(plan.session.init.wanted_flags, abi::FUSE_WRITEBACK_CACHE));
+  EXPECT_EQ(plan.fs.no_passthrough_reason,
+            "--writeback selects the kernel's writeback cache, which excludes passthrough");
+  plan = Resolve(Parse({"--passthrough=off", "--readdirplus=off", "--locks=kernel"}), kRoot);
+  EXPECT_FALSE(plan.passthrough);
+  EXPECT_EQ(plan.fs.no_passthrough_reason, "--passthrough=off");
+  const uint64_t f = plan.session.init.wanted_flags;
+  EXPECT_FALSE(f & (abi::FUSE_PASSTHROUGH | abi::FUSE_DO_READDIRPLUS | abi::FUSE_READDIRPLUS_AUTO |
+                    abi::FUSE_POSIX_LOCKS | abi::FUSE_FLOCK_LOCKS));
+}
+
+TEST(Resolve, FdCacheThreadsAndAtime) {
+  HostFacts facts = kRoot;
+  facts.fd_limit = 1 << 20;
+  EXPECT_EQ(Resolve(Parse({}), facts).fs.fd_cache_slots, 16384u);
+  facts.fd_limit = 20;
+  EXPECT_EQ(Resolve(Parse({}), facts).fs.fd_cache_slots, 64u);
+  EXPECT_EQ(Resolve(Parse({"--fd-cache=100"}), facts).fs.fd_cache_slots, 100u);
+  EXPECT_EQ(Resolve(Parse({"-t", "5"}), facts).threads, 5);
+  EXPECT_EQ(Resolve(Parse({"--max-stack-depth=2"}), facts).session.init.max_stack_depth, 2u);
+  const Plan plan = Resolve(Parse({"-o", "noatime,nodiratime"}), facts);
+  EXPECT_EQ(plan.fs.atime, sys::AtimeRule::kNoatime);
+  EXPECT_TRUE(plan.fs.nodiratime);
+  EXPECT_EQ(Resolve(Parse({"-o", "strictatime"}), facts).fs.atime, sys::AtimeRule::kStrictatime);
+  EXPECT_TRUE(Resolve(Parse({"-d"}), facts).session.debug);
+}
+
+TEST(Resolve, Transport) {
+  const transport::UringSupport offered{true, ""};
+  const transport::UringSupport absent{false, "enable_uring is N"};
+  Plan plan;
+  ResolveTransport(Options::Transport::kDev, offered, &plan);
+  EXPECT_FALSE(plan.want_uring);
+  EXPECT_EQ(plan.transport.why, "--transport=dev");
+  plan = {};
+  ResolveTransport(Options::Transport::kAuto, offered, &plan);
+  EXPECT_TRUE(plan.want_uring);
+  EXPECT_FALSE(plan.transport.required);
+  EXPECT_EQ(plan.transport.why, "--transport=auto: the kernel offers FUSE over io_uring");
+  plan = {};
+  ResolveTransport(Options::Transport::kAuto, absent, &plan);
+  EXPECT_FALSE(plan.want_uring);
+  EXPECT_EQ(plan.transport.why, "--transport=auto: enable_uring is N");
+  EXPECT_EQ(plan.transport_error, "");
+  plan = {};
+  ResolveTransport(Options::Transport::kUring, offered, &plan);
+  EXPECT_TRUE(plan.want_uring);
+  EXPECT_TRUE(plan.transport.required);
+  plan = {};
+  ResolveTransport(Options::Transport::kUring, absent, &plan);
+  EXPECT_FALSE(plan.want_uring);
+  EXPECT_EQ(plan.transport_error, "--transport=uring: enable_uring is N");
+}
+
+}  // namespace
+}  // namespace ptfs::cmd
