@@ -22,16 +22,12 @@ command -v fio >/dev/null || { apt-get update -qq && apt-get install -y -qq fio 
 daemon="$here/build/passthroughfs"
 
 work=$(mktemp -d /var/tmp/ptfs-bench-XXXXXX)
-mounts=()
-cleanup() {
-  for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/bench/lib.sh"
+trap 'bench_cleanup; rm -rf "$work"' EXIT
 
 mkdir -p "$work/native" "$work/src-auto" "$work/src-off" "$work/mnt-auto" "$work/mnt-off"
-"$daemon" --passthrough=auto "$work/src-auto" "$work/mnt-auto"; mounts+=("$work/mnt-auto")
-"$daemon" --passthrough=off "$work/src-off" "$work/mnt-off"; mounts+=("$work/mnt-off")
+bench_mount "$work/mnt-auto" "$daemon" -f --passthrough=auto "$work/src-auto" "$work/mnt-auto"
+bench_mount "$work/mnt-off" "$daemon" -f --passthrough=off "$work/src-off" "$work/mnt-off"
 
 declare -A dirs=([native]="$work/native" [auto]="$work/mnt-auto" [off]="$work/mnt-off")
 declare -A srcs=([native]="$work/native" [auto]="$work/src-auto" [off]="$work/src-off")

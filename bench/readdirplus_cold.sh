@@ -11,6 +11,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-3}
 "$here/scripts/build.sh" passthroughfs >/dev/null
 daemon=$here/build/passthroughfs
+. "$here/bench/lib.sh"
+trap bench_cleanup EXIT
 base=/var/tmp/ptfs-rdplus
 mkdir -p "$base/src" "$base/mnt"
 if [[ ! -d $base/src/tree ]]; then
@@ -36,13 +38,11 @@ requests() {  # daemon pid -> the listing/lookup counters
 }
 measure() {  # label, command on the mount, daemon options...
   local label=$1 cmd=$2; shift 2
-  "$daemon" -f --stats-file="$base/stats" "$@" "$base/src" "$base/mnt" 2>/dev/null &
-  local pid=$!
-  for _ in $(seq 50); do mountpoint -q "$base/mnt" && break; sleep 0.1; done
+  bench_mount "$base/mnt" "$daemon" -f --stats-file="$base/stats" "$@" "$base/src" "$base/mnt"
   cold
   local t; t=$(seconds "$cmd")
-  echo "  $label $t s  ($(requests $pid))"
-  umount "$base/mnt"; wait $pid
+  echo "  $label $t s  ($(requests "$BENCH_PID"))"
+  bench_umount "$base/mnt"
 }
 for r in $(seq "$rounds"); do
   echo "round $r"

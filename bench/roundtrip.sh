@@ -16,7 +16,8 @@ mb=$here/build/bench/metabench
 base=$(mktemp -d /tmp/ptfs-roundtrip.XXXXXX)
 mkdir "$base/src" "$base/mnt"
 mount -t tmpfs -o size=16m tmpfs "$base/src"
-trap 'umount "$base/mnt" 2>/dev/null; umount "$base/src"; rm -rf "$base"' EXIT
+. "$here/bench/lib.sh"
+trap 'bench_cleanup; umount "$base/src"; rm -rf "$base"' EXIT
 echo x > "$base/src/file"
 ns() { "$@" | awk '{print $(NF-2)}'; }
 measure() {  # label file
@@ -26,10 +27,9 @@ measure() {  # label file
 }
 mounted() {  # label command...
   local label=$1; shift
-  "$@" >/dev/null 2>&1 &
-  for _ in $(seq 100); do mountpoint -q "$base/mnt" && break; sleep 0.05; done
+  bench_mount "$base/mnt" "$@"
   measure "$label" "$base/mnt/file"
-  umount "$base/mnt"; wait || true; sleep 0.2
+  bench_umount "$base/mnt"; sleep 0.2
 }
 for r in $(seq "$rounds"); do
   echo "round $r"

@@ -13,10 +13,11 @@ opts=("$@")
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/build.sh" passthroughfs statstorm >/dev/null
 work=$(mktemp -d /var/tmp/ptfs-stat-XXXXXX)
-trap 'umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
+. "$here/bench/lib.sh"
+trap 'bench_cleanup; rm -rf "$work"' EXIT
 mkdir -p "$work/native" "$work/src" "$work/mnt"
 for d in native src; do (cd "$work/$d" && seq 0 9999 | sed 's/^/f/' | xargs touch); done
-"$here/build/passthroughfs" "${opts[@]}" "$work/src" "$work/mnt"
+bench_mount "$work/mnt" "$here/build/passthroughfs" -f "${opts[@]}" "$work/src" "$work/mnt"
 tool="$here/build/bench/statstorm"
 # The real `ls -l` (coreutils) also reads each file's ACL and SELinux label
 # (two getxattr calls per file): seconds for one run.

@@ -18,11 +18,8 @@ echo Y > /sys/module/fuse/parameters/enable_uring
 daemon="$here/build/passthroughfs"
 tool="$here/build/bench/statstorm"
 work=$(mktemp -d /var/tmp/ptfs-transport-XXXXXX)
-cleanup() {
-  for m in "$work"/mnt-*; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/bench/lib.sh"
+trap 'bench_cleanup; rm -rf "$work"' EXIT
 targets=(native dev uring)
 for t in native dev uring; do
   src="$work/src-$t"
@@ -32,8 +29,8 @@ for t in native dev uring; do
 done
 for t in dev uring; do
   mkdir -p "$work/mnt-$t"
-  "$daemon" --nocache --passthrough=off --transport=$t --stats-file="$work/stats-$t" \
-    "$work/src-$t" "$work/mnt-$t"
+  bench_mount "$work/mnt-$t" "$daemon" -f --nocache --passthrough=off --transport=$t \
+    --stats-file="$work/stats-$t" "$work/src-$t" "$work/mnt-$t"
 done
 dir_of() { [[ $1 == native ]] && echo "$work/src-native" || echo "$work/mnt-$1"; }
 fio_iops() {  # DIR DEPTH
@@ -75,8 +72,7 @@ for w in stat ls qd1 qd16; do
   done
 done
 # Prove the uring mount ran over the rings.
-pid=$(pgrep -f -- "--transport=uring --stats-file=$work/stats-uring" | head -1)
-kill -USR1 "$pid"; sleep 0.5
+kill -USR1 "${bench_pids[$work/mnt-uring]}"; sleep 0.5
 grep -E '^(transport_uring|requests_via_dev|requests_via_uring|uring_entries) ' "$work/stats-uring" |
   tr '\n' ' '
 echo

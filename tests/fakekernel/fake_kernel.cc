@@ -11,7 +11,7 @@
 
 #include "abi/fuse_draft_inode_passthrough.h"
 #include "session/inode_passthrough_adapter.h"
-#include "tests/common/host_isolation.h"
+#include "tests/harness/host_isolation.h"
 
 namespace ptfs::testing {
 

@@ -2,7 +2,7 @@
 // fuzz input MKNODed a block device, OPENed and WROTE it, and wrote to a loop
 // device of the CI machine). The harness plays a kernel that sends OPEN for a
 // device node, which no real kernel does on a (nodev) FUSE mount; what keeps
-// the host safe is the harness's isolation (tests/common/host_isolation.h).
+// the host safe is the harness's isolation (tests/harness/host_isolation.h).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sys/syscalls.h"
-#include "tests/common/host_isolation.h"
+#include "tests/harness/host_isolation.h"
 #include "tests/fakekernel/fake_kernel.h"
 
 namespace ptfs::testing {

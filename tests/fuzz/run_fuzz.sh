@@ -15,7 +15,7 @@ all=("${proto[@]}" "$src"/src/api/*.cc "$src"/src/sys/*.cc "$src"/src/transport/
      "$src"/src/session/inode_passthrough_adapter.cc "$src"/src/session/ops*.cc
      "$src"/src/passthrough/*.cc)
 clang++ "${flags[@]}" "$src/tests/fuzz/decode_fuzz.cc" "${proto[@]}" -o "$out/decode_fuzz"
-clang++ "${flags[@]}" "$src/tests/fuzz/session_fuzz.cc" "$src/tests/common/host_isolation.cc" \
+clang++ "${flags[@]}" "$src/tests/fuzz/session_fuzz.cc" "$src/tests/harness/host_isolation.cc" \
   "${all[@]}" -lpthread -o "$out/session_fuzz"
 bash "$src/tests/fuzz/make_seeds.sh" "$out/seeds"
 for t in decode session; do

@@ -6,7 +6,7 @@
 //
 // Inputs create device nodes and open them, which no real kernel would send
 // on a nodev FUSE mount: the process first isolates itself from the host's
-// devices (tests/common/host_isolation.h; issue 17, where an input wrote to a
+// devices (tests/harness/host_isolation.h; issue 17, where an input wrote to a
 // loop device of the CI machine). The server logs errors only: most inputs
 // are malformed, and a warning for each rejected one filled 2.5 GB in 10
 // minutes. A summary with the counts is printed at exit instead.
@@ -23,7 +23,7 @@
 #include "abi/fuse_abi.h"
 #include "passthrough/passthrough_fs.h"
 #include "session/session.h"
-#include "tests/common/host_isolation.h"
+#include "tests/harness/host_isolation.h"
 #include "transport/channel.h"
 #include "util/log.h"
 

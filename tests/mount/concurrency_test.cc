@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -204,10 +204,7 @@ TEST_P(ConcurrencyTest, NoFdLeakAfterManyOpens) {
 
 INSTANTIATE_TEST_SUITE_P(
     Mount, ConcurrencyTest,
-    testing::Values(Variant{"cached", {"--threads=4"}},
-                    Variant{"nocache_served", {"--nocache", "--passthrough=off", "--threads=3"}},
-                    Variant{"uring_nocache_served",
-                            {"--nocache", "--passthrough=off", "--transport=uring"}}),
+    testing::ValuesIn(Variants({"threads4", "served_threads3", "uring_served_nocache"})),
     VariantName);
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -82,7 +82,7 @@ class Confinement : public MountTestBase {
 class ConfinementCachedEntries : public Confinement {
  protected:
   std::vector<std::string> DaemonArgs() const override {
-    return {"--watch-source=off", "--entry-timeout=60", "--attr-timeout=60"};
+    return NamedVariant("unwatched_long_timeouts").args;
   }
 };
 
@@ -162,7 +162,7 @@ TEST_F(Confinement, NoWalkPerRequestWithoutMoves) {
 class SharedWithoutKernelChecks : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override {
-    return {"-o", "allow_other,nodefault_permissions"};
+    return NamedVariant("nodefault_cached").args;
   }
 };
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <thread>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -32,13 +32,7 @@ std::string ExecAsUser(const std::string& path) {
   });
 }
 
-struct ExecVariant {
-  const char* name;
-  std::vector<std::string> args;
-};
-void PrintTo(const ExecVariant& v, std::ostream* os) { *os << v.name; }
-
-class Exec : public MountTestBase, public testing::WithParamInterface<ExecVariant> {
+class Exec : public MountTestBase, public testing::WithParamInterface<Variant> {
  protected:
   std::vector<std::string> DaemonArgs() const override { return GetParam().args; }
 };
@@ -62,13 +56,9 @@ TEST_P(Exec, ExecuteWithoutReadPermissionAsNatively) {
             RunAs(12, 100, [&] { return ReadFileOrError(Native("prog1")).substr(0, 7); }));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Mount, Exec,
-    testing::Values(ExecVariant{"default", {"-o", "allow_other"}},
-                    ExecVariant{"nodefault_permissions",
-                                {"-o", "allow_other,nodefault_permissions"}},
-                    ExecVariant{"served", {"--passthrough=off", "-o", "allow_other"}}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Mount, Exec,
+                         testing::ValuesIn(Variants({"cached", "nodefault_cached", "served_cached"})),
+                         VariantName);
 
 }  // namespace
 }  // namespace ptfs::mounttest

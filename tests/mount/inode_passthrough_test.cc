@@ -7,7 +7,7 @@
 
 #include <set>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 class InodePassthroughFallback : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override {
-    return {"--readdirpassthrough", "--nocache"};
+    return NamedVariant("readdirpassthrough").args;
   }
 };
 

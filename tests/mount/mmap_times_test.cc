@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -41,14 +41,7 @@ bool Same(const struct timespec& a, const struct timespec& b) {
 // Long enough for the coarse clock that stamps file times to move.
 void LetClockTick() { usleep(30 * 1000); }
 
-struct MmapVariant {
-  const char* name;
-  std::vector<std::string> args;
-  bool passthrough;
-};
-void PrintTo(const MmapVariant& v, std::ostream* os) { *os << v.name; }
-
-class MmapTimes : public MountTestBase, public testing::WithParamInterface<MmapVariant> {
+class MmapTimes : public MountTestBase, public testing::WithParamInterface<Variant> {
  protected:
   std::vector<std::string> DaemonArgs() const override { return GetParam().args; }
 
@@ -141,11 +134,8 @@ TEST_P(MmapTimes, ReadersKeepCachedAttributes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Mount, MmapTimes,
-    testing::Values(MmapVariant{"watched", {}, true},
-                    MmapVariant{"long_timeouts", {"--watch-source=off", "--attr-timeout=60",
-                                                  "--entry-timeout=60"}, true},
-                    MmapVariant{"served", {"--passthrough=off"}, false}),
-    [](const auto& info) { return std::string(info.param.name); });
+    testing::ValuesIn(Variants({"cached", "unwatched_long_timeouts", "served_cached"})),
+    VariantName);
 
 }  // namespace
 }  // namespace ptfs::mounttest

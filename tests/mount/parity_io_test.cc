@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -599,12 +599,10 @@ TEST_P(LockWaitersTest, FlockWaitersOutnumberingWorkers) {
   RunParity([](Trace& t) { LockWaitersScenario(t, /*use_flock=*/true); });
 }
 
+// uring: parked waits hold ring entries; their replies are committed from
+// the lock thread.
 INSTANTIATE_TEST_SUITE_P(Mount, LockWaitersTest,
-                         testing::Values(Variant{"threads2", {"--threads=2", "-o", "allow_other"}},
-                                         // Parked waits hold ring entries; their replies
-                                         // are committed from the lock thread.
-                                         Variant{"uring", {"--transport=uring", "-o", "allow_other"}}),
-                         VariantName);
+                         testing::ValuesIn(Variants({"threads2", "uring_cached"})), VariantName);
 
 // A signal interrupts a waiting F_SETLKW (and a blocking flock) with EINTR;
 // on the mount that takes the kernel's INTERRUPT reaching the waiting

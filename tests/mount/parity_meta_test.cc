@@ -15,7 +15,7 @@
 #include <ctime>
 #include <string>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -953,10 +953,7 @@ TEST_P(NoDefaultPermissionsTest, AccessAsRootGoesToTheServer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mount, NoDefaultPermissionsTest,
-                         testing::Values(Variant{
-                             "nodefault_permissions",
-                             {"--nocache", "-o", "allow_other,nodefault_permissions"}}),
-                         VariantName);
+                         testing::ValuesIn(Variants({"nodefault"})), VariantName);
 
 }  // namespace
 }  // namespace ptfs::mounttest

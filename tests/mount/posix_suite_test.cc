@@ -14,23 +14,32 @@
 #include <thread>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
 
+// Where the suite runs: natively (the reference) or on a mount.
 struct Where {
-  std::string name;
+  Variant variant;  // empty args and name "native": no mount
   bool mount;
-  std::vector<std::string> args;
 };
 
-void PrintTo(const Where& w, std::ostream* os) { *os << w.name; }
+void PrintTo(const Where& w, std::ostream* os) { *os << w.variant.name; }
+
+std::vector<Where> Places() {
+  std::vector<Where> out{{Variant{"native", {}}, false}};
+  for (Variant& v : Variants({"cached", "served_nocache", "writeback", "uring_cached",
+                              "readdirpassthrough"})) {
+    out.push_back({std::move(v), true});
+  }
+  return out;
+}
 
 class PosixSuite : public MountTestBase, public testing::WithParamInterface<Where> {
  protected:
   bool WantMount() const override { return GetParam().mount; }
-  std::vector<std::string> DaemonArgs() const override { return GetParam().args; }
+  std::vector<std::string> DaemonArgs() const override { return GetParam().variant.args; }
   void SetUp() override {
     MountTestBase::SetUp();
     umask(022);
@@ -325,20 +334,11 @@ TEST_P(PosixSuite, DeepTreeCreateWalkRemove) {
   EXPECT_EQ(ListDir(Dir()), std::vector<std::string>{});
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Dirs, PosixSuite,
-    testing::Values(Where{"native", false, {}}, Where{"mount", true, {"-o", "allow_other"}},
-                    Where{"mount_nocache_served",
-                          true,
-                          {"--nocache", "--passthrough=off", "--no-handles", "-o", "allow_other"}},
-                    Where{"mount_writeback", true, {"--writeback", "-o", "allow_other"}},
-                    Where{"mount_uring", true, {"--transport=uring", "-o", "allow_other"}},
-                    // The design demo's switches: on a kernel without inode
-                    // passthrough the daemon serves getattr and readdir.
-                    Where{"mount_readdirpassthrough_nocache",
-                          true,
-                          {"--readdirpassthrough", "--nocache", "-o", "allow_other"}}),
-    [](const testing::TestParamInfo<Where>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Dirs, PosixSuite, testing::ValuesIn(Places()),
+                         [](const testing::TestParamInfo<Where>& info) {
+                           return info.param.mount ? "mount_" + info.param.variant.name
+                                                   : info.param.variant.name;
+                         });
 
 }  // namespace
 }  // namespace ptfs::mounttest

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {
@@ -58,17 +58,14 @@ void Rec(std::string& r, const std::string& label, long rc) {
 // checks nothing and every answer comes from the daemon acting as the caller.
 std::vector<Variant> SharingVariants() {
   std::vector<Variant> v = ParityVariants();
-  v.push_back({"nodefault", {"--nocache", "-o", "allow_other,nodefault_permissions"}});
+  v.push_back(NamedVariant("nodefault"));
   return v;
 }
 
 class SharingTest : public ParityTest {
  protected:
   // Whether the variant runs file I/O through kernel passthrough.
-  bool WantsPassthrough() const {
-    const std::string& n = GetParam().name;
-    return n == "nocache" || n == "cached" || n == "nodefault";
-  }
+  bool WantsPassthrough() const { return GetParam().passthrough; }
 };
 
 // chmod/chown/truncate/utimes/link/rename/xattr by the owner, a group member
@@ -624,11 +621,7 @@ TEST_P(ConfinementMountTest, DirectoryMovedOutOfSourceWhileInUse) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mount, ConfinementMountTest,
-                         testing::Values(Variant{"nocache", {"--nocache", "-o", "allow_other"}},
-                                         Variant{"served",
-                                                 {"--nocache", "--passthrough=off", "--no-handles",
-                                                  "-o", "allow_other"}}),
-                         VariantName);
+                         testing::ValuesIn(Variants({"nocache", "served_nocache"})), VariantName);
 
 }  // namespace
 }  // namespace ptfs::mounttest

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {

@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 namespace ptfs::mounttest {
 namespace {

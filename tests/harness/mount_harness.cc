@@ -1,4 +1,4 @@
-#include "mount_harness.h"
+#include "tests/harness/mount_harness.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -682,40 +682,9 @@ void ExpectSameTrace(const Trace& native, const Trace& mount) {
   }
 }
 
-void PrintTo(const Variant& v, std::ostream* os) {
-  *os << v.name << " {";
-  for (auto& a : v.args) *os << " " << a;
-  *os << " }";
-}
-
-std::vector<Variant> ParityVariants() {
-  return {
-      // Every stat asks the server; file data by kernel passthrough when the
-      // kernel offers it (the default).
-      {"nocache", {"--nocache", "-o", "allow_other"}},
-      // Default caching (long timeouts kept coherent by the source watch)
-      // and transport (io_uring): the kernel's caches must stay coherent.
-      {"cached", {"-o", "allow_other"}},
-      // The daemon serves READ/WRITE itself, holds an O_PATH fd per inode
-      // instead of file handles, with more workers reading /dev/fuse.
-      {"served",
-       {"--nocache", "--passthrough=off", "--no-handles", "--threads=4", "--transport=dev", "-o",
-        "allow_other"}},
-      // The kernel's writeback cache (turns passthrough off).
-      {"writeback", {"--writeback", "-o", "allow_other"}},
-      // FUSE over io_uring: every request but INIT/FORGET/INTERRUPT comes
-      // through the per-CPU rings, file data included (served, no cache), so
-      // the whole trace exercises the ring transport; TearDown checks the
-      // daemon's counters to prove it.
-      {"uring", {"--nocache", "--passthrough=off", "--transport=uring", "-o", "allow_other"}},
-  };
-}
-
-std::string VariantName(const testing::TestParamInfo<Variant>& info) { return info.param.name; }
-
 void ParityTest::RunParity(const std::function<void(Trace&)>& scenario) {
   umask(022);
-  const bool writeback = GetParam().name == "writeback";
+  const bool writeback = GetParam().writeback;
   Trace n("native", native(), native(), root());
   n.set_writeback(writeback);
   scenario(n);

@@ -1,88 +1,35 @@
-// The data path on a real mount, with kernel passthrough (auto) and without
-// (off): contents, mmap, O_DIRECT, concurrent opens with different flags,
-// and the daemon's counters proving which path served the I/O.
-#include <dirent.h>
+// The data path on a real mount, with kernel passthrough and without, over
+// /dev/fuse and io_uring: contents, mmap, O_DIRECT, concurrent opens with
+// different flags, and the daemon's counters proving which path served the
+// I/O; the backing cache, the page cache kept across opens, served
+// write-only opens, and cached listings.
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <random>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tests/datapath/daemon_mount.h"
+#include "tests/harness/mount_harness.h"
 
-namespace ptfs::testing {
+namespace ptfs::mounttest {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0) << path << ": " << strerror(errno);
-  std::string out;
-  char buf[1 << 16];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  ::close(fd);
-  return out;
-}
-
-std::string Pattern(size_t size, unsigned seed) {
-  std::string s(size, '\0');
-  std::mt19937_64 rng(seed);
-  for (size_t i = 0; i + 8 <= size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(&s[i], &v, 8);
-  }
-  return s;
-}
-
-bool PassthroughAvailable() { return ::geteuid() == 0; }
-
-// Parameter: the --passthrough value, optionally with "_uring" for the
-// io_uring transport.
-class DataPathTest : public ::testing::TestWithParam<const char*> {
+class DataPath : public MountTestBase, public testing::WithParamInterface<Variant> {
  protected:
-  std::string param() const { return GetParam(); }
-  bool passthrough() const { return param().rfind("auto", 0) == 0; }
-  bool uring() const { return param().find("_uring") != std::string::npos; }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-    std::vector<std::string> args{"--passthrough=" + param().substr(0, param().find('_'))};
-    if (uring()) {
-      ASSERT_TRUE(EnableUring());
-      args.push_back("--transport=uring");
-    } else {
-      // The default is io_uring where the kernel offers it: the plain
-      // variants keep the /dev/fuse transport covered.
-      args.push_back("--transport=dev");
-    }
-    mount_ = std::make_unique<DaemonMount>(args);
-    ASSERT_TRUE(mount_->ok());
-  }
-  void TearDown() override {
-    // Prove the uring variants ran over the rings, not quietly over /dev/fuse.
-    if (mount_ && mount_->ok() && uring()) {
-      auto st = mount_->Stats();
-      EXPECT_EQ(st["transport_uring"], 1);
-      EXPECT_GT(st["requests_via_uring"], 0);
-      EXPECT_GE(st["requests_via_uring"], st["requests_via_dev"])
-          << "uring " << st["requests_via_uring"] << ", /dev/fuse " << st["requests_via_dev"];
-    }
-  }
-  std::unique_ptr<DaemonMount> mount_;
+  std::vector<std::string> DaemonArgs() const override { return GetParam().args; }
 };
 
 // 64 MiB written and read back through the mount equals SOURCE; with
 // passthrough not one READ or WRITE request reached the daemon.
-TEST_P(DataPathTest, LargeFileRoundTripAndCounters) {
-  const std::string data = Pattern(64 << 20, 1);
-  const std::string path = mount_->mnt() + "/big";
+TEST_P(DataPath, LargeFileRoundTripAndCounters) {
+  const std::string data = PatternData(64 << 20, 1);
+  const std::string path = mnt() + "/big";
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   ASSERT_GE(fd, 0);
   for (size_t off = 0; off < data.size(); off += 1 << 20) {
@@ -90,9 +37,9 @@ TEST_P(DataPathTest, LargeFileRoundTripAndCounters) {
   }
   ASSERT_EQ(::fsync(fd), 0);
   ASSERT_EQ(::close(fd), 0);
-  EXPECT_TRUE(ReadAll(mount_->source() + "/big") == data) << "SOURCE differs";
-  EXPECT_TRUE(ReadAll(path) == data) << "read-back through the mount differs";
-  auto stats = mount_->Stats();
+  EXPECT_TRUE(ReadFileOrError(src() + "/big") == data) << "SOURCE differs";
+  EXPECT_TRUE(ReadFileOrError(path) == data) << "read-back through the mount differs";
+  auto stats = daemon().Stats();
   // Per-opcode lines (bench/suite subtracts them): present for every opcode,
   // consistent with the summary counters.
   long by_opcode = 0;
@@ -104,7 +51,7 @@ TEST_P(DataPathTest, LargeFileRoundTripAndCounters) {
   EXPECT_EQ(stats["opcode_OPEN"] + stats["opcode_CREATE"], stats["requests_open"]);
   EXPECT_EQ(stats["opcode_READ"], stats["requests_read"]);
   EXPECT_GE(stats["opcode_INIT"], 1);
-  if (passthrough() && PassthroughAvailable()) {
+  if (GetParam().passthrough) {
     EXPECT_EQ(stats["requests_read"], 0);
     EXPECT_EQ(stats["requests_write"], 0);
     EXPECT_GE(stats["opens_passthrough"], 2);
@@ -119,24 +66,24 @@ TEST_P(DataPathTest, LargeFileRoundTripAndCounters) {
   EXPECT_EQ(stats["backing_open_now"], stats["backing_idle_now"]);
 }
 
-TEST_P(DataPathTest, SharedWritableMmapReachesSource) {
-  const std::string path = mount_->mnt() + "/mapped";
+TEST_P(DataPath, SharedWritableMmapReachesSource) {
+  const std::string path = mnt() + "/mapped";
   const size_t size = 1 << 20;
   int fd = ::open(path.c_str(), O_CREAT | O_RDWR, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::ftruncate(fd, size), 0);
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT_NE(p, MAP_FAILED) << strerror(errno);
-  const std::string data = Pattern(size, 2);
+  const std::string data = PatternData(size, 2);
   std::memcpy(p, data.data(), size);
   ASSERT_EQ(::msync(p, size, MS_SYNC), 0);
   ASSERT_EQ(::munmap(p, size), 0);
   ASSERT_EQ(::close(fd), 0);
-  EXPECT_TRUE(ReadAll(mount_->source() + "/mapped") == data);
+  EXPECT_TRUE(ReadFileOrError(src() + "/mapped") == data);
   // And the other way: a change made in SOURCE is seen by a new mapping.
-  const std::string data2 = Pattern(size, 3);
+  const std::string data2 = PatternData(size, 3);
   {
-    int sfd = ::open((mount_->source() + "/mapped").c_str(), O_WRONLY);
+    int sfd = ::open((src() + "/mapped").c_str(), O_WRONLY);
     ASSERT_EQ(::pwrite(sfd, data2.data(), size, 0), static_cast<ssize_t>(size));
     ::close(sfd);
   }
@@ -149,12 +96,12 @@ TEST_P(DataPathTest, SharedWritableMmapReachesSource) {
   ::close(fd);
 }
 
-TEST_P(DataPathTest, ODirectReadAndWrite) {
-  const std::string path = mount_->mnt() + "/direct";
+TEST_P(DataPath, ODirectReadAndWrite) {
+  const std::string path = mnt() + "/direct";
   const size_t size = 1 << 20;
   void* buf = nullptr;
   ASSERT_EQ(::posix_memalign(&buf, 4096, size), 0);
-  const std::string data = Pattern(size, 4);
+  const std::string data = PatternData(size, 4);
   std::memcpy(buf, data.data(), size);
   int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
   ASSERT_GE(fd, 0) << strerror(errno);
@@ -165,13 +112,13 @@ TEST_P(DataPathTest, ODirectReadAndWrite) {
   EXPECT_EQ(std::memcmp(buf, data.data(), size), 0);
   ::close(fd);
   ::free(buf);
-  const std::string src = ReadAll(mount_->source() + "/direct");
-  ASSERT_EQ(src.size(), size + 4096);
-  EXPECT_TRUE(src.compare(0, size, data) == 0);
+  const std::string in_source = ReadFileOrError(src() + "/direct");
+  ASSERT_EQ(in_source.size(), size + 4096);
+  EXPECT_TRUE(in_source.compare(0, size, data) == 0);
 }
 
-TEST_P(DataPathTest, ConcurrentOpensWithDifferentFlags) {
-  const std::string path = mount_->mnt() + "/multi";
+TEST_P(DataPath, ConcurrentOpensWithDifferentFlags) {
+  const std::string path = mnt() + "/multi";
   int rd = -1, wr = -1, app = -1, rw = -1;
   {
     int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0644);
@@ -191,7 +138,7 @@ TEST_P(DataPathTest, ConcurrentOpensWithDifferentFlags) {
   char buf[64] = {};
   EXPECT_EQ(::pread(rd, buf, sizeof(buf), 0), 16);
   EXPECT_EQ(std::string(buf, 16), "AB234Z6789tail++");
-  EXPECT_EQ(ReadAll(mount_->source() + "/multi"), "AB234Z6789tail++");
+  EXPECT_EQ(ReadFileOrError(src() + "/multi"), "AB234Z6789tail++");
   // O_TRUNC while others have it open.
   int tr = ::open(path.c_str(), O_WRONLY | O_TRUNC);
   ASSERT_GE(tr, 0);
@@ -199,10 +146,10 @@ TEST_P(DataPathTest, ConcurrentOpensWithDifferentFlags) {
   ASSERT_EQ(::fstat(rd, &st), 0);
   EXPECT_EQ(st.st_size, 0);
   EXPECT_EQ(::write(app, "x", 1), 1);
-  EXPECT_EQ(ReadAll(mount_->source() + "/multi"), "x");
+  EXPECT_EQ(ReadFileOrError(src() + "/multi"), "x");
   for (int fd : {rd, wr, app, rw, tr}) ::close(fd);
-  if (passthrough() && PassthroughAvailable()) {
-    auto stats = mount_->Stats();
+  if (GetParam().passthrough) {
+    auto stats = daemon().Stats();
     EXPECT_EQ(stats["requests_read"], 0);
     EXPECT_EQ(stats["requests_write"], 0);
     EXPECT_EQ(stats["opens_served"], 0);
@@ -212,37 +159,32 @@ TEST_P(DataPathTest, ConcurrentOpensWithDifferentFlags) {
 // With FUSE_HANDLE_KILLPRIV_V2 the kernel stops asking for
 // security.capability before every write (SB_NOSEC): many small writes cost
 // at most one GETXATTR, not one each.
-TEST_P(DataPathTest, SmallWritesDoNotAskForCapabilitiesEachTime) {
-  const std::string path = mount_->mnt() + "/small";
+TEST_P(DataPath, SmallWritesDoNotAskForCapabilitiesEachTime) {
+  const std::string path = mnt() + "/small";
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0644);
   ASSERT_GE(fd, 0);
-  const long before = mount_->Stats()["requests_getxattr"];
+  const long before = daemon().Stats()["requests_getxattr"];
   char block[4096] = {};
   for (int i = 0; i < 100; ++i) ASSERT_EQ(::pwrite(fd, block, sizeof(block), i * 4096L), 4096);
   ::close(fd);
-  EXPECT_LE(mount_->Stats()["requests_getxattr"] - before, 1);
+  EXPECT_LE(daemon().Stats()["requests_getxattr"] - before, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Passthrough, DataPathTest,
-                         ::testing::Values("auto", "off", "auto_uring", "off_uring"),
-                         [](const auto& info) { return std::string(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    Mount, DataPath,
+    testing::ValuesIn(Variants({"cached_dev", "served_dev", "uring_cached", "uring_served_cached"})),
+    VariantName);
 
-}  // namespace
-}  // namespace ptfs::testing
-
-namespace ptfs::testing {
-namespace {
 
 // Reopening a file reuses its idle backing: one registration for many
 // open+close cycles in every access mode, the data stays right, the kept
 // (read-only) registration never makes a just-written program ETXTBSY, and
 // the backing is closed once the kernel forgets the unlinked inode.
-TEST(BackingCache, ReopensReuseTheIdleBacking) {
-  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-  DaemonMount mount({});
-  ASSERT_TRUE(mount.ok());
-  ASSERT_EQ(mount.Stats()["backing_failed"], 0);
-  const std::string path = mount.mnt() + "/tool.sh";
+class BackingCache : public MountTestBase {};
+
+TEST_F(BackingCache, ReopensReuseTheIdleBacking) {
+  ASSERT_EQ(daemon().Stats()["backing_failed"], 0);
+  const std::string path = mnt() + "/tool.sh";
   {
     int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0755);
     ASSERT_GE(fd, 0);
@@ -250,7 +192,7 @@ TEST(BackingCache, ReopensReuseTheIdleBacking) {
     ASSERT_EQ(::write(fd, script.data(), script.size()), static_cast<ssize_t>(script.size()));
     ASSERT_EQ(::close(fd), 0);
   }
-  auto before = mount.Stats();
+  auto before = daemon().Stats();
   const int modes[] = {O_RDONLY, O_WRONLY | O_APPEND, O_RDWR};
   for (int i = 0; i < 30; ++i) {
     int fd = ::open(path.c_str(), modes[i % 3]);
@@ -260,20 +202,20 @@ TEST(BackingCache, ReopensReuseTheIdleBacking) {
     }
     ASSERT_EQ(::close(fd), 0);
   }
-  auto after = mount.Stats();
+  auto after = daemon().Stats();
   EXPECT_EQ(after["backing_registered"] - before["backing_registered"], 0);
   EXPECT_EQ(after["backing_reused"] - before["backing_reused"], 30);
   EXPECT_EQ(after["opens_passthrough"] - before["opens_passthrough"], 30);
   EXPECT_EQ(after["requests_write"], 0);
   std::string expected = "#!/bin/sh\nexit 7\n";
   for (int i = 0; i < 10; ++i) expected += "#\n";  // the O_APPEND opens' writes
-  EXPECT_EQ(ReadAll(mount.source() + "/tool.sh"), expected);
+  EXPECT_EQ(ReadFileOrError(src() + "/tool.sh"), expected);
   // Executable right after being written through the mount.
   EXPECT_EQ(::system((path + " 2>/dev/null").c_str()) >> 8, 7) << "exec of a just-written file";
   ASSERT_EQ(::unlink(path.c_str()), 0);
   bool closed = false;
   for (int i = 0; i < 100 && !closed; ++i) {
-    closed = mount.Stats()["backing_open_now"] == 0;
+    closed = daemon().Stats()["backing_open_now"] == 0;
     if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(closed) << "the idle backing of an unlinked, forgotten inode stays registered";
@@ -281,33 +223,35 @@ TEST(BackingCache, ReopensReuseTheIdleBacking) {
 
 // The served path keeps the kernel's page cache across read-only opens of an
 // unchanged file, and drops it as soon as SOURCE shows a change.
-TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
-  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-  DaemonMount mount({"--passthrough=off"});
-  ASSERT_TRUE(mount.ok());
-  const std::string src = mount.source() + "/f", via = mount.mnt() + "/f";
-  const std::string v1 = Pattern(1 << 20, 7), v2 = Pattern(1 << 20, 8);
+class KeepCache : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--passthrough=off"}; }
+};
+
+TEST_F(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
+  const std::string in_source = Src("f"), via = Mnt("f");
+  const std::string v1 = PatternData(1 << 20, 7), v2 = PatternData(1 << 20, 8);
   {
-    int fd = ::open(src.c_str(), O_CREAT | O_WRONLY, 0644);
+    int fd = ::open(in_source.c_str(), O_CREAT | O_WRONLY, 0644);
     ASSERT_EQ(::write(fd, v1.data(), v1.size()), static_cast<ssize_t>(v1.size()));
     ::close(fd);
   }
   // The source watch reports that outside write a few ms later and drops
   // whatever the kernel cached of the file by then: let it pass first.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_TRUE(ReadAll(via) == v1);
-  const long after_first = mount.Stats()["requests_read"];
+  EXPECT_TRUE(ReadFileOrError(via) == v1);
+  const long after_first = daemon().Stats()["requests_read"];
   EXPECT_GT(after_first, 0);
-  EXPECT_TRUE(ReadAll(via) == v1);
-  EXPECT_EQ(mount.Stats()["requests_read"], after_first) << "second read should hit the cache";
+  EXPECT_TRUE(ReadFileOrError(via) == v1);
+  EXPECT_EQ(daemon().Stats()["requests_read"], after_first) << "second read should hit the cache";
   // Same size, new content, written straight into SOURCE.
   {
-    int fd = ::open(src.c_str(), O_WRONLY);
+    int fd = ::open(in_source.c_str(), O_WRONLY);
     ASSERT_EQ(::pwrite(fd, v2.data(), v2.size(), 0), static_cast<ssize_t>(v2.size()));
     ::close(fd);
   }
-  EXPECT_TRUE(ReadAll(via) == v2) << "an outside change must be seen at the next open";
-  EXPECT_GT(mount.Stats()["requests_read"], after_first);
+  EXPECT_TRUE(ReadFileOrError(via) == v2) << "an outside change must be seen at the next open";
+  EXPECT_GT(daemon().Stats()["requests_read"], after_first);
   // Writes through the mount: the next reader sees them.
   {
     int fd = ::open(via.c_str(), O_WRONLY);
@@ -316,20 +260,19 @@ TEST(KeepCache, KeptWhileUnchangedDroppedOnOutsideChange) {
   }
   std::string expect = v2;
   expect.replace(0, 4096, v1.substr(0, 4096));
-  EXPECT_TRUE(ReadAll(via) == expect);
-  EXPECT_TRUE(ReadAll(src) == expect);
+  EXPECT_TRUE(ReadFileOrError(via) == expect);
+  EXPECT_TRUE(ReadFileOrError(in_source) == expect);
 }
 
 // Served write-only opens bypass the FUSE page cache (FOPEN_DIRECT_IO): the
 // written data does not land in the mount's page cache, a reader that already
 // holds the file open (and has its pages cached) sees the new data at once,
 // and O_APPEND appends.
-TEST(ServedWriteOnly, BypassesThePageCacheAndStaysCoherent) {
-  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-  DaemonMount mount({"--passthrough=off"});
-  ASSERT_TRUE(mount.ok());
-  const std::string via = mount.mnt() + "/f";
-  const std::string a = Pattern(1 << 20, 3), b = Pattern(1 << 20, 4);
+class ServedWriteOnly : public KeepCache {};
+
+TEST_F(ServedWriteOnly, BypassesThePageCacheAndStaysCoherent) {
+  const std::string via = mnt() + "/f";
+  const std::string a = PatternData(1 << 20, 3), b = PatternData(1 << 20, 4);
   // The reader opens first (an open without FOPEN_KEEP_CACHE drops the page
   // cache, so residency must be looked at through a mapping made before the
   // write), then a write-only open writes 1 MiB.
@@ -381,21 +324,11 @@ TEST(ServedWriteOnly, BypassesThePageCacheAndStaysCoherent) {
   std::string expect = a;
   expect.replace(0, 4096, b.substr(0, 4096));
   expect += "tail";
-  EXPECT_TRUE(ReadAll(mount.source() + "/f") == expect);
+  EXPECT_TRUE(ReadFileOrError(src() + "/f") == expect);
 }
 
-std::vector<std::string> ListNames(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (struct dirent* e = ::readdir(d)) names.push_back(e->d_name);
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-long ListingRequests(DaemonMount& m) {
-  auto s = m.Stats();
+long ListingRequests(Daemon& d) {
+  auto s = d.Stats();
   return s["opcode_READDIR"] + s["opcode_READDIRPLUS"];
 }
 
@@ -407,49 +340,55 @@ bool Has(const std::vector<std::string>& v, const std::string& x) {
 // listing an unchanged directory again costs no READDIR; a change through
 // the mount shows at once; a change made in SOURCE within the attribute
 // timeout; --nocache never caches.
-TEST(DirCache, CachedListingsStayCoherent) {
-  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-  DaemonMount mount({"--attr-timeout=0.3", "--entry-timeout=0.3"});
-  ASSERT_TRUE(mount.ok());
-  const std::string d = mount.mnt() + "/d";
+class DirCache : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--attr-timeout=0.3", "--entry-timeout=0.3"};
+  }
+};
+
+TEST_F(DirCache, CachedListingsStayCoherent) {
+  const std::string d = mnt() + "/d";
   ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
   for (int i = 0; i < 50; ++i) {
-    ::close(::open((mount.source() + "/d/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+    ::close(::open((src() + "/d/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
   }
   // The files appeared behind the kernel's back: once the directory's
   // attributes expire, the next listing reads them and fills the cache.
   ::usleep(400 * 1000);
-  const auto first = ListNames(d);
-  EXPECT_EQ(first, ListNames(mount.source() + "/d"));
-  const long after_first = ListingRequests(mount);
+  const auto first = ListDir(d);
+  EXPECT_EQ(first, ListDir(src() + "/d"));
+  const long after_first = ListingRequests(daemon());
   EXPECT_GT(after_first, 0);
-  EXPECT_EQ(ListNames(d), first);
-  EXPECT_EQ(ListingRequests(mount), after_first) << "an unchanged listing comes from the cache";
+  EXPECT_EQ(ListDir(d), first);
+  EXPECT_EQ(ListingRequests(daemon()), after_first) << "an unchanged listing comes from the cache";
 
   ::close(::open((d + "/through-mount").c_str(), O_CREAT | O_WRONLY, 0644));
-  EXPECT_TRUE(Has(ListNames(d), "through-mount")) << "a change through the mount shows at once";
+  EXPECT_TRUE(Has(ListDir(d), "through-mount")) << "a change through the mount shows at once";
   ASSERT_EQ(::unlink((d + "/f7").c_str()), 0);
-  EXPECT_FALSE(Has(ListNames(d), "f7"));
+  EXPECT_FALSE(Has(ListDir(d), "f7"));
 
-  ::close(::open((mount.source() + "/d/outside").c_str(), O_CREAT | O_WRONLY, 0644));
+  ::close(::open((src() + "/d/outside").c_str(), O_CREAT | O_WRONLY, 0644));
   ::usleep(400 * 1000);  // > attr timeout
-  const auto later = ListNames(d);
+  const auto later = ListDir(d);
   EXPECT_TRUE(Has(later, "outside")) << "a change in SOURCE shows once the timeout passed";
-  EXPECT_EQ(later, ListNames(mount.source() + "/d"));
+  EXPECT_EQ(later, ListDir(src() + "/d"));
 }
 
-TEST(DirCache, NocacheNeverCaches) {
-  if (::geteuid() != 0) GTEST_SKIP() << "mount tests need root (CI runs as root)";
-  DaemonMount mount({"--nocache"});
-  ASSERT_TRUE(mount.ok());
-  ASSERT_EQ(::mkdir((mount.source() + "/d").c_str(), 0755), 0);
-  (void)ListNames(mount.mnt() + "/d");
-  const long after_first = ListingRequests(mount);
-  (void)ListNames(mount.mnt() + "/d");
-  EXPECT_GT(ListingRequests(mount), after_first);
-  ::close(::open((mount.source() + "/d/x").c_str(), O_CREAT | O_WRONLY, 0644));
-  EXPECT_TRUE(Has(ListNames(mount.mnt() + "/d"), "x")) << "--nocache sees SOURCE at once";
+class DirCacheOff : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--nocache"}; }
+};
+
+TEST_F(DirCacheOff, NocacheNeverCaches) {
+  ASSERT_EQ(::mkdir((src() + "/d").c_str(), 0755), 0);
+  (void)ListDir(mnt() + "/d");
+  const long after_first = ListingRequests(daemon());
+  (void)ListDir(mnt() + "/d");
+  EXPECT_GT(ListingRequests(daemon()), after_first);
+  ::close(::open((src() + "/d/x").c_str(), O_CREAT | O_WRONLY, 0644));
+  EXPECT_TRUE(Has(ListDir(mnt() + "/d"), "x")) << "--nocache sees SOURCE at once";
 }
 
 }  // namespace
-}  // namespace ptfs::testing
+}  // namespace ptfs::mounttest

@@ -1,4 +1,6 @@
-// Harness for the `mount` test tier: real mounts of the passthroughfs daemon.
+// Harness for the `mount` test tier: real mounts of the passthroughfs daemon
+// (the one daemon fixture of the tests; the configurations it runs are the
+// named ones of variants.h).
 //
 // Every test case gets a fresh workspace
 //
@@ -29,6 +31,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tests/harness/variants.h"
 
 namespace ptfs::mounttest {
 
@@ -209,16 +213,6 @@ void ExpectSameTrace(const Trace& native, const Trace& mount);
 // Records `expr` (an int/long/ssize_t-returning call that sets errno) in `t`.
 #define TCALL(t, expr) (t).Call(#expr, static_cast<long>(expr))
 #define TFD(t, expr) (t).Fd(#expr, static_cast<long>(expr))
-
-// The daemon configurations that parity tests run against.
-struct Variant {
-  std::string name;
-  std::vector<std::string> args;
-};
-// gtest prints the parameter with this (instead of its bytes).
-void PrintTo(const Variant& v, std::ostream* os);
-std::vector<Variant> ParityVariants();
-std::string VariantName(const testing::TestParamInfo<Variant>& info);
 
 // Parity fixture: a mount with the variant's options; RunParity runs a
 // scenario on ROOT/native, then on the mount, and compares.

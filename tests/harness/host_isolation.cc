@@ -1,4 +1,4 @@
-#include "tests/common/host_isolation.h"
+#include "tests/harness/host_isolation.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
