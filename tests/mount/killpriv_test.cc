@@ -166,6 +166,31 @@ std::vector<mode_t> RootScenario(const std::string& dir) {
   return modes;
 }
 
+// chown by root: the kernel sends FATTR_KILL_SUIDGID for every chown of a
+// file, but a caller with CAP_FSETID keeps S_ISGID without group execute
+// (fstests generic/193: the mount showed -rw-r--r-- where native keeps
+// -rw-r-Sr--).
+TEST_P(KillPriv, RootChownKeepsSgidWithoutGroupExecLikeNative) {
+  auto after_chown = [](const std::string& p, mode_t m) {
+    if (!WriteFile(p, "x") || chown(p.c_str(), kUser, kFileGroup) != 0 || chmod(p.c_str(), m) != 0) {
+      return std::string("setup failed");
+    }
+    if (chown(p.c_str(), 0, -1) != 0) return ErrnoName(errno);
+    struct stat st;
+    if (stat(p.c_str(), &st) != 0) return std::string("stat failed");
+    char out[16];
+    snprintf(out, sizeof(out), "%o", st.st_mode & 07777);
+    return std::string(out);
+  };
+  for (mode_t m : {06644, 06754, 02644, 04755}) {
+    SCOPED_TRACE(m);
+    const std::string name = "c" + std::to_string(m);
+    EXPECT_EQ(after_chown(Mnt(name), m), after_chown(Native(name), m));
+  }
+  // Natively the bit stays, so this test can fail.
+  EXPECT_EQ(after_chown(Native("check"), 06644), "2644");
+}
+
 TEST_P(KillPriv, RootWithoutFsetidClearsLikeNative) {
   const auto want = RootScenario(native());
   const auto got = RootScenario(mnt());
