@@ -348,8 +348,17 @@ int Serve(const Options& o, Plan plan, passthrough::PassthroughFs* fs, transport
   return 0;
 }
 
+// -o remount: the running daemon keeps serving; this process only asks the
+// kernel to change the mount's flags.
+int Remount(const Options& o) {
+  std::string why;
+  if (transport::Remount(o.mount, &why)) Die(why);
+  return 0;
+}
+
 int Run(const Options& o) {
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
+  if (o.remount) return Remount(o);
   // Before any thread starts, for the MemoryReleaser below (syscalls.h).
   sys::PrepareAllocatorForRelease();
   CheckSource(o.source);

@@ -78,6 +78,10 @@ void FusermountOption(Options& o, const OptionValue& v) {
 
 void Ignored(Options&, const OptionValue&) {}
 
+void KernelShown(Options& o, const OptionValue& v) {
+  if (o.kernel_shown.empty()) o.kernel_shown = v.name().substr(3);  // "-o user_id"
+}
+
 constexpr unsigned long kAtimeRules = MS_NOATIME | MS_RELATIME | MS_STRICTATIME;
 constexpr const char* kFstabOnly = "for mount(8) and fstab only: accepted and ignored";
 
@@ -241,6 +245,19 @@ constexpr OptionSpec kOptions[] = {
     {"", 0, "atime", "", "", &MountFlags<0, MS_NOATIME>},
     {"", 0, "nodiratime", "", "", &MountFlags<MS_NODIRATIME, 0>},
     {"", 0, "diratime", "", "", &MountFlags<0, MS_NODIRATIME>},
+    {"", 0, "remount", "",
+     "change ro/rw and the flags above of the running mount at MOUNTPOINT, then exit (SOURCE "
+     "may be left out; `mount -o remount,ro MOUNTPOINT` runs this; needs root)",
+     [](Options& o, const OptionValue&) { o.remount = true; }},
+    // What /proc/mounts shows of a FUSE mount; mount(8) passes them back on
+    // a remount, where they are ignored (the kernel keeps its own).
+    {"", 0, "user_id", "N",
+     "what /proc/mounts shows; mount(8) passes them back with remount, which ignores them",
+     &KernelShown},
+    {"", 0, "group_id", "N", "", &KernelShown},
+    {"", 0, "rootmode", "M", "", &KernelShown},
+    {"", 0, "max_read", "N", "", &KernelShown},
+    {"", 0, "blksize", "N", "", &KernelShown},
     {"", 0, "auto_unmount", "", "for fusermount3 (unprivileged mounts)", &FusermountOption},
     {"", 0, "allow_root", "", "", &FusermountOption},
     // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
@@ -429,6 +446,15 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   if (o.help || o.version) return o;
+  if (!o.kernel_shown.empty() && !o.remount) {
+    throw std::invalid_argument("-o " + o.kernel_shown +
+                                " is set by the kernel; it is accepted only with -o remount");
+  }
+  if (o.remount && positional.size() == 1) {
+    // `passthroughfs -o remount,ro MOUNTPOINT`: no SOURCE is needed.
+    o.mountpoint = o.mount.mountpoint = positional[0];
+    return o;
+  }
   if (positional.size() != 2) {
     throw std::invalid_argument("expected SOURCE and MOUNTPOINT (try --help)");
   }

@@ -43,6 +43,13 @@ struct Options {
   bool permissions_given = false;
   // --fd-cache given; otherwise the cache gets half the fd limit (plan.cc).
   bool fd_cache_given = false;
+  // -o remount: change the flags of the mount at MOUNTPOINT and exit (what
+  // mount(8) runs for `mount -o remount,...`; main.cc). Only then may the
+  // options the kernel shows in /proc/mounts (user_id=, group_id=, ...),
+  // which mount(8) hands back on a remount, be given; `kernel_shown` holds
+  // the first one seen, for the error otherwise.
+  bool remount = false;
+  std::string kernel_shown;
   transport::MountRequest mount;
   passthrough::PassthroughOptions fs;
   friend bool operator==(const Options&, const Options&) = default;

@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +151,47 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why) {
   }
   if (::geteuid() == 0) return MountSyscall(request, stx.stx_mode, why);
   return MountFusermount(request, why);
+}
+
+Errno Remount(const MountRequest& request, std::string* why) {
+  constexpr long kFuseSuperMagic = 0x65735546;
+  const std::string& mnt = request.mountpoint;
+  struct statfs fs;
+  if (::statfs(mnt.c_str(), &fs) < 0) {
+    Errno e = Errno::Last();
+    *why = "cannot remount " + mnt + ": " + strerror(e.value());
+    return e;
+  }
+  struct statx stx;
+  if (fs.f_type != kFuseSuperMagic ||
+      ::statx(AT_FDCWD, mnt.c_str(), 0, STATX_TYPE, &stx) < 0 ||
+      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0 ||
+      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) == 0) {
+    *why = "cannot remount " + mnt + ": it is not the root of a FUSE mount";
+    return Errno(EINVAL);
+  }
+  // statfs(2)'s f_flags carry the mount's ST_* flags.
+  constexpr unsigned long kAtimeFlags = ST_NOATIME | ST_RELATIME | ST_NODIRATIME;
+  unsigned long wanted_atime = 0;
+  if (request.flags & MS_NOATIME) wanted_atime |= ST_NOATIME;
+  if (request.flags & MS_NODIRATIME) wanted_atime |= ST_NODIRATIME;
+  // relatime is the kernel's default when no rule is given.
+  if ((request.flags & (MS_NOATIME | MS_STRICTATIME)) == 0) wanted_atime |= ST_RELATIME;
+  if ((static_cast<unsigned long>(fs.f_flags) & kAtimeFlags) != wanted_atime) {
+    *why = "cannot remount " + mnt +
+           ": the access-time rule (atime, noatime, relatime, strictatime, nodiratime) of a "
+           "running mount cannot change; unmount and mount again";
+    return Errno(EINVAL);
+  }
+  const unsigned long flags = MS_REMOUNT | request.flags | (request.read_only ? MS_RDONLY : 0);
+  if (::mount(nullptr, mnt.c_str(), nullptr, flags, nullptr) < 0) {
+    Errno e = Errno::Last();
+    *why = "remount of " + mnt + " failed: " + strerror(e.value());
+    if (e.value() == EPERM) *why += " (a remount needs root)";
+    if (e.value() == EBUSY && request.read_only) *why += " (files are open for writing)";
+    return e;
+  }
+  return Errno::Ok();
 }
 
 Errno Unmount(const std::string& mountpoint, MountMethod method) {

@@ -31,6 +31,13 @@ struct Mounted {
 
 // Mounts; on failure returns the errno and fills `why` with a one-line reason.
 Result<Mounted> Mount(const MountRequest& request, std::string* why);
+// Changes the flags of the FUSE mount at request.mountpoint (ro/rw, nosuid,
+// nodev, noexec, sync, dirsync, lazytime) with mount(2) MS_REMOUNT, which the
+// kernel applies without asking the daemon; the daemon keeps serving. The
+// access-time rule cannot change this way: the daemon applies it to SOURCE's
+// files itself (docs/decisions.md), so a remount that would change it is
+// refused. Needs CAP_SYS_ADMIN (fusermount3 has no remount).
+Errno Remount(const MountRequest& request, std::string* why);
 // Lazily unmounts (MNT_DETACH / fusermount3 -u -z).
 Errno Unmount(const std::string& mountpoint, MountMethod method);
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CLI acceptance test: usage and argument errors, daemon mode (live on
 # return, SIGTERM, umount), foreground mode (SIGINT), -o ro, harmless
-# mount(8) options, mount -t fuse.passthroughfs and an fstab line through
-# mount.fuse3, and an unprivileged mount through fusermount3 (kernel
+# mount(8) options, mount -t fuse.passthroughfs, mount -o remount and an
+# fstab line through mount.fuse3, and an unprivileged mount through fusermount3 (kernel
 # passthrough off with one log line; -o ro).
 #
 #   bash cli_test.sh PATH/TO/passthroughfs SOURCE_DIR
@@ -54,6 +54,28 @@ if [[ ${1:-} == --in-namespace ]]; then
 
   mount -t fuse.passthroughfs "$SRC" "$MNT" -o allow_other ||
     fail "mount -t fuse.passthroughfs $SRC $MNT -o allow_other failed"
+
+  # mount -o remount (mount(8) runs the helper with "remount" and every
+  # option /proc/mounts shows): the flags change, the same daemon serves on.
+  pid=$(daemon_pid_for "$MNT")
+  mount -o remount,ro "$MNT" || fail "mount -o remount,ro failed"
+  [[ $(mount_info "$MNT" | cut -d' ' -f2) == ro,* ]] || fail "remount,ro: not ro: $(mount_info "$MNT")"
+  ! (echo x >"$MNT/after-remount") 2>"$TMP_NS/remount.err" || fail "remount,ro: a write succeeded"
+  grep -q "Read-only file system" "$TMP_NS/remount.err" || fail "remount,ro: not EROFS: $(cat "$TMP_NS/remount.err")"
+  [[ $(cat "$MNT/hello") == "hello passthroughfs" ]] || fail "remount,ro: cannot read"
+  mount -o remount,rw "$MNT" || fail "mount -o remount,rw failed"
+  echo x >"$MNT/after-remount" || fail "remount,rw: cannot write"
+  rm "$MNT/after-remount"
+  ! mount -o remount,noatime "$MNT" 2>"$TMP_NS/remount.err" || fail "remount,noatime was accepted"
+  grep -q "access-time rule" "$TMP_NS/remount.err" || fail "remount,noatime: $(cat "$TMP_NS/remount.err")"
+  "$DAEMON" -o remount,ro "$MNT" || fail "passthroughfs -o remount,ro MOUNTPOINT failed"
+  [[ $(mount_info "$MNT" | cut -d' ' -f2) == ro,* ]] || fail "passthroughfs -o remount,ro: not ro"
+  "$DAEMON" -o remount,rw "$MNT" || fail "passthroughfs -o remount,rw MOUNTPOINT failed"
+  [[ $(daemon_pid_for "$MNT") == "$pid" ]] || fail "remount: the serving daemon changed"
+  [[ -z $(pgrep -f -- "-o .*remount") ]] || fail "remount left a process behind"
+  ! "$DAEMON" -o remount,ro "$SRC" 2>"$TMP_NS/remount.err" || fail "remount of a non-FUSE directory accepted"
+  grep -q "not the root of a FUSE mount" "$TMP_NS/remount.err" || fail "remount of SOURCE: $(cat "$TMP_NS/remount.err")"
+  log "mount -o remount,ro / rw: flags changed, daemon $pid kept serving; noatime refused"
   check_helper_mount "mount -t fuse.passthroughfs" allow_other
 
   printf '# test fstab\n%s %s fuse.passthroughfs defaults,allow_other,noatime,nofail 0 0\n' \

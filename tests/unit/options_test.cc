@@ -68,6 +68,11 @@ const std::map<std::string, Sample>& Samples() {
       {"fsname", {"", "other"}},
       {"subtype", {"", "other"}},
       {"comment", {"", "anything"}},
+      {"user_id", {"", "0"}},
+      {"group_id", {"", "0"}},
+      {"rootmode", {"", "40000"}},
+      {"max_read", {"", "131072"}},
+      {"blksize", {"", "4096"}},
   };
   return samples;
 }
@@ -130,13 +135,48 @@ TEST(OptionTable, SnakeCaseKeysAndNoDuplicates) {
   }
 }
 
+// Options /proc/mounts shows, accepted only with remount.
+const std::set<std::string>& KernelShown() {
+  static const std::set<std::string> keys = {"user_id", "group_id", "rootmode", "max_read",
+                                             "blksize"};
+  return keys;
+}
+
 TEST(OptionTable, EveryMountOnlyOptionParses) {
   for (const OptionSpec& s : OptionTable()) {
     if (!s.long_name.empty()) continue;
     std::string opt(s.key);
     if (opt.ends_with('*')) opt.replace(opt.size() - 1, 1, "systemd.automount");
     if (!s.value.empty()) opt += "=" + Samples().at(std::string(s.key)).o_value;
+    if (KernelShown().contains(std::string(s.key))) {
+      EXPECT_EQ(ParseError({"-o", opt}),
+                "-o " + std::string(s.key) + " is set by the kernel; it is accepted only with -o remount");
+      opt = "remount," + opt;
+    }
     EXPECT_EQ(ParseError({"-o", opt}), "") << opt;
+  }
+}
+
+// `mount -o remount,ro MNT` through mount.fuse3 runs the daemon with the
+// options /proc/mounts shows, remount among them.
+TEST(OptionTable, RemountTakesWhatMountPassesAndNeedsNoSource) {
+  const Options o = Parse({"-o", "ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0,"
+                                 "default_permissions,allow_other"});
+  EXPECT_TRUE(o.remount);
+  EXPECT_TRUE(o.mount.read_only);
+  EXPECT_EQ(o.mount.flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_RELATIME));
+  EXPECT_EQ(o.mount.mountpoint, "/mnt");
+  const Options m = ParseArgv({"-o", "remount,rw", "/mnt"});
+  EXPECT_TRUE(m.remount);
+  EXPECT_FALSE(m.mount.read_only);
+  EXPECT_EQ(m.mountpoint, "/mnt");
+  EXPECT_EQ(m.mount.mountpoint, "/mnt");
+  EXPECT_FALSE(Parse({}).remount);
+  try {
+    ParseArgv({"-o", "ro", "/mnt"});
+    ADD_FAILURE() << "one positional without remount accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "expected SOURCE and MOUNTPOINT (try --help)");
   }
 }
 
