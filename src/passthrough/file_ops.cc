@@ -40,14 +40,23 @@ void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, bool reply_ha
     opened->open_flags |= abi::FOPEN_PASSTHROUGH;
     opened->backing = id;
     if ((flags & O_ACCMODE) != O_RDONLY) {
-      // The kernel tracks its own passthrough writes (the watch may stop
-      // reporting each one: SourceWatcher::WriterClosed) but not writes
-      // through a shared mapping: attributes are not cached meanwhile
-      // (AttrTimeoutFor). Counted before the invalidation, so that a reply
-      // racing with it either sees the writer or is discarded by the kernel
-      // (an invalidation bumps the inode's attr_version).
+      // The kernel tracks its own passthrough writes (it drops the cached
+      // size and times after each; the watch may stop reporting them:
+      // SourceWatcher::WriterClosed).
       file.passthrough_writer = true;
-      const bool first = file.inode->passthrough_writers.fetch_add(1) == 0;
+      file.inode->passthrough_writers.fetch_add(1);
+    }
+    if ((flags & O_ACCMODE) == O_RDWR) {
+      // Stores through a shared writable mapping change the backing file
+      // with no request and no fsnotify event, so its attributes are not
+      // cached while such a mapping can exist (AttrTimeoutFor). mmap(2)
+      // needs an O_RDWR file for that, so write-only opens (creating and
+      // extracting files) keep cached attributes. Counted before the
+      // invalidation, so that a reply racing with it either sees the writer
+      // or is discarded by the kernel (an invalidation bumps the inode's
+      // attr_version).
+      file.mappable_writer = true;
+      const bool first = file.inode->mappable_writers.fetch_add(1) == 0;
       if (first && !reply_has_attrs && notifier_ != nullptr) {
         (void)notifier_->InvalidateInode(file.inode->id(), -1, 0);
         invalidations_for_writers_.fetch_add(1, std::memory_order_relaxed);
@@ -175,7 +184,7 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   inodes_->NoteOpened(**inode, *pin);
   Created c;
   AttachBacking(*file, flags | O_TRUNC, /*reply_has_attrs=*/true, &c.open);  // new data
-  if (file->passthrough_writer) entry.attr_timeout = Timeout{};              // see AttrTimeoutFor
+  if (file->mappable_writer) entry.attr_timeout = Timeout{};                // see AttrTimeoutFor
   c.entry = entry;
   c.open.fh = files_.Add(std::move(file));
   return c;
@@ -274,6 +283,7 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
   // security.ima, as the daemon, so the watch skips it as the daemon's own
   // change: see GetXattr.
   if (file->access_mode != O_RDONLY) ForgetXattrPresence(*file->inode);
+  if (file->mappable_writer) file->inode->mappable_writers.fetch_sub(1);
   if (file->passthrough_writer && file->inode->passthrough_writers.fetch_sub(1) == 1 &&
       watcher_ != nullptr) {
     watcher_->WriterClosed(file->fd.get(), node.value);

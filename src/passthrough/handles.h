@@ -13,7 +13,7 @@
 #include "passthrough/inode_table.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {
@@ -26,6 +26,8 @@ struct FileState {
   // Open for writing with kernel passthrough: counted in the inode's
   // passthrough_writers (the source watch skips its data changes meanwhile).
   bool passthrough_writer = false;
+  // ... and opened O_RDWR: counted in the inode's mappable_writers.
+  bool mappable_writer = false;
 };
 
 // An open directory: the host fd plus the unconsumed tail of the last

@@ -36,7 +36,7 @@
 #include "ptfs/types.h"
 #include "sys/fd.h"
 #include "sys/syscalls.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {
@@ -83,6 +83,9 @@ class Inode {
   // Open files of this inode writing through kernel passthrough
   // (PassthroughFs::AttachBacking / Release).
   std::atomic<int> passthrough_writers{0};
+  // Of those, the ones opened O_RDWR: only they can map the file shared and
+  // writable, which changes it with no request and no event (AttrTimeoutFor).
+  std::atomic<int> mappable_writers{0};
 
   // A directory whose files were just listed without attributes, until a
   // LOOKUP in it arrives or the probe is judged (ListingAdvisor).

@@ -149,7 +149,7 @@ Timeout PassthroughFs::EntryTimeoutFor(uint64_t dev) const {
 }
 
 Timeout PassthroughFs::AttrTimeoutFor(const Inode& inode, uint64_t dev) const {
-  if (inode.passthrough_writers.load(std::memory_order_acquire) > 0) return Timeout{};
+  if (inode.mappable_writers.load(std::memory_order_acquire) > 0) return Timeout{};
   return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
                                                     : options_.attr_timeout;
 }

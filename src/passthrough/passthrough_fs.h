@@ -170,8 +170,8 @@ class PassthroughFs final : public FileSystem {
   const ListingCounters& listings() const { return listing_counters_; }
   // Cached fds closed because an open hit the process's fd limit.
   uint64_t fds_shed() const { return fds_shed_.load(std::memory_order_relaxed); }
-  // Attribute invalidations sent because a file was opened for writing
-  // through kernel passthrough (AttrTimeoutFor).
+  // Attribute invalidations sent because a file was opened O_RDWR through
+  // kernel passthrough (AttrTimeoutFor).
   uint64_t invalidations_for_writers() const {
     return invalidations_for_writers_.load(std::memory_order_relaxed);
   }
@@ -216,9 +216,11 @@ class PassthroughFs final : public FileSystem {
   // Cache timeouts for an inode on device `dev`: long where the source watch
   // covers it.
   Timeout EntryTimeoutFor(uint64_t dev) const;  // 0 with per_caller_lookups
-  // 0 while the inode is open for writing through kernel passthrough: a
-  // write through a shared mapping of the backing file moves its mtime and
-  // ctime with no request and no fsnotify event, so the kernel must ask.
+  // 0 while the inode is open O_RDWR through kernel passthrough: a write
+  // through a shared mapping of the backing file moves its mtime and ctime
+  // with no request and no fsnotify event, so the kernel must ask.
+  // Write-only opens cannot be mapped; the kernel drops what it cached
+  // after each of their writes itself.
   Timeout AttrTimeoutFor(const Inode& inode, uint64_t dev) const;
   bool Coherent(uint64_t dev) const {
     return watcher_ != nullptr && watcher_->Covers(dev);

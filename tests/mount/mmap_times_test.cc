@@ -132,6 +132,42 @@ TEST_P(MmapTimes, ReadersKeepCachedAttributes) {
   close(fd);
 }
 
+TEST_P(MmapTimes, WriteOnlyCreatesKeepCachedAttributes) {
+  // A write-only open cannot be mapped, so creating files (touch, tar -x,
+  // cp) must not cost a GETATTR per file afterwards (bench row W4.stat).
+  for (int i = 0; i < 5; ++i) {
+    const int fd = open(Mnt("w" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ASSERT_GE(fd, 0) << strerror(errno);
+    ASSERT_EQ(close(fd), 0);
+  }
+  // The creates changed the directory, whose attributes the path walk
+  // fetches once; the CREATE replies' attributes answer the files' stats.
+  (void)TimesOf(Mnt("."));
+  const long getattrs = daemon().Stats()["opcode_GETATTR"];
+  for (int i = 0; i < 5; ++i) (void)TimesOf(Mnt("w" + std::to_string(i)));
+  EXPECT_EQ(daemon().Stats()["opcode_GETATTR"] - getattrs, 0);
+  EXPECT_EQ(daemon().Stats()["invalidations_for_writers"], 0);
+}
+
+TEST_P(MmapTimes, WriteOnlyWritesShowNewTimesWhileOpen) {
+  // What lets write-only opens keep cached attributes: each write(2),
+  // through kernel passthrough too, drops the kernel's cached times.
+  ASSERT_TRUE(WriteFile(Src("wo"), "data"));
+  const Times before = TimesOf(Mnt("wo"));
+  daemon().SettleWatch();
+  LetClockTick();
+  const int fd = open(Mnt("wo").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "x", 1, 0), 1);
+  const Times open_now = TimesOf(Mnt("wo"));
+  EXPECT_FALSE(Same(open_now.mtime, before.mtime)) << "stale mtime after write(2) while open";
+  EXPECT_TRUE(Same(open_now.mtime, TimesOf(Src("wo")).mtime));
+  LetClockTick();
+  ASSERT_EQ(pwrite(fd, "y", 1, 1), 1);
+  EXPECT_TRUE(Same(TimesOf(Mnt("wo")).mtime, TimesOf(Src("wo")).mtime)) << "second write";
+  ASSERT_EQ(close(fd), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Mount, MmapTimes,
     testing::ValuesIn(Variants({"cached", "unwatched_long_timeouts", "served_cached"})),
