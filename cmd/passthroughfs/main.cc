@@ -77,7 +77,8 @@ sigset_t BlockSignals() {
 }
 
 // Counters of what reached the daemon and which data path served it, as
-// "name value" lines (documented in docs/stats.md).
+// "name value" lines, documented in docs/stats.md (which
+// tests/mount/stats_doc_test.cc keeps complete).
 std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs,
                         const session::Server& server, const transport::UringTransport* uring,
                         const session::MemoryReleaser& releaser) {
