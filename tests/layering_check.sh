@@ -5,17 +5,15 @@
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 declare -A allowed=(
+  [ptfs]="ptfs"                   # include/ptfs: the public API, standing alone
   [util]="util"
   [abi]="abi"
-  [ptfs]="ptfs util abi"          # include/ptfs: the public API
-  [api]="api ptfs util abi"       # src/api: the public API's defaults
-  [sys]="sys util"
-  [proto]="proto abi util"
-  [transport]="transport abi sys util"
+  [sys]="sys util ptfs"
+  [proto]="proto abi util ptfs"
+  [transport]="transport abi sys util ptfs"
   [session]="session proto transport ptfs abi util"
   [passthrough]="passthrough ptfs sys util abi"
-  [policy]="policy ptfs util abi"
-  [cmd]="cmd session passthrough policy transport proto sys ptfs abi util"
+  [cmd]="cmd session passthrough transport proto sys ptfs abi util"
 )
 status=0
 check_dir() {  # layer, directory
@@ -31,8 +29,14 @@ check_dir() {  # layer, directory
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file")
   done < <(find "$dir" -type f \( -name '*.h' -o -name '*.cc' \) -print0)
 }
-for layer in util abi api sys proto transport session passthrough policy; do
-  check_dir "$layer" "$root/src/$layer"
+for dir in "$root"/src/*/; do
+  layer=$(basename "$dir")
+  if [[ -z ${allowed[$layer]:-} ]]; then
+    echo "layering: src/$layer is not a known layer (add it here and to docs/architecture.md)"
+    status=1
+    continue
+  fi
+  check_dir "$layer" "$dir"
 done
 check_dir ptfs "$root/include/ptfs"
 check_dir cmd "$root/cmd"

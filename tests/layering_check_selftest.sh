@@ -14,4 +14,6 @@ if "$check" "$tmp"; then echo "FAIL: proto -> session was accepted"; exit 1; fi
 echo '#include "passthrough/x.h"' > "$tmp/include/ptfs/bad.h"
 rm "$tmp/src/proto/bad.h"
 if "$check" "$tmp"; then echo "FAIL: public API -> passthrough was accepted"; exit 1; fi
+echo '#include "util/log.h"' > "$tmp/include/ptfs/bad.h"
+if "$check" "$tmp"; then echo "FAIL: public API -> util was accepted (it must stand alone)"; exit 1; fi
 echo "layering check self-test ok"

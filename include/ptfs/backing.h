@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
+#include "ptfs/result.h"
 #include "ptfs/types.h"
-#include "util/result.h"
 
 namespace ptfs {
 

@@ -55,22 +55,21 @@ class ForwardingFileSystem : public FileSystem {
     return inner_->RmDir(ctx, parent, name);
   }
   Errno Rename(const Context& ctx, NodeId parent, std::string_view name, NodeId new_parent,
-               std::string_view new_name, uint32_t flags) override {
+               std::string_view new_name, RenameFlags flags) override {
     return inner_->Rename(ctx, parent, name, new_parent, new_name, flags);
   }
   Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
                      std::string_view new_name) override {
     return inner_->Link(ctx, node, new_parent, new_name);
   }
-  Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags,
-                      uint32_t open_flags) override {
-    return inner_->Open(ctx, node, flags, open_flags);
+  Result<Opened> Open(const Context& ctx, NodeId node, OpenFlags flags) override {
+    return inner_->Open(ctx, node, flags);
   }
-  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name, uint32_t flags,
-                         uint32_t mode, uint32_t umask, uint32_t open_flags) override {
-    return inner_->Create(ctx, parent, name, flags, mode, umask, open_flags);
+  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name,
+                         OpenFlags flags, uint32_t mode, uint32_t umask) override {
+    return inner_->Create(ctx, parent, name, flags, mode, umask);
   }
-  Result<Created> TmpFile(const Context& ctx, NodeId parent, uint32_t flags, uint32_t mode,
+  Result<Created> TmpFile(const Context& ctx, NodeId parent, OpenFlags flags, uint32_t mode,
                           uint32_t umask) override {
     return inner_->TmpFile(ctx, parent, flags, mode, umask);
   }
@@ -79,8 +78,8 @@ class ForwardingFileSystem : public FileSystem {
     return inner_->Read(ctx, node, fh, offset, out);
   }
   Result<size_t> Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                       std::span<const char> data, uint32_t write_flags) override {
-    return inner_->Write(ctx, node, fh, offset, data, write_flags);
+                       std::span<const char> data, WriteFlags flags) override {
+    return inner_->Write(ctx, node, fh, offset, data, flags);
   }
   Errno Flush(const Context& ctx, NodeId node, FileHandle fh, uint64_t lock_owner) override {
     return inner_->Flush(ctx, node, fh, lock_owner);
@@ -92,7 +91,7 @@ class ForwardingFileSystem : public FileSystem {
   Errno Fsync(const Context& ctx, NodeId node, FileHandle fh, SyncKind kind) override {
     return inner_->Fsync(ctx, node, fh, kind);
   }
-  Result<Opened> OpenDir(const Context& ctx, NodeId node, uint32_t flags) override {
+  Result<Opened> OpenDir(const Context& ctx, NodeId node, OpenFlags flags) override {
     return inner_->OpenDir(ctx, node, flags);
   }
   Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,

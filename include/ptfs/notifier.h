@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ptfs/result.h"
 #include "ptfs/types.h"
-#include "util/result.h"
 
 namespace ptfs {
 

@@ -2,6 +2,7 @@
 // so that a nodeid can never be passed where a file handle is expected.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <compare>
@@ -109,7 +110,47 @@ struct LockIn {
   uint32_t pid = 0;
 };
 
-enum class RenameFlags : uint32_t {};  // RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT
+// The flags of OPEN, CREATE, TMPFILE and OPENDIR.
+struct OpenFlags {
+  // As the caller gave them to open(2): O_ACCMODE, O_APPEND, O_TRUNC,
+  // O_DIRECT, O_SYNC, ... The kernel never passes O_CREAT or O_NOCTTY, and
+  // O_EXCL only with CREATE; for execve(2) it opens with O_RDONLY plus
+  // kOpenForExec (its __FMODE_EXEC), where only execute permission is needed.
+  uint32_t posix = 0;
+  // FUSE_OPEN_KILL_SUIDGID (OPEN and CREATE): the open truncates and the
+  // caller lacks CAP_FSETID, so S_ISUID/S_ISGID must be cleared as a
+  // truncate(2) by that caller would.
+  bool kill_suidgid = false;
+
+  static constexpr uint32_t kOpenForExec = 0x20;
+  int access_mode() const { return static_cast<int>(posix) & O_ACCMODE; }
+  bool for_exec() const { return (posix & kOpenForExec) != 0; }
+  friend bool operator==(const OpenFlags&, const OpenFlags&) = default;
+};
+
+// What the kernel says about a WRITE besides its data.
+struct WriteFlags {
+  // FUSE_WRITE_KILL_SUIDGID: the writer lacks CAP_FSETID; clear S_ISUID and
+  // S_ISGID first, as write(2) by that caller would.
+  bool kill_suidgid = false;
+  // FUSE_WRITE_CACHE: a writeback of cached pages (writeback cache), not one
+  // caller's write(2); the Context is then not the writer's.
+  bool from_page_cache = false;
+  friend bool operator==(const WriteFlags&, const WriteFlags&) = default;
+};
+
+// RENAME2's flags, renameat2(2)'s values (RENAME and RENAME2 without flags:
+// none).
+struct RenameFlags {
+  static constexpr uint32_t kNoReplace = 1U << 0;  // RENAME_NOREPLACE
+  static constexpr uint32_t kExchange = 1U << 1;   // RENAME_EXCHANGE
+  static constexpr uint32_t kWhiteout = 1U << 2;   // RENAME_WHITEOUT
+  uint32_t bits = 0;
+  bool noreplace() const { return (bits & kNoReplace) != 0; }
+  bool exchange() const { return (bits & kExchange) != 0; }
+  friend bool operator==(const RenameFlags&, const RenameFlags&) = default;
+};
+
 enum class LockKind { kPosix, kFlock };
 enum class SyncKind { kFull, kDataOnly };
 

@@ -33,7 +33,7 @@
 
 #include "ptfs/backing.h"
 #include "ptfs/types.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {

@@ -24,7 +24,7 @@
 
 #include "ptfs/types.h"
 #include "sys/credentials.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::passthrough {
 

@@ -39,7 +39,7 @@
 
 #include "passthrough/device_set.h"
 #include "sys/fd.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {

@@ -129,8 +129,8 @@ Result<sys::UniqueFd> PassthroughFs::WidenForServer(sys::UniqueFd fd, uint32_t f
   return sys::Reopen(fd.get(), server & ~(O_TRUNC | O_CREAT | O_EXCL));
 }
 
-Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t flags,
-                                   uint32_t open_flags) {
+Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, OpenFlags open) {
+  const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   // The open itself runs as the caller, with the caller's flags: SOURCE
@@ -141,8 +141,8 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
   Result<sys::UniqueFd> opened =
       AsCallerMaybeAll(ctx, trunc && SgidDependsOnGroups(ctx, path_fd->get()),
                        [&] { return sys::Reopen(path_fd->get(), HostOpenFlags(flags)); });
-  if (!opened.ok() && opened.error().value() == EACCES && (flags & kOpenForExec) != 0 &&
-      (flags & O_ACCMODE) == O_RDONLY) {
+  if (!opened.ok() && opened.error().value() == EACCES && open.for_exec() &&
+      open.access_mode() == O_RDONLY) {
     // execve(2) needs execute permission, not read permission (a mode 0711
     // program runs for others natively). The caller may not read it, so the
     // check is made as the caller and the open as the daemon; the kernel
@@ -155,7 +155,7 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, uint32_t fla
   if (!opened.ok()) return opened.error();
   sys::UniqueFd caller_fd = std::move(*opened);
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
+  if (open.kill_suidgid) PTFS_TRY(KillSuidGid(ctx, fd.get()));
   auto file = std::make_shared<FileState>();
   file->inode = inode;
   file->fd = std::move(fd);
@@ -191,8 +191,8 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
 }
 
 Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::string_view name,
-                                      uint32_t flags, uint32_t mode, uint32_t umask,
-                                      uint32_t open_flags) {
+                                      OpenFlags open, uint32_t mode, uint32_t umask) {
+  const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   CName cname(name);
@@ -210,12 +210,13 @@ Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::st
                         }));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
   // An existing file opened with O_TRUNC by a caller without CAP_FSETID.
-  if (open_flags & abi::FUSE_OPEN_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, fd.get()));
+  if (open.kill_suidgid) PTFS_TRY(KillSuidGid(ctx, fd.get()));
   return FinishCreate(std::move(fd), flags);
 }
 
-Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, uint32_t flags,
+Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, OpenFlags open,
                                        uint32_t mode, uint32_t umask) {
+  const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
   int host_flags = (HostFlagsForOpen(flags) & ~O_DIRECTORY) | O_TMPFILE;
@@ -235,9 +236,9 @@ Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, u
 }
 
 Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                                    std::span<const char> data, uint32_t write_flags) {
+                                    std::span<const char> data, WriteFlags flags) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
-  if (write_flags & abi::FUSE_WRITE_KILL_SUIDGID) PTFS_TRY(KillSuidGid(ctx, file->fd.get()));
+  if (flags.kill_suidgid) PTFS_TRY(KillSuidGid(ctx, file->fd.get()));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::pwrite(file->fd.get(), data.data() + done, data.size() - done,

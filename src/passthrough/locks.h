@@ -24,7 +24,7 @@
 
 #include "passthrough/inode_table.h"
 #include "ptfs/types.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {

@@ -500,13 +500,13 @@ Errno PassthroughFs::RmDir(const Context& ctx, NodeId parent, std::string_view n
 }
 
 Errno PassthroughFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
-                            NodeId new_parent, std::string_view new_name, uint32_t flags) {
+                            NodeId new_parent, std::string_view new_name, RenameFlags flags) {
   PTFS_ASSIGN_OR_RETURN(DirFd from, DirOf(parent));
   PTFS_ASSIGN_OR_RETURN(DirFd to, DirOf(new_parent));
   CName cname(name), cnew(new_name);
   return AsCaller(ctx, [&] {
     return CheckSys(
-        ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags));
+        ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags.bits));
   });
 }
 

@@ -118,24 +118,23 @@ class PassthroughFs final : public FileSystem {
   Errno Unlink(const Context& ctx, NodeId parent, std::string_view name) override;
   Errno RmDir(const Context& ctx, NodeId parent, std::string_view name) override;
   Errno Rename(const Context& ctx, NodeId parent, std::string_view name, NodeId new_parent,
-               std::string_view new_name, uint32_t flags) override;
+               std::string_view new_name, RenameFlags flags) override;
   Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
                      std::string_view new_name) override;
-  Result<Opened> Open(const Context& ctx, NodeId node, uint32_t flags,
-                      uint32_t open_flags) override;
-  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name, uint32_t flags,
-                         uint32_t mode, uint32_t umask, uint32_t open_flags) override;
-  Result<Created> TmpFile(const Context& ctx, NodeId parent, uint32_t flags, uint32_t mode,
+  Result<Opened> Open(const Context& ctx, NodeId node, OpenFlags flags) override;
+  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name,
+                         OpenFlags flags, uint32_t mode, uint32_t umask) override;
+  Result<Created> TmpFile(const Context& ctx, NodeId parent, OpenFlags flags, uint32_t mode,
                           uint32_t umask) override;
   Result<size_t> Read(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                       std::span<char> out) override;
   Result<size_t> Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                       std::span<const char> data, uint32_t write_flags) override;
+                       std::span<const char> data, WriteFlags flags) override;
   Errno Flush(const Context& ctx, NodeId node, FileHandle fh, uint64_t lock_owner) override;
   Errno Release(const Context& ctx, NodeId node, FileHandle fh, uint32_t release_flags,
                 uint64_t lock_owner) override;
   Errno Fsync(const Context& ctx, NodeId node, FileHandle fh, SyncKind kind) override;
-  Result<Opened> OpenDir(const Context& ctx, NodeId node, uint32_t flags) override;
+  Result<Opened> OpenDir(const Context& ctx, NodeId node, OpenFlags flags) override;
   Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                 DirentSink& sink) override;
   Errno ReleaseDir(const Context& ctx, NodeId node, FileHandle fh) override;

@@ -11,7 +11,8 @@
 
 namespace ptfs::passthrough {
 
-Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, uint32_t flags) {
+Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, OpenFlags open) {
+  const uint32_t flags = open.posix;
   if (dirs_without_open_) {
     // ENOSYS tells the kernel that directories need no OPENDIR: it stops
     // sending OPENDIR and RELEASEDIR for the rest of the connection, lists

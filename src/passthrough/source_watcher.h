@@ -46,7 +46,7 @@
 #include "ptfs/notifier.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::passthrough {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "ptfs/types.h"
+
 namespace ptfs::passthrough {
 
 // What PassthroughFs asks statx for an entry's or GETATTR's attributes.
@@ -38,7 +40,7 @@ inline dev_t DecodeRdev(uint32_t rdev) {
 
 // The kernel's __FMODE_EXEC, which it leaves in the flags of the open that
 // execve(2) and uselib make (the FUSE OPEN carries the file's f_flags).
-constexpr uint32_t kOpenForExec = 0x20;
+constexpr uint32_t kOpenForExec = OpenFlags::kOpenForExec;
 
 // Flags of a host open on behalf of the kernel: O_DIRECT is dropped because
 // WRITE payloads sit at unaligned offsets in the request buffer (the kernel

@@ -11,7 +11,7 @@
 
 #include "abi/fuse_abi.h"
 #include "proto/opcode_table.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::proto {
 

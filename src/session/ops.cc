@@ -62,4 +62,13 @@ SyncKind SyncKindOf(const fuse_fsync_in& in) {
   return (in.fsync_flags & FUSE_FSYNC_FDATASYNC) ? SyncKind::kDataOnly : SyncKind::kFull;
 }
 
+OpenFlags OpenFlagsOf(uint32_t flags, uint32_t open_flags) {
+  return OpenFlags{flags, (open_flags & FUSE_OPEN_KILL_SUIDGID) != 0};
+}
+
+WriteFlags WriteFlagsOf(uint32_t write_flags) {
+  return WriteFlags{(write_flags & FUSE_WRITE_KILL_SUIDGID) != 0,
+                    (write_flags & FUSE_WRITE_CACHE) != 0};
+}
+
 }  // namespace ptfs::session

@@ -68,5 +68,8 @@ abi::fuse_open_out ToOpenOut(const Opened& o);
 // it (the request was interrupted): the caller must release it.
 std::optional<FileHandle> SendOpened(Result<Opened> opened, Reply reply);
 SyncKind SyncKindOf(const abi::fuse_fsync_in& in);
+// The API's flag types, from the wire (OPEN, CREATE/TMPFILE, OPENDIR, WRITE).
+OpenFlags OpenFlagsOf(uint32_t flags, uint32_t open_flags);
+WriteFlags WriteFlagsOf(uint32_t write_flags);
 
 }  // namespace ptfs::session

@@ -56,7 +56,7 @@ void SendListing(const OpCall& c, Reply reply, bool plus) {
 
 void DoOpenDir(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_open_in>();
-  if (auto lost = SendOpened(c.fs.OpenDir(c.ctx, c.node, in.flags), std::move(reply))) {
+  if (auto lost = SendOpened(c.fs.OpenDir(c.ctx, c.node, OpenFlagsOf(in.flags, 0)), std::move(reply))) {
     (void)c.fs.ReleaseDir(c.ctx, c.node, *lost);
   }
 }

@@ -96,13 +96,14 @@ void DoLink(const OpCall& c, Reply reply) {
 
 void DoCreate(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_create_in>();
-  SendCreated(c, c.fs.Create(c.ctx, c.node, c.req.name, in.flags, in.mode, in.umask, in.open_flags),
+  SendCreated(c, c.fs.Create(c.ctx, c.node, c.req.name, OpenFlagsOf(in.flags, in.open_flags), in.mode,
+                          in.umask),
               std::move(reply));
 }
 
 void DoTmpFile(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_create_in>();
-  SendCreated(c, c.fs.TmpFile(c.ctx, c.node, in.flags, in.mode, in.umask), std::move(reply));
+  SendCreated(c, c.fs.TmpFile(c.ctx, c.node, OpenFlagsOf(in.flags, 0), in.mode, in.umask), std::move(reply));
 }
 
 void DoUnlink(const OpCall& c, Reply reply) {
@@ -115,13 +116,13 @@ void DoRmDir(const OpCall& c, Reply reply) {
 
 void DoRename(const OpCall& c, Reply reply) {
   const NodeId new_parent{c.req.Arg<fuse_rename_in>().newdir};
-  reply.SendStatus(c.fs.Rename(c.ctx, c.node, c.req.name, new_parent, c.req.name2, 0));
+  reply.SendStatus(c.fs.Rename(c.ctx, c.node, c.req.name, new_parent, c.req.name2, RenameFlags{}));
 }
 
 void DoRename2(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_rename2_in>();
   reply.SendStatus(
-      c.fs.Rename(c.ctx, c.node, c.req.name, NodeId{in.newdir}, c.req.name2, in.flags));
+      c.fs.Rename(c.ctx, c.node, c.req.name, NodeId{in.newdir}, c.req.name2, RenameFlags{in.flags}));
 }
 
 }  // namespace

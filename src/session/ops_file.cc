@@ -14,7 +14,7 @@ namespace {
 
 void DoOpen(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_open_in>();
-  if (auto lost = SendOpened(c.fs.Open(c.ctx, c.node, in.flags, in.open_flags), std::move(reply))) {
+  if (auto lost = SendOpened(c.fs.Open(c.ctx, c.node, OpenFlagsOf(in.flags, in.open_flags)), std::move(reply))) {
     (void)c.fs.Release(c.ctx, c.node, *lost, 0, 0);
   }
 }
@@ -44,7 +44,7 @@ void SendWritten(Result<Count> n, Reply reply) {
 void DoWrite(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_write_in>();
   SendWritten(
-      c.fs.Write(c.ctx, c.node, FileHandle{in.fh}, in.offset, c.req.payload, in.write_flags),
+      c.fs.Write(c.ctx, c.node, FileHandle{in.fh}, in.offset, c.req.payload, WriteFlagsOf(in.write_flags)),
       std::move(reply));
 }
 

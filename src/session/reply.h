@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "transport/channel.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::session {
 

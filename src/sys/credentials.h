@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::sys {
 

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::sys {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sys/fd.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::sys {
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <span>
 
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::transport {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "sys/fd.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::transport {
 

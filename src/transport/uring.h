@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "transport/channel.h"
-#include "util/result.h"
+#include "ptfs/result.h"
 
 namespace ptfs::transport {
 

@@ -1,5 +1,8 @@
 // src/session/ops: the handler table answers exactly the opcodes that the
-// validation table (src/proto/opcode_table) lets through to dispatch.
+// validation table (src/proto/opcode_table) lets through to dispatch, and
+// the wire's flag words become the API's flag types.
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
@@ -71,6 +74,25 @@ TEST(OpsTableTest, TakenBeforeDispatchAreInitAndTheUnanswered) {
     const bool expected = op == abi::FUSE_INIT || !info.answered;
     EXPECT_EQ(FindTakenBeforeDispatch(op) != nullptr, expected) << info.name << " (" << op << ")";
   }
+}
+
+TEST(FlagTypes, OpenFlagsCarryOpenFlagsAndTheKillRequest) {
+  const OpenFlags plain = OpenFlagsOf(O_RDWR | O_APPEND, 0);
+  EXPECT_EQ(plain.posix, static_cast<uint32_t>(O_RDWR | O_APPEND));
+  EXPECT_FALSE(plain.kill_suidgid);
+  EXPECT_EQ(plain.access_mode(), O_RDWR);
+  EXPECT_TRUE(OpenFlagsOf(O_WRONLY | O_TRUNC, abi::FUSE_OPEN_KILL_SUIDGID).kill_suidgid);
+  // Other FUSE_OPEN_* bits (none defined yet beyond it) do not turn it on.
+  EXPECT_FALSE(OpenFlagsOf(O_RDONLY, ~abi::FUSE_OPEN_KILL_SUIDGID).kill_suidgid);
+  EXPECT_TRUE(OpenFlagsOf(O_RDONLY | OpenFlags::kOpenForExec, 0).for_exec());
+}
+
+TEST(FlagTypes, WriteFlagsNameTheBitsTheyCarry) {
+  EXPECT_EQ(WriteFlagsOf(0), WriteFlags{});
+  EXPECT_EQ(WriteFlagsOf(abi::FUSE_WRITE_KILL_SUIDGID), (WriteFlags{true, false}));
+  EXPECT_EQ(WriteFlagsOf(abi::FUSE_WRITE_CACHE), (WriteFlags{false, true}));
+  // FUSE_WRITE_LOCKOWNER only says that lock_owner is valid.
+  EXPECT_EQ(WriteFlagsOf(abi::FUSE_WRITE_LOCKOWNER), WriteFlags{});
 }
 
 }  // namespace

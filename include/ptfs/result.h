@@ -2,6 +2,8 @@
 //
 // Positive errno values are data. They are captured right after the failing
 // syscall and carried unchanged to the reply encoder, which alone negates them.
+// Part of the public API (every FileSystem method answers with one); the
+// whole project uses the same types.
 #pragma once
 
 #include <cassert>
