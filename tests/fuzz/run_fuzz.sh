@@ -10,7 +10,7 @@ mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I"$src/src" -I"$src/include" -I"$src")
 proto=("$src"/src/proto/*.cc "$src"/src/util/log.cc)
-all=("${proto[@]}" "$src"/src/api/*.cc "$src"/src/sys/*.cc "$src"/src/transport/channel.cc
+all=("${proto[@]}" "$src"/src/sys/*.cc "$src"/src/transport/channel.cc
      "$src"/src/session/reply.cc "$src"/src/session/session.cc "$src"/src/session/lock_waiters.cc
      "$src"/src/session/inode_passthrough_adapter.cc "$src"/src/session/ops*.cc
      "$src"/src/passthrough/*.cc)
