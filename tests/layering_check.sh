@@ -12,8 +12,8 @@ declare -A allowed=(
   [proto]="proto abi util ptfs"
   [transport]="transport abi sys util ptfs"
   [session]="session proto transport ptfs abi util"
-  [passthrough]="passthrough ptfs sys util abi"
-  [cmd]="cmd session passthrough transport proto sys ptfs abi util"
+  [mirror]="mirror ptfs sys util abi"
+  [cmd]="cmd session mirror transport proto sys ptfs abi util"
 )
 status=0
 check_dir() {  # layer, directory

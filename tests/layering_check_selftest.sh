@@ -11,7 +11,7 @@ echo '#include "proto/ok.h"' > "$tmp/src/session/ok.h"
 "$check" "$tmp" >/dev/null || { echo "FAIL: a clean tree was rejected"; exit 1; }
 echo '#include "session/ok.h"' > "$tmp/src/proto/bad.h"
 if "$check" "$tmp"; then echo "FAIL: proto -> session was accepted"; exit 1; fi
-echo '#include "passthrough/x.h"' > "$tmp/include/ptfs/bad.h"
+echo '#include "mirror/x.h"' > "$tmp/include/ptfs/bad.h"
 rm "$tmp/src/proto/bad.h"
 if "$check" "$tmp"; then echo "FAIL: public API -> passthrough was accepted"; exit 1; fi
 echo '#include "util/log.h"' > "$tmp/include/ptfs/bad.h"

@@ -1,6 +1,6 @@
 // Server cost per request: decode + handler + encode for GETATTR, LOOKUP and
 // READDIRPLUS, in-process, with no kernel in the way. The real Session
-// decodes each message and dispatches it to a real PassthroughFs on a
+// decodes each message and dispatches it to a real MirrorFs on a
 // temporary directory; the reply goes to a channel that only counts bytes.
 //
 // Two ways to run it:
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "session/session.h"
 #include "transport/channel.h"
 #include "util/log.h"
@@ -73,7 +73,7 @@ std::string Message(uint32_t opcode, uint64_t nodeid, std::string_view arg,
   return m;
 }
 
-// A Session over a PassthroughFs on a fresh directory of `files` files.
+// A Session over a MirrorFs on a fresh directory of `files` files.
 class Rig {
  public:
   explicit Rig(int files) {
@@ -83,12 +83,12 @@ class Rig {
       int fd = ::open((dir_ + "/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644);
       ::close(fd);
     }
-    passthrough::PassthroughOptions o;
+    mirror::MirrorOptions o;
     o.source = dir_;
     // The cost of entries with attributes: nothing looks the listed files
     // up here, so the ListingAdvisor would soon send them bare.
-    o.listing_attributes = passthrough::PassthroughOptions::ListingAttributes::kAll;
-    auto fs = passthrough::PassthroughFs::Create(o);
+    o.listing_attributes = mirror::MirrorOptions::ListingAttributes::kAll;
+    auto fs = mirror::MirrorFs::Create(o);
     if (!fs.ok()) {
       std::fprintf(stderr, "cannot serve %s\n", dir_.c_str());
       std::exit(1);
@@ -128,7 +128,7 @@ class Rig {
 
  private:
   std::string dir_;
-  std::unique_ptr<passthrough::PassthroughFs> fs_;
+  std::unique_ptr<mirror::MirrorFs> fs_;
   std::unique_ptr<session::Session> session_;
   std::unique_ptr<session::WorkerBuffers> bufs_;
   CountingChannel channel_;

@@ -22,7 +22,7 @@
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "proto/opcode_table.h"
 #include "sys/credentials.h"
 #include "sys/syscalls.h"
@@ -79,7 +79,7 @@ sigset_t BlockSignals() {
 // Counters of what reached the daemon and which data path served it, as
 // "name value" lines, documented in docs/stats.md (which
 // tests/mount/stats_doc_test.cc keeps complete).
-std::string FormatStats(const session::Session& s, const passthrough::PassthroughFs& fs,
+std::string FormatStats(const session::Session& s, const mirror::MirrorFs& fs,
                         const session::Server& server, const transport::UringTransport* uring,
                         const session::MemoryReleaser& releaser) {
   using namespace ptfs::abi;  // NOLINT
@@ -151,7 +151,7 @@ std::string FormatStats(const session::Session& s, const passthrough::Passthroug
   line("uring_defer_taskrun", uring != nullptr && uring->defers_task_work() ? 1 : 0);
   line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
   // The source watch (fanotify): outside changes turned into invalidations.
-  const passthrough::SourceWatcher* w = fs.source_watcher();
+  const mirror::SourceWatcher* w = fs.source_watcher();
   line("watch_on", w != nullptr ? 1 : 0);
   if (w != nullptr) {
     const auto& c = w->counters();
@@ -269,7 +269,7 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
 // A thread that waits for the blocked signals: SIGUSR1 logs (and writes) the
 // counters, the others unmount, which ends the workers' reads with ENODEV.
 void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
-                       const session::Session& session, const passthrough::PassthroughFs& fs,
+                       const session::Session& session, const mirror::MirrorFs& fs,
                        const session::Server& server, const transport::UringTransport* uring,
                        const session::MemoryReleaser& releaser) {
   std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
@@ -292,7 +292,7 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
 
 // Wires the session to the mounted device and serves until unmounted.
 // `ready_fd` (daemon mode): told once the daemon serves.
-int Serve(const Options& o, Plan plan, passthrough::PassthroughFs* fs, transport::Mounted mounted,
+int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted mounted,
           sigset_t signals, int ready_fd) {
   // Memory freed for forgotten inodes goes back to the OS, after each burst
   // of forgets (memory_releaser.h). Declared before the session: workers
@@ -314,7 +314,7 @@ int Serve(const Options& o, Plan plan, passthrough::PassthroughFs* fs, transport
   // Notifications reach the kernel through a connection fd of their own (a
   // clone): outside changes to SOURCE from the source watcher's thread, and
   // attribute invalidations when a file is first opened for writing through
-  // kernel passthrough (PassthroughFs::AttachBacking).
+  // kernel passthrough (MirrorFs::AttachBacking).
   std::unique_ptr<session::DeviceNotifier> notifier;
   auto notify_channel = control.Clone();
   if (notify_channel.ok()) {
@@ -371,7 +371,7 @@ int Run(const Options& o) {
   for (const LogLine& line : plan.log) {
     if (log::Enabled(line.level)) log::Write(line.level, "%s", line.text.c_str());
   }
-  auto fs = passthrough::PassthroughFs::Create(plan.fs);
+  auto fs = mirror::MirrorFs::Create(plan.fs);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
   std::string why;
   auto mounted = transport::Mount(plan.mount, &why);

@@ -41,8 +41,8 @@ void OptionValue::Fail(const std::string& what) const {
 
 namespace {
 
-using Handles = passthrough::PassthroughOptions::Handles;
-using ListingAttributes = passthrough::PassthroughOptions::ListingAttributes;
+using Handles = mirror::MirrorOptions::Handles;
+using ListingAttributes = mirror::MirrorOptions::ListingAttributes;
 
 // getattr,setattr,readdir (':' also separates, for -o where ',' cannot),
 // all or none.

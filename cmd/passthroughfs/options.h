@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "transport/mount.h"
 
 namespace ptfs::cmd {
@@ -51,7 +51,7 @@ struct Options {
   bool remount = false;
   std::string kernel_shown;
   transport::MountRequest mount;
-  passthrough::PassthroughOptions fs;
+  mirror::MirrorOptions fs;
   friend bool operator==(const Options&, const Options&) = default;
 };
 

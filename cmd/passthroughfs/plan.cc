@@ -50,7 +50,7 @@ uint64_t WantedInitFlags(const Options& o, const transport::MountRequest& mount,
   // by other in-flight kernel work too).
   f |= session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);
   if (o.writeback) f |= FUSE_WRITEBACK_CACHE;
-  if (o.fs.listing_attributes == passthrough::PassthroughOptions::ListingAttributes::kOff) {
+  if (o.fs.listing_attributes == mirror::MirrorOptions::ListingAttributes::kOff) {
     f &= ~(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
   }
   // Kernel-kept locks: the kernel handles fcntl and flock locks itself

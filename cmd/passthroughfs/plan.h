@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cmd/passthroughfs/options.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/mount.h"
@@ -33,7 +33,7 @@ struct LogLine {
 
 struct Plan {
   transport::MountRequest mount;
-  passthrough::PassthroughOptions fs;
+  mirror::MirrorOptions fs;
   // INIT flags (FUSE_OVER_IO_URING excepted: Run adds it once the rings
   // exist), max_write, max_stack_depth, debug.
   session::SessionOptions session;

@@ -1,6 +1,6 @@
 // KernelNotifier: lets a filesystem tell the kernel that something it caches
 // has changed behind its back (FUSE_NOTIFY_INVAL_*). The session implements it
-// over the device; a filesystem that learns of outside changes (PassthroughFs
+// over the device; a filesystem that learns of outside changes (MirrorFs
 // watching SOURCE) uses it to keep long cache timeouts coherent.
 #pragma once
 

@@ -2,7 +2,7 @@
 // unsolicited message (unique 0, the notify code in the error field) written
 // to any fd of the connection. Callable from any thread; never from a worker
 // while it handles a request in the directory concerned (the kernel takes the
-// directory's lock for INVAL_ENTRY), which is why PassthroughFs sends entry
+// directory's lock for INVAL_ENTRY), which is why MirrorFs sends entry
 // invalidations only from its watcher thread. An attribute-only INVAL_INODE
 // (offset < 0) takes no lock the requester may hold, so workers may send it.
 #pragma once

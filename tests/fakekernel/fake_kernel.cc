@@ -93,8 +93,8 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
   ::setsockopt(server_fd_, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
 
   options.fs.source = source_;
-  auto fs = passthrough::PassthroughFs::Create(options.fs);
-  if (!fs.ok()) throw std::runtime_error("PassthroughFs::Create failed");
+  auto fs = mirror::MirrorFs::Create(options.fs);
+  if (!fs.ok()) throw std::runtime_error("MirrorFs::Create failed");
   fs_ = std::move(*fs);
   control_ = std::make_unique<FakeDeviceControl>(server_fd_);
   session::SessionOptions sopts;

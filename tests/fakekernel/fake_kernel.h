@@ -1,6 +1,6 @@
 // FakeKernel: plays the kernel's side of a FUSE connection over
 // socketpair(AF_UNIX, SOCK_SEQPACKET) — one read is one message, as on
-// /dev/fuse — against the real Session, Server and PassthroughFs running on a
+// /dev/fuse — against the real Session, Server and MirrorFs running on a
 // temporary directory, in-process, with no mount and no root.
 //
 // It checks every reply as the kernel would: the unique matches the request,
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "session/device_backing.h"
 #include "session/server.h"
 #include "session/session.h"
@@ -111,11 +111,11 @@ struct FakeKernelOptions {
   // FUSE_PASSTHROUGH_INO (with `passthrough`, registration works).
   bool draft_inode_passthrough = false;
   int threads = 2;
-  passthrough::PassthroughOptions fs;    // .source is filled in by the harness
+  mirror::MirrorOptions fs;    // .source is filled in by the harness
   bool init = true;                      // send INIT in the constructor
   // SessionOptions::forgotten (the daemon's memory release hook).
   std::function<void(uint64_t nodeids)> forgotten;
-  // Wraps the PassthroughFs in a policy layer; the session talks to the
+  // Wraps the MirrorFs in a policy layer; the session talks to the
   // result.
   std::function<std::unique_ptr<FileSystem>(FileSystem* inner)> decorate;
 };
@@ -126,7 +126,7 @@ class FakeKernel {
   ~FakeKernel();  // FORGETs nothing: call ForgetAll()/Shutdown() explicitly
 
   const std::string& source() const { return source_; }
-  passthrough::PassthroughFs& fs() { return *fs_; }
+  mirror::MirrorFs& fs() { return *fs_; }
   FakeDeviceControl& control() { return *control_; }
   session::Session& session() { return *session_; }
 
@@ -179,7 +179,7 @@ class FakeKernel {
   std::string source_;
   int kernel_fd_ = -1;
   int server_fd_ = -1;
-  std::unique_ptr<passthrough::PassthroughFs> fs_;
+  std::unique_ptr<mirror::MirrorFs> fs_;
   std::unique_ptr<FileSystem> decorator_;
   std::unique_ptr<FakeDeviceControl> control_;
   std::unique_ptr<session::Session> session_;

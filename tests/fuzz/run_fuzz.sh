@@ -13,7 +13,7 @@ proto=("$src"/src/proto/*.cc "$src"/src/util/log.cc)
 all=("${proto[@]}" "$src"/src/sys/*.cc "$src"/src/transport/channel.cc
      "$src"/src/session/reply.cc "$src"/src/session/session.cc "$src"/src/session/lock_waiters.cc
      "$src"/src/session/inode_passthrough_adapter.cc "$src"/src/session/ops*.cc
-     "$src"/src/passthrough/*.cc)
+     "$src"/src/mirror/*.cc)
 clang++ "${flags[@]}" "$src/tests/fuzz/decode_fuzz.cc" "${proto[@]}" -o "$out/decode_fuzz"
 clang++ "${flags[@]}" "$src/tests/fuzz/session_fuzz.cc" "$src/tests/harness/host_isolation.cc" \
   "${all[@]}" -lpthread -o "$out/session_fuzz"

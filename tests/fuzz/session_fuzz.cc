@@ -1,5 +1,5 @@
 // libFuzzer target: a sequence of request messages (each prefixed by a
-// 16-bit length) driven through the real Session and PassthroughFs on a
+// 16-bit length) driven through the real Session and MirrorFs on a
 // private temporary directory. Replies go to a channel that checks their
 // framing. Nothing may crash, and nothing outside the directory may be
 // touched (the directory lives under a fresh temp root).
@@ -21,7 +21,7 @@
 #include <string>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 #include "session/session.h"
 #include "tests/harness/host_isolation.h"
 #include "transport/channel.h"
@@ -58,7 +58,7 @@ class CheckingChannel final : public ptfs::transport::Channel {
 
 struct World {
   std::string dir;
-  std::unique_ptr<ptfs::passthrough::PassthroughFs> fs;
+  std::unique_ptr<ptfs::mirror::MirrorFs> fs;
   std::unique_ptr<ptfs::session::Session> session;
   std::unique_ptr<ptfs::session::WorkerBuffers> bufs;
   CheckingChannel channel;
@@ -70,9 +70,9 @@ struct World {
       abort();
     }
     ++counts.worlds;
-    ptfs::passthrough::PassthroughOptions o;
+    ptfs::mirror::MirrorOptions o;
     o.source = dir;
-    auto created = ptfs::passthrough::PassthroughFs::Create(o);
+    auto created = ptfs::mirror::MirrorFs::Create(o);
     if (!created.ok()) abort();
     fs = std::move(created).value();
     ptfs::session::SessionOptions so;

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 
-#include "passthrough/close_reports.h"
+#include "mirror/close_reports.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 namespace {
 
 TEST(CloseReportsErrorsOn, LocalFilesystemsWithoutFlushReportNothing) {
@@ -27,4 +27,4 @@ TEST(CloseReportsErrorsOn, NetworkStackedAndUnknownFilesystemsAreAsked) {
 }
 
 }  // namespace
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

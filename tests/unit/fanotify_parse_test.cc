@@ -7,9 +7,9 @@
 #include <cstring>
 #include <string>
 
-#include "passthrough/source_watcher.h"
+#include "mirror/source_watcher.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 namespace {
 
 // Appends one info record of `type` carrying a handle (and a name).
@@ -98,4 +98,4 @@ TEST(FanotifyParse, NeverReadsPastTheBuffer) {
 }
 
 }  // namespace
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,11 +1,11 @@
 // ListingAdvisor: which new listings send their files with attributes.
-#include "passthrough/listing_advisor.h"
+#include "mirror/listing_advisor.h"
 
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 namespace {
 
 InodePtr Dir(uint64_t n) { return std::make_shared<Inode>(NodeId{n}, InodeKey{1, n}, S_IFDIR); }
@@ -13,7 +13,7 @@ InodePtr Dir(uint64_t n) { return std::make_shared<Inode>(NodeId{n}, InodeKey{1,
 constexpr ListingAdvisor::Config kConfig{.probe_every = 4, .probe_every_max = 16, .judge_after = 2};
 
 // Lists `dir`: returns whether its files got attributes, and reports them
-// sent bare if not (as PassthroughFs::ReadDir does when the listing has files).
+// sent bare if not (as MirrorFs::ReadDir does when the listing has files).
 bool List(ListingAdvisor& a, const InodePtr& dir) {
   const bool attrs = a.StartListing(*dir);
   if (!attrs) a.SentBare(dir);
@@ -119,4 +119,4 @@ TEST(ListingAdvisor, PendingProbesAreBounded) {
 }
 
 }  // namespace
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-// LockTable (src/passthrough/locks.h): one open file description per
+// LockTable (src/mirror/locks.h): one open file description per
 // {inode, lock owner}, dropped at the owner's FLUSH, at the release of the
 // last handle the owner locked through, and at the inode's last close.
 #include <fcntl.h>
@@ -8,9 +8,9 @@
 
 #include <memory>
 
-#include "passthrough/locks.h"
+#include "mirror/locks.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 namespace {
 
 constexpr NodeId kNode{7};
@@ -132,4 +132,4 @@ TEST_F(LockTableTest, ReopenFailureIsReported) {
 }
 
 }  // namespace
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

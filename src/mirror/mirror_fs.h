@@ -1,4 +1,4 @@
-// PassthroughFs: mirrors a host directory (SOURCE). Every host access goes
+// MirrorFs: mirrors a host directory (SOURCE). Every host access goes
 // through fds and *at() calls relative to inodes we already hold; names from
 // the wire are single components (validated by the decoder) opened with
 // O_NOFOLLOW, so neither a planted symlink nor a concurrent rename in SOURCE
@@ -8,21 +8,21 @@
 #include <memory>
 #include <string>
 
-#include "passthrough/backing.h"
-#include "passthrough/close_reports.h"
-#include "passthrough/confinement.h"
-#include "passthrough/handles.h"
-#include "passthrough/inode_table.h"
-#include "passthrough/listing_advisor.h"
-#include "passthrough/locks.h"
-#include "passthrough/source_watcher.h"
+#include "mirror/backing.h"
+#include "mirror/close_reports.h"
+#include "mirror/confinement.h"
+#include "mirror/handles.h"
+#include "mirror/inode_table.h"
+#include "mirror/listing_advisor.h"
+#include "mirror/locks.h"
+#include "mirror/source_watcher.h"
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
 #include "ptfs/notifier.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
-struct PassthroughOptions {
+struct MirrorOptions {
   std::string source;
   Timeout entry_timeout = Timeout::Seconds(1.0);
   Timeout attr_timeout = Timeout::Seconds(1.0);
@@ -79,7 +79,7 @@ struct PassthroughOptions {
   // workload, or all of them; kOff: READDIRPLUS is not negotiated at INIT.
   enum class ListingAttributes { kAdaptive, kAll, kOff };
   ListingAttributes listing_attributes = ListingAttributes::kAdaptive;
-  friend bool operator==(const PassthroughOptions&, const PassthroughOptions&) = default;
+  friend bool operator==(const MirrorOptions&, const MirrorOptions&) = default;
 };
 
 // Entries of READDIRPLUS replies, by what they carried.
@@ -92,11 +92,11 @@ struct ListingCounters {
   std::atomic<uint64_t> files_bare{0};
 };
 
-class PassthroughFs final : public FileSystem {
+class MirrorFs final : public FileSystem {
  public:
   // Opens SOURCE; fails with a clear errno if it is missing or not a directory.
-  static Result<std::unique_ptr<PassthroughFs>> Create(const PassthroughOptions& options);
-  ~PassthroughFs() override;
+  static Result<std::unique_ptr<MirrorFs>> Create(const MirrorOptions& options);
+  ~MirrorFs() override;
 
   void Init(const ConnectionInfo& info) override;
   // Stops the source watcher (idempotent); nothing is notified afterwards.
@@ -197,7 +197,7 @@ class PassthroughFs final : public FileSystem {
   const Confinement& confinement() const { return *confinement_; }
 
  private:
-  PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
+  MirrorFs(const MirrorOptions& options, std::unique_ptr<InodeTable> inodes,
                 sys::UniqueFd root_dir_fd);
 
   struct DirFd {
@@ -256,7 +256,7 @@ class PassthroughFs final : public FileSystem {
                   uint8_t type, ListingTally* tally);
   void CountListing(const InodePtr& dir, const ListingTally& tally);
 
-  PassthroughOptions options_;
+  MirrorOptions options_;
   std::unique_ptr<InodeTable> inodes_;
   sys::UniqueFd root_dir_fd_;  // O_RDONLY, for syncfs
   HandleTable<FileState> files_;
@@ -294,4 +294,4 @@ class PassthroughFs final : public FileSystem {
   LockTable locks_;
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

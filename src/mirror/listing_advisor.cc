@@ -1,8 +1,8 @@
-#include "passthrough/listing_advisor.h"
+#include "mirror/listing_advisor.h"
 
 #include <algorithm>
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 bool ListingAdvisor::StartListing(const Inode& dir) {
   std::deque<Probe> judged;  // inode references dropped after unlocking
@@ -60,4 +60,4 @@ bool ListingAdvisor::files_get_attributes() const {
   return score_ >= kAttributesFrom;
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-#include "passthrough/caller.h"
+#include "mirror/caller.h"
 
 #include <sys/stat.h>
 
@@ -6,7 +6,7 @@
 
 #include "sys/syscalls.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 std::optional<std::vector<uint32_t>> MoreGroups(const Context& ctx) {
   if (!sys::FsCredentials::Supported() || ctx.uid == 0) return std::nullopt;
@@ -67,4 +67,4 @@ Errno ApplyUmask(bool dont_mask, uint32_t umask) {
   return sys::SetThreadUmask(dont_mask ? static_cast<mode_t>(umask & 07777) : 0);
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -42,14 +42,14 @@
 #include <thread>
 #include <vector>
 
-#include "passthrough/device_set.h"
+#include "mirror/device_set.h"
 #include "ptfs/notifier.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 // One fanotify event, as parsed from the group's buffer.
 struct SourceEvent {
@@ -166,4 +166,4 @@ class SourceWatcher {
   WatcherCounters counters_;
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-#include "passthrough/backing.h"
+#include "mirror/backing.h"
 
 #include <fcntl.h>
 
@@ -8,7 +8,7 @@
 
 #include "util/log.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 namespace {
 const char* WhyServed(int err) {
@@ -137,4 +137,4 @@ void BackingManager::Forget(NodeId node) {
   if (it != inodes_.end() && it->second.idle) Close(it);
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

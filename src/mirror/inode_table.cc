@@ -1,4 +1,4 @@
-#include "passthrough/inode_table.h"
+#include "mirror/inode_table.h"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -8,7 +8,7 @@
 
 #include "util/log.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 FdCache::FdCache(size_t slots) : slots_(std::max<size_t>(slots, 1)) {}
 
@@ -108,19 +108,30 @@ Result<int> InodeTable::MountFd(int mount_id, int fd_on_mount) {
   return raw;
 }
 
+sys::HandleBlob InodeTable::ReopenableHandle(int path_fd, int* mount_id) {
+  if (!options_.use_handles) return {};
+  auto h = HandleFor(path_fd, mount_id);
+  if (!h.ok() || !MountFd(*mount_id, path_fd).ok()) return {};
+  return std::move(*h);
+}
+
+Result<NodeId> InodeTable::NewNodeId(Shard& shard, const InodeKey& key) {
+  if (!ino_is_nodeid()) return NodeId{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
+  const NodeId id{key.ino};
+  if (id == kRootNode || shard.by_id.contains(id.value)) {
+    LOG_WARN("inode %llu on device %u:%u has the same number as another inode in the mount; "
+             "inode passthrough needs nodeid == st_ino, so it is not accessible",
+             static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev));
+    return Errno(EXDEV);
+  }
+  return id;
+}
+
 Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx,
                                     uint64_t refs, InodePtr* replaced_out) {
   const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
-  sys::HandleBlob handle;
   int mount_id = -1;
-  if (options_.use_handles) {
-    auto h = HandleFor(path_fd.get(), &mount_id);
-    if (h.ok()) {
-      handle = std::move(*h);
-      auto mfd = MountFd(mount_id, path_fd.get());
-      if (!mfd.ok()) handle = {};
-    }
-  }
+  sys::HandleBlob handle = ReopenableHandle(path_fd.get(), &mount_id);
   Shard& shard = ShardOf(key);
   InodePtr replaced;  // released after unlocking
   MutexLock lock(&shard.mu);
@@ -147,19 +158,7 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
       shard.by_id.erase(replaced->id_.value);
     }
   }
-  NodeId id;
-  if (ino_is_nodeid()) {
-    id = NodeId{key.ino};
-    auto clash = shard.by_id.find(id.value);
-    if (id == kRootNode || clash != shard.by_id.end()) {
-      LOG_WARN("inode %llu on device %u:%u has the same number as another inode in the mount; "
-               "inode passthrough needs nodeid == st_ino, so it is not accessible",
-               static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev));
-      return Errno(EXDEV);
-    }
-  } else {
-    id = NodeId{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
-  }
+  PTFS_ASSIGN_OR_RETURN(const NodeId id, NewNodeId(shard, key));
   auto inode = std::make_shared<Inode>(id, key, stx.stx_mode & S_IFMT);
   inode->generation_ = generation;
   refs += inherited_refs;
@@ -268,4 +267,4 @@ size_t InodeTable::size() const {
   return n;
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

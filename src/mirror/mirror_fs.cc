@@ -1,8 +1,8 @@
-// PassthroughFs: setup, INIT, the inode table's entries (LOOKUP, FORGET,
+// MirrorFs: setup, INIT, the inode table's entries (LOOKUP, FORGET,
 // GETATTR, SETATTR) and the operations on names (SYMLINK, MKNOD, MKDIR,
 // UNLINK, RMDIR, RENAME, LINK). Open files are in file_ops.cc, directory
 // listings in readdir.cc, extended attributes in xattr_ops.cc.
-#include "passthrough/passthrough_fs.h"
+#include "mirror/mirror_fs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,13 +12,13 @@
 #include <cstring>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/caller.h"
-#include "passthrough/wire_to_host.h"
-#include "passthrough/xattr_presence.h"
+#include "mirror/caller.h"
+#include "mirror/wire_to_host.h"
+#include "mirror/xattr_presence.h"
 #include "sys/syscalls.h"
 #include "util/log.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 namespace {
 
@@ -26,7 +26,7 @@ namespace {
 // mounts, so fanotify can leave out the mount's own passthrough writes
 // (SourceWatcher::Create). Where that is refused (no CAP_SYS_ADMIN, an
 // unbindable mount), the usual open; `own_mounts` says which it was.
-Result<sys::UniqueFd> OpenSource(const PassthroughOptions& options, bool watch, bool* own_mounts) {
+Result<sys::UniqueFd> OpenSource(const MirrorOptions& options, bool watch, bool* own_mounts) {
   *own_mounts = false;
   if (watch && options.private_mounts) {
     auto clone = sys::OpenTreeClone(options.source.c_str());
@@ -43,10 +43,10 @@ Result<sys::UniqueFd> OpenSource(const PassthroughOptions& options, bool watch, 
   return sys::OpenAt(AT_FDCWD, options.source.c_str(), O_PATH | O_DIRECTORY);
 }
 
-InodeTableOptions TableOptions(const PassthroughOptions& options, int root, int root_dir) {
+InodeTableOptions TableOptions(const MirrorOptions& options, int root, int root_dir) {
   InodeTableOptions topts;
   topts.fd_cache_slots = options.fd_cache_slots;
-  topts.use_handles = options.handles == PassthroughOptions::Handles::kAuto;
+  topts.use_handles = options.handles == MirrorOptions::Handles::kAuto;
   if (topts.use_handles) {
     // Handles are usable only if we can also open them again (needs
     // CAP_DAC_READ_SEARCH) and SOURCE's filesystem exports them.
@@ -65,7 +65,7 @@ InodeTableOptions TableOptions(const PassthroughOptions& options, int root, int 
 
 // The source watch, or nullptr where fanotify cannot watch SOURCE;
 // `status` says which, for INIT's log.
-std::unique_ptr<SourceWatcher> WatchSource(const PassthroughOptions& options, int root_dir,
+std::unique_ptr<SourceWatcher> WatchSource(const MirrorOptions& options, int root_dir,
                                            bool own_mounts, std::string* status) {
   auto created = SourceWatcher::Create(root_dir, own_mounts);
   if (!created.ok()) {
@@ -103,7 +103,7 @@ std::unique_ptr<Confinement> ConfineTo(InodeTable* table, const struct statx& ro
 
 }  // namespace
 
-Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOptions& options) {
+Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options) {
   const bool caching = options.entry_timeout.sec != 0 || options.entry_timeout.nsec != 0 ||
                        options.attr_timeout.sec != 0 || options.attr_timeout.nsec != 0;
   const bool watch = options.watch_source && caching;
@@ -117,8 +117,8 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
   std::string watch_status;
   if (watch) watcher = WatchSource(options, root_dir.get(), own_mounts, &watch_status);
   auto confinement = ConfineTo(table.get(), stx, options.confinement_watch ? root_dir.get() : -1);
-  auto fs = std::unique_ptr<PassthroughFs>(
-      new PassthroughFs(options, std::move(table), std::move(root_dir)));
+  auto fs = std::unique_ptr<MirrorFs>(
+      new MirrorFs(options, std::move(table), std::move(root_dir)));
   fs->confinement_ = std::move(confinement);
   fs->watcher_ = std::move(watcher);
   fs->watch_status_ = std::move(watch_status);
@@ -126,7 +126,7 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
   // that hit EMFILE closes half of them and tries again.
   fs->fd_pressure_token_ = sys::SetFdPressureHandler(
       [](void* self) {
-        auto* fs = static_cast<PassthroughFs*>(self);
+        auto* fs = static_cast<MirrorFs*>(self);
         const size_t shed = fs->inodes_->ShedCachedFds();
         fs->fds_shed_.fetch_add(shed, std::memory_order_relaxed);
         if (shed != 0) LOG_WARN("at the fd limit: closed %zu cached fds", shed);
@@ -136,32 +136,32 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::Create(const PassthroughOp
   return fs;
 }
 
-PassthroughFs::~PassthroughFs() { sys::ClearFdPressureHandler(fd_pressure_token_); }
+MirrorFs::~MirrorFs() { sys::ClearFdPressureHandler(fd_pressure_token_); }
 
-void PassthroughFs::Destroy() {
+void MirrorFs::Destroy() {
   if (watcher_) watcher_->Stop();
 }
 
-Timeout PassthroughFs::EntryTimeoutFor(uint64_t dev) const {
+Timeout MirrorFs::EntryTimeoutFor(uint64_t dev) const {
   if (options_.per_caller_lookups) return Timeout{};
   return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
                                                     : options_.entry_timeout;
 }
 
-Timeout PassthroughFs::AttrTimeoutFor(const Inode& inode, uint64_t dev) const {
+Timeout MirrorFs::AttrTimeoutFor(const Inode& inode, uint64_t dev) const {
   if (inode.mappable_writers.load(std::memory_order_acquire) > 0) return Timeout{};
   return !options_.timeouts_given && Coherent(dev) ? options_.coherent_timeout
                                                     : options_.attr_timeout;
 }
 
-PassthroughFs::PassthroughFs(const PassthroughOptions& options, std::unique_ptr<InodeTable> inodes,
+MirrorFs::MirrorFs(const MirrorOptions& options, std::unique_ptr<InodeTable> inodes,
                              sys::UniqueFd root_dir_fd)
     : options_(options),
       inodes_(std::move(inodes)),
       root_dir_fd_(std::move(root_dir_fd)),
       backing_(options.idle_backings) {}
 
-void PassthroughFs::Init(const ConnectionInfo& info) {
+void MirrorFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
   // Keeping the page cache across opens needs the attribute checks of
   // AUTO_INVAL_DATA for files open while SOURCE changes, and is pointless
@@ -216,7 +216,7 @@ void PassthroughFs::Init(const ConnectionInfo& info) {
 // inode) exists only in a proposed kernel series, whose wire format is not
 // settled (docs/inode-passthrough.md). Until an adapter for it is enabled the
 // daemon serves these ops itself; say so once.
-void PassthroughFs::LogInodePassthrough(const ConnectionInfo& info) {
+void MirrorFs::LogInodePassthrough(const ConnectionInfo& info) {
   const uint32_t ops = options_.inode_passthrough_ops;
   if (ops == 0) return;
   std::string names;
@@ -235,7 +235,7 @@ void PassthroughFs::LogInodePassthrough(const ConnectionInfo& info) {
            names.c_str(), info.proto_minor);
 }
 
-Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
+Result<MirrorFs::DirFd> MirrorFs::DirOf(NodeId parent) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(parent));
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
@@ -244,7 +244,7 @@ Result<PassthroughFs::DirFd> PassthroughFs::DirOf(NodeId parent) {
   return DirFd{std::move(inode), std::move(fd)};
 }
 
-Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
+Result<Entry> MirrorFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
   // An inode on another filesystem (a mount inside SOURCE): watch that one too.
   if (watcher_) watcher_->Watch(path_fd.get(), DevOf(stx));
@@ -256,7 +256,7 @@ Result<Entry> PassthroughFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
   return MakeEntry(*inode, stx);
 }
 
-Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_t refs) {
+Result<Entry> MirrorFs::LookupAt(int dir_fd, std::string_view name, uint64_t refs) {
   CName cname(name);
   // Fast path for inodes we already hold open: one statx, no open/close and
   // no handle. (AT_SYMLINK_NOFOLLOW: a symlink is looked up as itself.)
@@ -267,14 +267,14 @@ Result<Entry> PassthroughFs::LookupAt(int dir_fd, std::string_view name, uint64_
   return EntryFor(std::move(fd), refs);
 }
 
-Result<Entry> PassthroughFs::LookupNew(int dir_fd, std::string_view name, uint64_t refs) {
+Result<Entry> MirrorFs::LookupNew(int dir_fd, std::string_view name, uint64_t refs) {
   CName cname(name);
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd,
                         sys::OpenAt(dir_fd, cname.c_str(), O_PATH | O_NOFOLLOW));
   return EntryFor(std::move(fd), refs);
 }
 
-Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
+Entry MirrorFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
   Entry e;
   e.node = inode.id();
   e.generation = inode.generation();
@@ -286,7 +286,7 @@ Entry PassthroughFs::MakeEntry(const Inode& inode, const struct statx& stx) cons
   return e;
 }
 
-Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
+Result<Entry> MirrorFs::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   if (!options_.default_permissions && !RunsAsDaemon(ctx)) {
     // The kernel did not check search permission on the parent: SOURCE
@@ -309,13 +309,13 @@ Result<Entry> PassthroughFs::Lookup(const Context& ctx, NodeId parent, std::stri
   return entry;  // one named result on every path: returned without a copy
 }
 
-void PassthroughFs::Forget(NodeId node, uint64_t nlookup) {
+void MirrorFs::Forget(NodeId node, uint64_t nlookup) {
   InodePtr gone = inodes_->Forget(node, nlookup);
   if (gone && gone->is_dir() && dirs_without_open_) (void)dir_streams_.Drop(node);
   ReleaseInodeBacking(gone);
 }
 
-void PassthroughFs::ReleaseInodeBacking(const InodePtr& gone) {
+void MirrorFs::ReleaseInodeBacking(const InodePtr& gone) {
   if (!gone) return;
   if (gone->inode_backing_held.exchange(false)) backing_.Release(gone->id());
   // A backing kept idle after the last close names this host inode: the
@@ -323,7 +323,7 @@ void PassthroughFs::ReleaseInodeBacking(const InodePtr& gone) {
   backing_.Forget(gone->id());
 }
 
-BackingId PassthroughFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
+BackingId MirrorFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
   if (!inode_passthrough_ || inode_ops == 0) return BackingId{};
   auto inode = inodes_->Get(node);
   if (!inode.ok()) return BackingId{};
@@ -335,11 +335,11 @@ BackingId PassthroughFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
   return backing_.HoldForInode(node, &(*inode)->inode_backing_held, (*fd)->get(), inode_ops);
 }
 
-Result<Attr> PassthroughFs::GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) {
+Result<Attr> MirrorFs::GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) {
   return Statx(ctx, node, fh, 0, kStatxMask);
 }
 
-Result<Attr> PassthroughFs::Statx(const Context&, NodeId node, const FileHandle* fh,
+Result<Attr> MirrorFs::Statx(const Context&, NodeId node, const FileHandle* fh,
                                   uint32_t sx_flags, uint32_t sx_mask) {
   const int sync = static_cast<int>(sx_flags) & AT_STATX_SYNC_TYPE;
   const unsigned mask = (sx_mask != 0 ? sx_mask : kStatxMask) | STATX_BASIC_STATS;
@@ -412,7 +412,7 @@ Errno SetTimes(const Context& ctx, const SetAttrIn& in, int path_fd, const sys::
 
 }  // namespace
 
-Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
+Result<Attr> MirrorFs::SetAttr(const Context& ctx, NodeId node, const SetAttrIn& in) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   // Security modules may rewrite their attributes (EVM's security.evm) on an
@@ -445,7 +445,7 @@ Result<Attr> PassthroughFs::SetAttr(const Context& ctx, NodeId node, const SetAt
   return Statx(ctx, node, file ? &fh : nullptr, 0, kStatxMask);
 }
 
-Result<std::string> PassthroughFs::ReadLink(const Context&, NodeId node) {
+Result<std::string> MirrorFs::ReadLink(const Context&, NodeId node) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   std::string target(PATH_MAX, '\0');
@@ -455,7 +455,7 @@ Result<std::string> PassthroughFs::ReadLink(const Context&, NodeId node) {
   return target;
 }
 
-Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::string_view name,
+Result<Entry> MirrorFs::Symlink(const Context& ctx, NodeId parent, std::string_view name,
                                      std::string_view target) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name), ctarget(target);
@@ -465,7 +465,7 @@ Result<Entry> PassthroughFs::Symlink(const Context& ctx, NodeId parent, std::str
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::string_view name,
+Result<Entry> MirrorFs::MkNod(const Context& ctx, NodeId parent, std::string_view name,
                                    uint32_t mode, uint32_t rdev, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
@@ -476,7 +476,7 @@ Result<Entry> PassthroughFs::MkNod(const Context& ctx, NodeId parent, std::strin
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::string_view name,
+Result<Entry> MirrorFs::MkDir(const Context& ctx, NodeId parent, std::string_view name,
                                    uint32_t mode, uint32_t umask) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   PTFS_TRY(ApplyUmask(dont_mask_, umask));
@@ -485,13 +485,13 @@ Result<Entry> PassthroughFs::MkDir(const Context& ctx, NodeId parent, std::strin
   return LookupAt(dir.fd->get(), name, 1);
 }
 
-Errno PassthroughFs::Unlink(const Context& ctx, NodeId parent, std::string_view name) {
+Errno MirrorFs::Unlink(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name);
   return AsCaller(ctx, [&] { return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), 0)); });
 }
 
-Errno PassthroughFs::RmDir(const Context& ctx, NodeId parent, std::string_view name) {
+Errno MirrorFs::RmDir(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name);
   return AsCaller(ctx, [&] {
@@ -499,7 +499,7 @@ Errno PassthroughFs::RmDir(const Context& ctx, NodeId parent, std::string_view n
   });
 }
 
-Errno PassthroughFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
+Errno MirrorFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
                             NodeId new_parent, std::string_view new_name, RenameFlags flags) {
   PTFS_ASSIGN_OR_RETURN(DirFd from, DirOf(parent));
   PTFS_ASSIGN_OR_RETURN(DirFd to, DirOf(new_parent));
@@ -510,7 +510,7 @@ Errno PassthroughFs::Rename(const Context& ctx, NodeId parent, std::string_view 
   });
 }
 
-Result<Entry> PassthroughFs::Link(const Context& ctx, NodeId node, NodeId new_parent,
+Result<Entry> MirrorFs::Link(const Context& ctx, NodeId node, NodeId new_parent,
                                   std::string_view new_name) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
@@ -529,7 +529,7 @@ Result<Entry> PassthroughFs::Link(const Context& ctx, NodeId node, NodeId new_pa
   return LookupAt(dir.fd->get(), new_name, 1);
 }
 
-Result<struct statvfs> PassthroughFs::StatFs(const Context&, NodeId node) {
+Result<struct statvfs> MirrorFs::StatFs(const Context&, NodeId node) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   struct statvfs st;
@@ -540,7 +540,7 @@ Result<struct statvfs> PassthroughFs::StatFs(const Context&, NodeId node) {
 // Only sent without default_permissions (the kernel answers access(2) itself
 // otherwise). AT_EACCESS: check with the thread's (the caller's) fs ids; the
 // kernel already put the caller's real ids into the request for access(2).
-Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
+Errno MirrorFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   const sys::ProcFd proc(fd->get());
@@ -549,8 +549,8 @@ Errno PassthroughFs::Access(const Context& ctx, NodeId node, uint32_t mask) {
   });
 }
 
-Errno PassthroughFs::SyncFs(const Context&, NodeId) {
+Errno MirrorFs::SyncFs(const Context&, NodeId) {
   return CheckSys(::syncfs(root_dir_fd_.get()));
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-#include "passthrough/source_watcher.h"
+#include "mirror/source_watcher.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 #include "sys/syscalls.h"
 #include "util/log.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 namespace {
 
@@ -360,4 +360,4 @@ void SourceWatcher::Run() {
   }
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

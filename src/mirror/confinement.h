@@ -37,12 +37,12 @@
 #include <map>
 #include <memory>
 
-#include "passthrough/device_set.h"
+#include "mirror/device_set.h"
 #include "sys/fd.h"
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 struct ConfinementCounters {
   std::atomic<uint64_t> walks{0};       // directories proven by walking up
@@ -108,4 +108,4 @@ class Confinement {
   ConfinementCounters counters_;
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,5 +1,5 @@
 // Values from the wire turned into host syscall arguments, for the
-// PassthroughFs translation units.
+// MirrorFs translation units.
 #pragma once
 
 #include <fcntl.h>
@@ -12,9 +12,9 @@
 
 #include "ptfs/types.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
-// What PassthroughFs asks statx for an entry's or GETATTR's attributes.
+// What MirrorFs asks statx for an entry's or GETATTR's attributes.
 constexpr unsigned kStatxMask = STATX_BASIC_STATS | STATX_BTIME;
 
 inline uint64_t DevOf(const struct statx& stx) {
@@ -51,4 +51,4 @@ inline int HostOpenFlags(uint32_t flags) {
          O_CLOEXEC;
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -10,13 +10,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "passthrough/inode_table.h"
+#include "mirror/inode_table.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 // A file the kernel opened.
 struct FileState {
@@ -81,7 +81,7 @@ class HandleTable {
 };
 
 // Directory streams without a kernel handle: once the kernel stopped sending
-// OPENDIR (PassthroughFs::OpenDir), READDIR arrives with fh 0 and the server
+// OPENDIR (MirrorFs::OpenDir), READDIR arrives with fh 0 and the server
 // keeps one stream per directory itself, at most `capacity` of them (least
 // recently used first out), since no RELEASEDIR will ever say when a
 // listing is done.
@@ -134,4 +134,4 @@ class DirStreams {
       index_ GUARDED_BY(mu_);
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -26,7 +26,7 @@
 #include "sys/credentials.h"
 #include "ptfs/result.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 inline bool IsDenied(Errno e) { return e.value() == EACCES || e.value() == EPERM; }
 inline Errno ErrorOf(Errno e) { return e; }
@@ -97,4 +97,4 @@ Errno KillSuidGid(const Context& ctx, int fd);
 // when the kernel left masking to the server (FUSE_DONT_MASK), else none.
 Errno ApplyUmask(bool dont_mask, uint32_t umask);
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

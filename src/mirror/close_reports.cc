@@ -1,9 +1,9 @@
-#include "passthrough/close_reports.h"
+#include "mirror/close_reports.h"
 
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 bool CloseReportsErrorsOn(uint64_t fs_magic) {
   switch (fs_magic) {
@@ -33,4 +33,4 @@ bool CloseReports::MayReportErrors(uint64_t dev, int fd) {
   return reports;
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-// PassthroughFs: open files and their data (OPEN, CREATE, TMPFILE, READ,
+// MirrorFs: open files and their data (OPEN, CREATE, TMPFILE, READ,
 // WRITE, FLUSH, RELEASE, FSYNC, FALLOCATE, LSEEK, COPY_FILE_RANGE, GETLK,
 // SETLK), the kernel passthrough backing of an open, and whether the kernel
 // may keep its page cache.
@@ -10,15 +10,15 @@
 #include <optional>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/caller.h"
-#include "passthrough/passthrough_fs.h"
-#include "passthrough/wire_to_host.h"
-#include "passthrough/xattr_presence.h"
+#include "mirror/caller.h"
+#include "mirror/mirror_fs.h"
+#include "mirror/wire_to_host.h"
+#include "mirror/xattr_presence.h"
 #include "sys/syscalls.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
-int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
+int MirrorFs::HostFlagsForOpen(uint32_t flags) const {
   int host = HostOpenFlags(flags);
   if (writeback_) {
     // With the writeback cache the kernel reads pages it partly overwrites,
@@ -29,7 +29,7 @@ int PassthroughFs::HostFlagsForOpen(uint32_t flags) const {
   return host;
 }
 
-void PassthroughFs::AttachBacking(FileState& file, uint32_t flags, bool reply_has_attrs,
+void MirrorFs::AttachBacking(FileState& file, uint32_t flags, bool reply_has_attrs,
                                   Opened* opened) {
   // With kernel-kept locks FLUSH only matters to the writeback cache (the
   // kernel writes dirty pages back at close); otherwise it would reach the
@@ -95,12 +95,12 @@ std::optional<DataVersion> VersionOf(int fd) {
 // for writing forgets the version (the file will change in ways we would
 // have to track across the asynchronous RELEASE, where an outside write could
 // slip in unnoticed), so the next reader re-reads once and starts over.
-void PassthroughFs::ForgetCachedVersion(Inode& inode) {
+void MirrorFs::ForgetCachedVersion(Inode& inode) {
   MutexLock lock(&inode.cache_mu);
   inode.cached_version.reset();
 }
 
-bool PassthroughFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
+bool MirrorFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
   const bool writer = (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & O_TRUNC) != 0;
   if (writer) {
     ForgetCachedVersion(inode);
@@ -113,13 +113,13 @@ bool PassthroughFs::MayKeepCache(Inode& inode, int fd, uint32_t open_flags) {
   return keep;
 }
 
-Result<std::shared_ptr<FileState>> PassthroughFs::FileOf(NodeId node, FileHandle fh) {
+Result<std::shared_ptr<FileState>> MirrorFs::FileOf(NodeId node, FileHandle fh) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, files_.Get(fh));
   if (file->inode->id() != node) return Errno(EBADF);
   return file;
 }
 
-Result<sys::UniqueFd> PassthroughFs::WidenForServer(sys::UniqueFd fd, uint32_t flags) const {
+Result<sys::UniqueFd> MirrorFs::WidenForServer(sys::UniqueFd fd, uint32_t flags) const {
   const int caller = HostOpenFlags(flags);
   const int server = HostFlagsForOpen(flags);
   if (caller == server) return fd;
@@ -129,7 +129,7 @@ Result<sys::UniqueFd> PassthroughFs::WidenForServer(sys::UniqueFd fd, uint32_t f
   return sys::Reopen(fd.get(), server & ~(O_TRUNC | O_CREAT | O_EXCL));
 }
 
-Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, OpenFlags open) {
+Result<Opened> MirrorFs::Open(const Context& ctx, NodeId node, OpenFlags open) {
   const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
@@ -167,7 +167,7 @@ Result<Opened> PassthroughFs::Open(const Context& ctx, NodeId node, OpenFlags op
   return o;
 }
 
-Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flags) {
+Result<Created> MirrorFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd path_fd, sys::Reopen(open_fd.get(), O_PATH));
   PTFS_ASSIGN_OR_RETURN(Entry entry, EntryFor(std::move(path_fd), 1));
   auto inode = inodes_->Get(entry.node);
@@ -190,7 +190,7 @@ Result<Created> PassthroughFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flag
   return c;
 }
 
-Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::string_view name,
+Result<Created> MirrorFs::Create(const Context& ctx, NodeId parent, std::string_view name,
                                       OpenFlags open, uint32_t mode, uint32_t umask) {
   const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
@@ -214,7 +214,7 @@ Result<Created> PassthroughFs::Create(const Context& ctx, NodeId parent, std::st
   return FinishCreate(std::move(fd), flags);
 }
 
-Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, OpenFlags open,
+Result<Created> MirrorFs::TmpFile(const Context& ctx, NodeId parent, OpenFlags open,
                                        uint32_t mode, uint32_t umask) {
   const uint32_t flags = open.posix;
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
@@ -227,7 +227,7 @@ Result<Created> PassthroughFs::TmpFile(const Context& ctx, NodeId parent, OpenFl
   return FinishCreate(std::move(fd), flags);
 }
 
-Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+Result<size_t> MirrorFs::Read(const Context&, NodeId node, FileHandle fh, uint64_t offset,
                                    std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   ssize_t n = ::pread(file->fd.get(), out.data(), out.size(), static_cast<off_t>(offset));
@@ -235,7 +235,7 @@ Result<size_t> PassthroughFs::Read(const Context&, NodeId node, FileHandle fh, u
   return static_cast<size_t>(n);
 }
 
-Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+Result<size_t> MirrorFs::Write(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                                     std::span<const char> data, WriteFlags flags) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   if (flags.kill_suidgid) PTFS_TRY(KillSuidGid(ctx, file->fd.get()));
@@ -254,7 +254,7 @@ Result<size_t> PassthroughFs::Write(const Context& ctx, NodeId node, FileHandle 
   return done;
 }
 
-Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
+Errno MirrorFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t lock_owner) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   // close(2) drops the closing process's POSIX locks on the file.
   locks_.DropOwner(node, lock_owner);
@@ -270,7 +270,7 @@ Errno PassthroughFs::Flush(const Context&, NodeId node, FileHandle fh, uint64_t 
   return CheckSys(::close(dup));
 }
 
-Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t release_flags,
+Errno MirrorFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t release_flags,
                              uint64_t lock_owner) {
   std::shared_ptr<FileState> file = files_.Remove(fh);
   if (!file) return Errno(EBADF);
@@ -294,7 +294,7 @@ Errno PassthroughFs::Release(const Context&, NodeId node, FileHandle fh, uint32_
   return Errno::Ok();
 }
 
-Errno PassthroughFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
+Errno MirrorFs::Fsync(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(file->fd.get())
                                               : ::fsync(file->fd.get()));
@@ -314,7 +314,7 @@ struct flock ToFlock(const LockIn& l) {
 }
 }  // namespace
 
-Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
+Result<LockIn> MirrorFs::GetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
                                     const LockIn& lock) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd,
@@ -331,7 +331,7 @@ Result<LockIn> PassthroughFs::GetLk(const Context&, NodeId node, FileHandle fh, 
   return out;
 }
 
-Errno PassthroughFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
+Errno MirrorFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t owner,
                            const LockIn& lock, LockKind kind) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   if (kind == LockKind::kFlock) {
@@ -344,14 +344,14 @@ Errno PassthroughFs::SetLk(const Context&, NodeId node, FileHandle fh, uint64_t 
   return CheckSys(::fcntl(fd->get(), F_OFD_SETLK, &fl));
 }
 
-Errno PassthroughFs::Fallocate(const Context&, NodeId node, FileHandle fh, uint32_t mode,
+Errno MirrorFs::Fallocate(const Context&, NodeId node, FileHandle fh, uint32_t mode,
                                uint64_t offset, uint64_t length) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   return CheckSys(::fallocate(file->fd.get(), static_cast<int>(mode), static_cast<off_t>(offset),
                               static_cast<off_t>(length)));
 }
 
-Result<uint64_t> PassthroughFs::Lseek(const Context&, NodeId node, FileHandle fh, uint64_t offset,
+Result<uint64_t> MirrorFs::Lseek(const Context&, NodeId node, FileHandle fh, uint64_t offset,
                                       uint32_t whence) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> file, FileOf(node, fh));
   off_t r = ::lseek(file->fd.get(), static_cast<off_t>(offset), static_cast<int>(whence));
@@ -359,7 +359,7 @@ Result<uint64_t> PassthroughFs::Lseek(const Context&, NodeId node, FileHandle fh
   return static_cast<uint64_t>(r);
 }
 
-Result<uint64_t> PassthroughFs::CopyFileRange(const Context&, NodeId node_in, FileHandle fh_in,
+Result<uint64_t> MirrorFs::CopyFileRange(const Context&, NodeId node_in, FileHandle fh_in,
                                               uint64_t off_in, NodeId node_out, FileHandle fh_out,
                                               uint64_t off_out, uint64_t len, uint64_t flags) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<FileState> in, FileOf(node_in, fh_in));
@@ -371,4 +371,4 @@ Result<uint64_t> PassthroughFs::CopyFileRange(const Context&, NodeId node_in, Fi
   return static_cast<uint64_t>(n);
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,4 +1,4 @@
-#include "passthrough/confinement.h"
+#include "mirror/confinement.h"
 
 #include <fcntl.h>
 #include <sys/fanotify.h>
@@ -14,7 +14,7 @@
 #include "sys/syscalls.h"
 #include "util/log.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 namespace {
 
@@ -187,4 +187,4 @@ Errno Confinement::Check(int dir_fd, uint64_t dev, uint64_t ino,
   return Errno();
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

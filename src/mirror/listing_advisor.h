@@ -30,10 +30,10 @@
 #include <cstdint>
 #include <deque>
 
-#include "passthrough/inode_table.h"
+#include "mirror/inode_table.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 struct ListingAdvisorCounters {
   std::atomic<uint64_t> probes{0};  // listings that sent files without attributes
@@ -94,4 +94,4 @@ class ListingAdvisor {
   ListingAdvisorCounters counters_;
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

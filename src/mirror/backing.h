@@ -36,7 +36,7 @@
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 struct DataPathCounters {
   std::atomic<uint64_t> opens_passthrough{0};
@@ -104,4 +104,4 @@ class BackingManager {
   std::set<int> logged_errors_ GUARDED_BY(mu_);
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -7,7 +7,7 @@
 
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 // Whether close(2) of a file on a filesystem of this statfs f_type can
 // report an error (deferred write-back, as on NFS). False only for the local
@@ -26,4 +26,4 @@ class CloseReports {
   std::map<uint64_t, bool> by_dev_ GUARDED_BY(mu_);
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,17 +1,17 @@
-// PassthroughFs: directory streams and listings (OPENDIR, READDIR,
+// MirrorFs: directory streams and listings (OPENDIR, READDIR,
 // READDIRPLUS, RELEASEDIR, FSYNCDIR).
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "abi/fuse_abi.h"
-#include "passthrough/caller.h"
-#include "passthrough/passthrough_fs.h"
+#include "mirror/caller.h"
+#include "mirror/mirror_fs.h"
 #include "sys/syscalls.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
-Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, OpenFlags open) {
+Result<Opened> MirrorFs::OpenDir(const Context& ctx, NodeId node, OpenFlags open) {
   const uint32_t flags = open.posix;
   if (dirs_without_open_) {
     // ENOSYS tells the kernel that directories need no OPENDIR: it stops
@@ -46,7 +46,7 @@ Result<Opened> PassthroughFs::OpenDir(const Context& ctx, NodeId node, OpenFlags
   return o;
 }
 
-Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHandle fh) {
+Result<std::shared_ptr<DirState>> MirrorFs::DirStreamOf(NodeId node, FileHandle fh) {
   if (fh.value != 0 || !dirs_without_open_) {
     PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, dirs_.Get(fh));
     if (dir->inode->id() != node) return Errno(EBADF);
@@ -63,7 +63,7 @@ Result<std::shared_ptr<DirState>> PassthroughFs::DirStreamOf(NodeId node, FileHa
   return dir_streams_.Put(node, std::move(dir), &evicted);
 }
 // What one READDIR(PLUS) chunk hands out, decided before the listing.
-struct PassthroughFs::ListingPlan {
+struct MirrorFs::ListingPlan {
   InodeKey dir_key;
   // The caller may search the directory, so entries may carry attributes.
   bool may_search = true;
@@ -74,12 +74,12 @@ struct PassthroughFs::ListingPlan {
 };
 
 // What a READDIRPLUS chunk sent, for ListingCounters and the advisor.
-struct PassthroughFs::ListingTally {
+struct MirrorFs::ListingTally {
   uint64_t with_attributes = 0;
   uint64_t files_bare = 0;
 };
 
-PassthroughFs::ListingPlan PassthroughFs::PlanListing(const Context& ctx, DirState& dir,
+MirrorFs::ListingPlan MirrorFs::PlanListing(const Context& ctx, DirState& dir,
                                                       uint64_t offset, const DirentSink& sink) {
   ListingPlan plan;
   // READDIRPLUS hands out attributes, which natively need search permission
@@ -95,7 +95,7 @@ PassthroughFs::ListingPlan PassthroughFs::PlanListing(const Context& ctx, DirSta
   // directory: all its entries get them. For a new listing the advisor says.
   plan.files_get_attributes =
       !sink.plus() || offset != 0 ||
-      options_.listing_attributes == PassthroughOptions::ListingAttributes::kAll ||
+      options_.listing_attributes == MirrorOptions::ListingAttributes::kAll ||
       listing_advisor_.StartListing(*dir.inode);
   return plan;
 }
@@ -134,7 +134,7 @@ Result<const struct dirent64*> PeekDirent(DirState& dir) REQUIRES(dir.mu) {
 
 }  // namespace
 
-Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+Errno MirrorFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                              DirentSink& sink) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
   // A new listing of a directory moved out of SOURCE would name (and with
@@ -169,7 +169,7 @@ Errno PassthroughFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uin
   return Errno::Ok();
 }
 
-Entry PassthroughFs::PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name,
+Entry MirrorFs::PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name,
                                uint64_t ino, uint8_t type, ListingTally* tally) {
   Entry e;
   const bool file = type != DT_DIR && type != DT_UNKNOWN;
@@ -210,7 +210,7 @@ Entry PassthroughFs::PlusEntry(const ListingPlan& plan, DirState& dir, std::stri
   return e;
 }
 
-void PassthroughFs::CountListing(const InodePtr& dir, const ListingTally& tally) {
+void MirrorFs::CountListing(const InodePtr& dir, const ListingTally& tally) {
   if (tally.with_attributes != 0) {
     listing_counters_.with_attributes.fetch_add(tally.with_attributes, std::memory_order_relaxed);
   }
@@ -220,15 +220,15 @@ void PassthroughFs::CountListing(const InodePtr& dir, const ListingTally& tally)
   }
 }
 
-Errno PassthroughFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
+Errno MirrorFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
   if (fh.value == 0 && dirs_without_open_) return Errno::Ok();
   return dirs_.Remove(fh) ? Errno::Ok() : Errno(EBADF);
 }
 
-Errno PassthroughFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
+Errno MirrorFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
   return CheckSys(kind == SyncKind::kDataOnly ? ::fdatasync(dir->fd.get())
                                               : ::fsync(dir->fd.get()));
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -39,7 +39,7 @@
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 struct InodeKey {
   uint64_t dev = 0;
@@ -71,7 +71,7 @@ class Inode {
   uint32_t type() const { return type_; }  // S_IFMT bits
   bool is_dir() const { return type_ == S_IFDIR; }
 
-  // Page-cache bookkeeping of the served data path (PassthroughFs::Open).
+  // Page-cache bookkeeping of the served data path (MirrorFs::Open).
   Mutex cache_mu;
   std::optional<DataVersion> cached_version GUARDED_BY(cache_mu);
 
@@ -81,7 +81,7 @@ class Inode {
   std::atomic<bool> inode_backing_held{false};
 
   // Open files of this inode writing through kernel passthrough
-  // (PassthroughFs::AttachBacking / Release).
+  // (MirrorFs::AttachBacking / Release).
   std::atomic<int> passthrough_writers{0};
   // Of those, the ones opened O_RDWR: only they can map the file shared and
   // writable, which changes it with no request and no event (AttrTimeoutFor).
@@ -92,7 +92,7 @@ class Inode {
   std::atomic<bool> bare_listing_pending{false};
 
   // Whether the host inode has extended attributes at all, as last learned
-  // (PassthroughFs::GetXattr; only where the source watch reports outside
+  // (MirrorFs::GetXattr; only where the source watch reports outside
   // changes). The low 2 bits are an XattrPresence; the rest a generation
   // that every possible change bumps, so that a finding made before a change
   // is never stored after it.
@@ -223,6 +223,13 @@ class InodeTable {
   };
   Shard& ShardOf(NodeId id) const { return shards_[id.value & (kShards - 1)]; }
   Shard& ShardOf(const InodeKey& key) const;
+  // The handle by which `path_fd`'s inode can be reopened, with its mount
+  // (`mount_id`); empty when handles are off or unavailable there.
+  sys::HandleBlob ReopenableHandle(int path_fd, int* mount_id);
+  // A nodeid for a new inode `key` in `shard`: st_ino under inode
+  // passthrough (EXDEV if another inode already has it), else the next
+  // never-reused number.
+  Result<NodeId> NewNodeId(Shard& shard, const InodeKey& key) REQUIRES(shard.mu);
 
   InodeTableOptions options_;
   std::atomic<bool> ino_is_nodeid_{false};
@@ -234,4 +241,4 @@ class InodeTable {
   std::unordered_map<int, sys::UniqueFd> mount_fds_ GUARDED_BY(mounts_mu_);
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,15 +1,15 @@
 // Inode::xattr_presence: whether an inode is known to have no extended
 // attributes, so that GETXATTR can answer ENODATA without a host call (see
-// PassthroughFs::GetXattr). The low bits say what is known, the rest count
+// MirrorFs::GetXattr). The low bits say what is known, the rest count
 // possible changes.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
-#include "passthrough/inode_table.h"
+#include "mirror/inode_table.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 enum XattrPresence : uint32_t { kXattrsUnknown = 0, kNoXattrs = 1, kSomeXattrs = 2 };
 constexpr uint32_t kXattrPresenceBits = 3;
@@ -30,4 +30,4 @@ inline void LearnXattrPresence(Inode& inode, uint32_t seen, XattrPresence presen
                                                      std::memory_order_acq_rel);
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,20 +1,20 @@
-// PassthroughFs: extended attributes (SETXATTR, GETXATTR, LISTXATTR,
+// MirrorFs: extended attributes (SETXATTR, GETXATTR, LISTXATTR,
 // REMOVEXATTR).
 #include <cstring>
 #include <vector>
 
-#include "passthrough/caller.h"
-#include "passthrough/passthrough_fs.h"
-#include "passthrough/wire_to_host.h"
-#include "passthrough/xattr_presence.h"
+#include "mirror/caller.h"
+#include "mirror/mirror_fs.h"
+#include "mirror/wire_to_host.h"
+#include "mirror/xattr_presence.h"
 #include "sys/syscalls.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 // Extended attributes go through the inode's /proc/self/fd magic link: the
 // f*xattr calls refuse O_PATH fds, and the magic link resolves to the inode
 // itself (a symlink's own xattrs included), never to a path in SOURCE.
-Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view name,
+Errno MirrorFs::SetXattr(const Context& ctx, NodeId node, std::string_view name,
                               std::span<const char> value, uint32_t flags) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
@@ -30,7 +30,7 @@ Errno PassthroughFs::SetXattr(const Context& ctx, NodeId node, std::string_view 
   return result;
 }
 
-Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::string_view name,
+Result<size_t> MirrorFs::GetXattr(const Context& ctx, NodeId node, std::string_view name,
                                        std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
@@ -73,7 +73,7 @@ Result<size_t> PassthroughFs::GetXattr(const Context& ctx, NodeId node, std::str
   return options_.default_permissions ? get() : AsCaller(ctx, get);
 }
 
-Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::span<char> out) {
+Result<size_t> MirrorFs::ListXattr(const Context& ctx, NodeId node, std::span<char> out) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   const sys::ProcFd proc(fd->get());
@@ -106,7 +106,7 @@ Result<size_t> PassthroughFs::ListXattr(const Context& ctx, NodeId node, std::sp
   return used;
 }
 
-Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_view name) {
+Errno MirrorFs::RemoveXattr(const Context& ctx, NodeId node, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
   CName cname(name);
@@ -116,4 +116,4 @@ Errno PassthroughFs::RemoveXattr(const Context& ctx, NodeId node, std::string_vi
   return result;
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -1,10 +1,10 @@
-#include "passthrough/locks.h"
+#include "mirror/locks.h"
 
 #include <vector>
 
 #include "sys/syscalls.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 Result<SharedFd> LockTable::FdFor(NodeId node, FileHandle fh, uint64_t owner, int file_fd,
                                   int access_mode) {
@@ -66,4 +66,4 @@ size_t LockTable::size() const {
   return fds_.size();
 }
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

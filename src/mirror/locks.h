@@ -22,12 +22,12 @@
 #include <map>
 #include <set>
 
-#include "passthrough/inode_table.h"
+#include "mirror/inode_table.h"
 #include "ptfs/types.h"
 #include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 class LockTable {
  public:
@@ -59,4 +59,4 @@ class LockTable {
   std::map<LockKey, int> handle_count_ GUARDED_BY(mu_);
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace ptfs::passthrough {
+namespace ptfs::mirror {
 
 class DeviceSet {
  public:
@@ -35,4 +35,4 @@ class DeviceSet {
   std::array<std::atomic<uint64_t>, kMax> devs_{};  // dev + 1; 0 = free
 };
 
-}  // namespace ptfs::passthrough
+}  // namespace ptfs::mirror
