@@ -79,6 +79,8 @@ sigset_t BlockSignals() {
 // Counters of what reached the daemon and which data path served it, as
 // "name value" lines, documented in docs/stats.md (which
 // tests/mount/stats_doc_test.cc keeps complete).
+// One flat list in the page's order, so the two read side by side; its
+// length is the number of counters.
 std::string FormatStats(const session::Session& s, const mirror::MirrorFs& fs,
                         const session::Server& server, const transport::UringTransport* uring,
                         const session::MemoryReleaser& releaser) {

@@ -8,6 +8,8 @@ namespace ptfs::proto {
 namespace {
 using namespace ptfs::abi;  // NOLINT: wire names read best unqualified here
 
+// One row per opcode, in wire order (its length is the protocol's: a row
+// per opcode reads better than any grouping would).
 constexpr std::array<OpInfo, kMaxOpcode + 1> MakeTable() {
   std::array<OpInfo, kMaxOpcode + 1> t{};
   auto set = [&t](uint32_t op, const char* name, uint32_t fixed, Strings s = Strings::kNone,

@@ -30,19 +30,10 @@ Errno CheckXattrName(std::string_view name) {
   return Errno::Ok();
 }
 
-Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request* r) {
-  const OpInfo& op = *r->op;
-  size_t fixed = op.fixed_size;
-  if (r->header.opcode == abi::FUSE_SETXATTR && opts.setxattr_ext) {
-    fixed = sizeof(abi::fuse_setxattr_in);
-  }
-  if (body.size() < fixed) return Errno(EINVAL);
-  if (r->header.opcode == abi::FUSE_INIT) {
-    fixed = std::min(body.size(), sizeof(abi::fuse_init_in));
-  }
-  r->arg = body.first(fixed);
-  body = body.subspan(fixed);
-
+// The names a request carries (OpInfo::strings), taken from the front of
+// `*body` and checked.
+Errno DecodeStrings(const OpInfo& op, std::span<const char>* body_in, Request* r) {
+  std::span<const char>& body = *body_in;
   switch (op.strings) {
     case Strings::kNone:
       break;
@@ -79,16 +70,11 @@ Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request*
       break;
     }
   }
+  return Errno::Ok();
+}
 
-  // An entry name is the last thing in its request (extensions were split
-  // off above): bytes after its NUL mean an embedded NUL ("a\0/../b"), which
-  // must not be read as the name "a".
-  if ((op.strings == Strings::kName || op.strings == Strings::kTwoNames ||
-       op.strings == Strings::kNameAndPath) &&
-      !body.empty()) {
-    return Errno(EINVAL);
-  }
-
+// What follows the fixed argument and the names (OpInfo::payload).
+Errno DecodePayload(const OpInfo& op, std::span<const char> body, Request* r) {
   switch (op.payload) {
     case Payload::kNone:
       // Newer kernels may append fields we do not know; tolerate trailing bytes.
@@ -110,6 +96,32 @@ Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request*
       break;
   }
   return Errno::Ok();
+}
+
+Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request* r) {
+  const OpInfo& op = *r->op;
+  size_t fixed = op.fixed_size;
+  if (r->header.opcode == abi::FUSE_SETXATTR && opts.setxattr_ext) {
+    fixed = sizeof(abi::fuse_setxattr_in);
+  }
+  if (body.size() < fixed) return Errno(EINVAL);
+  if (r->header.opcode == abi::FUSE_INIT) {
+    fixed = std::min(body.size(), sizeof(abi::fuse_init_in));
+  }
+  r->arg = body.first(fixed);
+  body = body.subspan(fixed);
+
+  PTFS_TRY(DecodeStrings(op, &body, r));
+  // An entry name is the last thing in its request (extensions were split
+  // off above): bytes after its NUL mean an embedded NUL ("a\0/../b"), which
+  // must not be read as the name "a".
+  if ((op.strings == Strings::kName || op.strings == Strings::kTwoNames ||
+       op.strings == Strings::kNameAndPath) &&
+      !body.empty()) {
+    return Errno(EINVAL);
+  }
+
+  return DecodePayload(op, body, r);
 }
 
 // Parses the extension area; unknown extension types are skipped.
