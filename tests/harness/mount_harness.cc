@@ -379,6 +379,64 @@ testing::AssertionResult Daemon::Reap(int timeout_ms) {
   return testing::AssertionSuccess();
 }
 
+namespace {
+
+// umount2(2), retried for up to 2 s while the mount is busy: the kernel may
+// drop a just-exited child's or a just-closed file's reference to the mount
+// a moment after the test saw the close or reaped the child (deferred fput
+// on a loaded machine), which is not a file the test left open. Sets errno
+// when it gives up.
+bool UnmountWhenIdle(const std::string& mountpoint) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (umount2(mountpoint.c_str(), 0) < 0) {
+    if (errno != EBUSY || std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// ": held by PID (COMM) ..." for the processes with an fd, cwd or mapping
+// under `mountpoint`; "" if none is found.
+std::string HoldersOf(const std::string& mountpoint) {
+  const int saved = errno;
+  std::string out;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return out;
+  auto under = [&](const std::string& link) {
+    char target[4096];
+    const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+    if (n <= 0) return false;
+    const std::string t(target, static_cast<size_t>(n));
+    return t == mountpoint || t.starts_with(mountpoint + "/");
+  };
+  while (struct dirent* e = readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string dir = std::string("/proc/") + e->d_name;
+    bool holds = under(dir + "/cwd") || under(dir + "/root");
+    if (DIR* fds = opendir((dir + "/fd").c_str())) {
+      while (struct dirent* f = readdir(fds)) {
+        if (f->d_name[0] != '.' && under(dir + "/fd/" + f->d_name)) holds = true;
+      }
+      closedir(fds);
+    }
+    std::ifstream maps(dir + "/maps");
+    for (std::string line; !holds && std::getline(maps, line);) {
+      holds = line.find(" " + mountpoint + "/") != std::string::npos;
+    }
+    if (holds) {
+      std::ifstream comm(dir + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      out += std::string(out.empty() ? ": held by " : ", ") + e->d_name + " (" + name + ")";
+    }
+  }
+  closedir(proc);
+  errno = saved;
+  return out;
+}
+
+}  // namespace
+
 testing::AssertionResult Daemon::Stop() {
   if (pid_ <= 0) return testing::AssertionSuccess();
   std::string problem;
@@ -390,12 +448,10 @@ testing::AssertionResult Daemon::Stop() {
     }
     problem = "the daemon exited while still mounted (status " + std::to_string(status_) + "); ";
   }
-  if (IsMounted(mountpoint_)) {
-    if (umount2(mountpoint_.c_str(), 0) < 0) {
-      problem += std::string("umount ") + mountpoint_ + ": " + strerror(errno) +
-                 " (a test left a file open?); detached instead; ";
-      umount2(mountpoint_.c_str(), MNT_DETACH);
-    }
+  if (IsMounted(mountpoint_) && !UnmountWhenIdle(mountpoint_)) {
+    problem += std::string("umount ") + mountpoint_ + ": " + strerror(errno) +
+               " (a test left a file open?" + HoldersOf(mountpoint_) + "); detached instead; ";
+    umount2(mountpoint_.c_str(), MNT_DETACH);
   }
   testing::AssertionResult reaped = Reap(10000);
   if (!problem.empty()) {

@@ -141,11 +141,13 @@ TEST_P(MmapTimes, WriteOnlyCreatesKeepCachedAttributes) {
     ASSERT_EQ(close(fd), 0);
   }
   // The creates changed the directory, whose attributes the path walk
-  // fetches once; the CREATE replies' attributes answer the files' stats.
+  // fetches; the CREATE replies' attributes answer the files' stats. (On a
+  // loaded machine one more GETATTR was seen now and then, in the served
+  // variant too: at most one is allowed; c5becd6's rule costs one per file.)
   (void)TimesOf(Mnt("."));
   const long getattrs = daemon().Stats()["opcode_GETATTR"];
   for (int i = 0; i < 5; ++i) (void)TimesOf(Mnt("w" + std::to_string(i)));
-  EXPECT_EQ(daemon().Stats()["opcode_GETATTR"] - getattrs, 0);
+  EXPECT_LE(daemon().Stats()["opcode_GETATTR"] - getattrs, 1);
   EXPECT_EQ(daemon().Stats()["invalidations_for_writers"], 0);
 }
 
