@@ -80,9 +80,27 @@ struct Attr {
 // What OPEN/CREATE/OPENDIR answer: the handle plus FOPEN_* flags and, for
 // kernel passthrough, a registered backing id.
 struct Opened {
+  static constexpr uint32_t kOpenDirectIo = 1U << 0;     // FOPEN_DIRECT_IO
+  static constexpr uint32_t kOpenKeepCache = 1U << 1;    // FOPEN_KEEP_CACHE
+  static constexpr uint32_t kOpenPassthrough = 1U << 7;  // FOPEN_PASSTHROUGH
+
   FileHandle fh;
   uint32_t open_flags = 0;
   BackingId backing;
+
+  // Every read and write of this open reaches the server (the filesystem
+  // below serves them from its own fd) instead of the backing file: what a
+  // module that must see the data does to the answer it passes up. Only
+  // this open changes. It becomes a direct-I/O open, because the kernel
+  // refuses cached and passthrough opens of one inode at the same time
+  // (ETXTBSY), while direct-I/O opens may sit beside passthrough ones; so
+  // the page cache is not used for it, and a shared mapping of it follows
+  // the kernel's direct-I/O mmap rules.
+  void ServeData() {
+    open_flags = (open_flags & ~(kOpenPassthrough | kOpenKeepCache)) | kOpenDirectIo;
+    backing = BackingId{};
+  }
+  bool passthrough() const { return (open_flags & kOpenPassthrough) != 0; }
 };
 
 struct Created {

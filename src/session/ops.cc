@@ -62,6 +62,10 @@ SyncKind SyncKindOf(const fuse_fsync_in& in) {
   return (in.fsync_flags & FUSE_FSYNC_FDATASYNC) ? SyncKind::kDataOnly : SyncKind::kFull;
 }
 
+static_assert(Opened::kOpenPassthrough == FOPEN_PASSTHROUGH && Opened::kOpenDirectIo == FOPEN_DIRECT_IO &&
+                  Opened::kOpenKeepCache == FOPEN_KEEP_CACHE,
+              "include/ptfs/types.h");
+
 OpenFlags OpenFlagsOf(uint32_t flags, uint32_t open_flags) {
   return OpenFlags{flags, (open_flags & FUSE_OPEN_KILL_SUIDGID) != 0};
 }

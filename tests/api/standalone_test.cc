@@ -11,11 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
 #include "ptfs/forwarding_filesystem.h"
+#include "ptfs/module.h"
 #include "ptfs/notifier.h"
 #include "ptfs/result.h"
 #include "ptfs/types.h"
@@ -138,6 +140,18 @@ int main() {
   Check(FailsThenNotReached(&reached) == ptfs::Errno(EIO) && !reached, "PTFS_TRY returns");
   Check(Doubled(21).ok() && *Doubled(21) == 42, "PTFS_ASSIGN_OR_RETURN value");
   Check(Doubled(ptfs::Errno(ENOENT)).error() == ptfs::Errno(ENOENT), "PTFS_ASSIGN_OR_RETURN error");
+
+  // The module library, header-only too: one module in a chain.
+  {
+    HelloFs base;
+    ptfs::ModuleChain chain(&base, {[](ptfs::FileSystem* in) {
+                              return std::make_unique<ptfs::Module>(in);
+                            }});
+    auto via_chain = chain.Lookup(ctx, ptfs::kRootNode, "hello");
+    Check(via_chain.ok() && chain.ReferencesOf(HelloFs::kHello) == 1, "chain counts the entry");
+    chain.Forget(HelloFs::kHello, 1);
+    Check(chain.ReferencesOf(HelloFs::kHello) == 0, "chain counts the forget");
+  }
 
   if (failures == 0) std::puts("include/ptfs stands alone: all checks held");
   return failures == 0 ? 0 : 1;
