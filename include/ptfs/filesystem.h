@@ -97,6 +97,13 @@ class FileSystem {
     return BackingId{};
   }
 
+  // The path of `node` relative to the root ("" for the root, "a/b" below
+  // it), as it is now; for modules whose policy names paths (hide, read-only
+  // subtrees, audit). Not a request: no caller, no reference taken. ENOENT
+  // when the node has no name under the root any more (removed, or moved
+  // out); with several names (hard links), one of them.
+  virtual Result<std::string> PathOf(NodeId /*node*/) { return Errno(ENOSYS); }
+
   // ---- attributes
 
   // GETATTR: `fh` is the caller's open file when it asked through one

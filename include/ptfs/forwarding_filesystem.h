@@ -23,6 +23,7 @@ class ForwardingFileSystem : public FileSystem {
   BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override {
     return inner_->AttachInodeBacking(node, inode_ops);
   }
+  Result<std::string> PathOf(NodeId node) override { return inner_->PathOf(node); }
   Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override {
     return inner_->GetAttr(ctx, node, fh);
   }

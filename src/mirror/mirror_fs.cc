@@ -9,7 +9,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "abi/fuse_abi.h"
 #include "mirror/caller.h"
@@ -19,6 +22,19 @@
 #include "util/log.h"
 
 namespace ptfs::mirror {
+
+namespace {
+
+// The target of /proc/self/fd/FD: where the kernel says the fd's file is.
+std::optional<std::string> LinkOf(int fd) {
+  const sys::ProcFd proc(fd);
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlinkat(proc.dir(), proc.name(), buf, sizeof(buf));
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(buf)) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
 
 namespace {
 
@@ -159,7 +175,34 @@ MirrorFs::MirrorFs(const MirrorOptions& options, std::unique_ptr<InodeTable> ino
     : options_(options),
       inodes_(std::move(inodes)),
       root_dir_fd_(std::move(root_dir_fd)),
+      root_link_(LinkOf(inodes_->root_fd()).value_or("")),
       backing_(options.idle_backings) {}
+
+Result<std::string> MirrorFs::PathOf(NodeId node) {
+  if (node == kRootNode) return std::string();
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  // /proc/self/fd names where the inode is now; but a removed file's name,
+  // or one moved out of SOURCE, can still read as a path under it, so the
+  // answer counts only if it leads back to this very inode.
+  const std::optional<std::string> link = LinkOf(fd->get());
+  if (!link || root_link_.empty()) return Errno(ENOENT);
+  std::string rel;
+  if (root_link_ == "/") {
+    if (!link->starts_with("/")) return Errno(ENOENT);
+    rel = link->substr(1);
+  } else {
+    if (!link->starts_with(root_link_ + "/")) return Errno(ENOENT);
+    rel = link->substr(root_link_.size() + 1);
+  }
+  struct stat st;
+  if (rel.empty() ||
+      ::fstatat(inodes_->root_fd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0 ||
+      InodeKey{st.st_dev, st.st_ino} != inode->key()) {
+    return Errno(ENOENT);
+  }
+  return rel;
+}
 
 void MirrorFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;

@@ -104,6 +104,7 @@ class MirrorFs final : public FileSystem {
   Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override;
   void Forget(NodeId node, uint64_t nlookup) override;
   BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override;
+  Result<std::string> PathOf(NodeId node) override;
   Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override;
   Result<Attr> Statx(const Context& ctx, NodeId node, const FileHandle* fh, uint32_t sx_flags,
                      uint32_t sx_mask) override;
@@ -259,6 +260,9 @@ class MirrorFs final : public FileSystem {
   MirrorOptions options_;
   std::unique_ptr<InodeTable> inodes_;
   sys::UniqueFd root_dir_fd_;  // O_RDONLY, for syncfs
+  // What /proc/self/fd shows for SOURCE's root: "/" through the daemon's
+  // private mount, SOURCE's host path otherwise (PathOf strips it).
+  std::string root_link_;
   HandleTable<FileState> files_;
   HandleTable<DirState> dirs_;
   // The kernel lists directories without opening them (no OPENDIR or

@@ -5,7 +5,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "ptfs/module.h"
@@ -94,6 +98,67 @@ TEST(FakeKernelModules, DataVetoIsPerOpenAndTheMirrorServesIt) {
   EXPECT_TRUE(k.control().open_backings.empty()) << "the vetoed open leaked no backing";
   EXPECT_EQ(k.fs().data_path().backing_open_now.load(), 0);
 }
+
+}  // namespace
+}  // namespace ptfs::testing
+
+namespace ptfs::testing {
+namespace {
+
+uint64_t NodeOf(FakeKernel& k, uint64_t parent, std::string_view name) {
+  KernelReply r = k.Lookup(parent, name);
+  EXPECT_EQ(r.error(), 0) << name;
+  return r.error() == 0 ? r.As<fuse_entry_out>().nodeid : 0;
+}
+
+std::string PathOrErrno(FakeKernel& k, uint64_t node) {
+  auto p = k.fs().PathOf(NodeId{node});
+  return p.ok() ? *p : "errno " + std::to_string(p.error().value());
+}
+
+// What path-based policies ask the mirror: where a node is now, checked
+// against the inode itself (a removed or moved-out node has none).
+// With the watch, the daemon reaches SOURCE through a private clone of its
+// mounts (paths there start at "/"); without, through SOURCE's host path.
+class MirrorPathOf : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MirrorPathOf, FollowsRenamesAndRefusesWhatLeftSource) {
+  FakeKernelOptions o;
+  o.fs.watch_source = GetParam();
+  FakeKernel k(o);
+  const std::string src = k.source();
+  ASSERT_EQ(::mkdir((src + "/a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/a/b").c_str(), 0755), 0);
+  { std::ofstream(src + "/a/b/f") << "x"; }
+  const uint64_t a = NodeOf(k, kRootId, "a");
+  const uint64_t b = NodeOf(k, a, "b");
+  const uint64_t f = NodeOf(k, b, "f");
+  EXPECT_EQ(PathOrErrno(k, kRootId), "");
+  EXPECT_EQ(PathOrErrno(k, a), "a");
+  EXPECT_EQ(PathOrErrno(k, f), "a/b/f");
+  // Renamed in SOURCE behind the mount's back: the path follows.
+  ASSERT_EQ(::rename((src + "/a").c_str(), (src + "/c").c_str()), 0);
+  EXPECT_EQ(PathOrErrno(k, f), "c/b/f");
+  // A hard link: one of the names.
+  ASSERT_EQ(::link((src + "/c/b/f").c_str(), (src + "/g").c_str()), 0);
+  const std::string either = PathOrErrno(k, f);
+  EXPECT_TRUE(either == "c/b/f" || either == "g") << either;
+  ASSERT_EQ(::unlink((src + "/g").c_str()), 0);
+  // Moved out of SOURCE, or removed: no path.
+  const std::string away = src + "-away";
+  ASSERT_EQ(::rename((src + "/c/b").c_str(), away.c_str()), 0);
+  EXPECT_EQ(PathOrErrno(k, f), "errno " + std::to_string(ENOENT));
+  EXPECT_EQ(PathOrErrno(k, b), "errno " + std::to_string(ENOENT));
+  ASSERT_EQ(::unlink((away + "/f").c_str()), 0);
+  ASSERT_EQ(::rmdir(away.c_str()), 0);
+  EXPECT_EQ(PathOrErrno(k, a), "c");
+  ASSERT_EQ(::rmdir((src + "/c").c_str()), 0);
+  EXPECT_EQ(PathOrErrno(k, a), "errno " + std::to_string(ENOENT));
+  k.ForgetAll();
+}
+
+INSTANTIATE_TEST_SUITE_P(Watch, MirrorPathOf, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "private_mount" : "host_path"; });
 
 }  // namespace
 }  // namespace ptfs::testing
