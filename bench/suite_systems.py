@@ -18,6 +18,9 @@ PTFS_VARIANTS = [
     ("ptfs-ptoff", ["--passthrough=off"]),
     ("ptfs-dev", ["--transport=dev"]),  # /dev/fuse instead of io_uring (docs/transport.md)
     ("ptfs-nowatch", ["--watch-source=off"]),  # 1 s timeouts, OPENDIR per listing
+    # A policy module in front: name globs and a path glob that match none of
+    # the workloads' files, so every name operation is checked (issue 19).
+    ("ptfs-hide", ["--hide=*.key", "--hide=secret*", "--hide=build/*/cache"]),
 ]
 
 # Other systems: native SOURCE, kernel references, Debian FUSE peers.

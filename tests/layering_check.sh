@@ -13,7 +13,8 @@ declare -A allowed=(
   [transport]="transport abi sys util ptfs"
   [session]="session proto transport ptfs abi util"
   [mirror]="mirror ptfs sys util abi"
-  [cmd]="cmd session mirror transport proto sys ptfs abi util"
+  [modules]="modules ptfs"        # policies: the public API only
+  [cmd]="cmd session mirror modules transport proto sys ptfs abi util"
 )
 status=0
 check_dir() {  # layer, directory

@@ -23,6 +23,8 @@
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
 #include "mirror/mirror_fs.h"
+#include "modules/hide.h"
+#include "ptfs/module.h"
 #include "proto/opcode_table.h"
 #include "sys/credentials.h"
 #include "sys/syscalls.h"
@@ -292,6 +294,21 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
   }).detach();
 }
 
+// The chain of the policy modules named in `o` over `mirror`; null if none.
+std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirror) {
+  if (o.modules.empty()) return nullptr;
+  std::vector<ModuleChain::Factory> factories;
+  for (const std::string& name : o.modules) {
+    if (name == "hide") {
+      factories.push_back([&o](FileSystem* inner) {
+        return std::make_unique<modules::HideModule>(inner, o.hide_globs);
+      });
+    }
+  }
+  for (const std::string& name : o.modules) LOG_INFO("policy module: %s", name.c_str());
+  return std::make_unique<ModuleChain>(mirror, factories);
+}
+
 // Wires the session to the mounted device and serves until unmounted.
 // `ready_fd` (daemon mode): told once the daemon serves.
 int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted mounted,
@@ -309,7 +326,10 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     (void)transport::Unmount(o.mountpoint, mounted.method);
     return 1;
   }
-  session::Session session(fs, plan.session);
+  // Policy modules in front of the mirror, in command-line order; without
+  // any the session serves the mirror directly.
+  std::unique_ptr<ModuleChain> chain = MakeModuleChain(o, fs);
+  session::Session session(chain ? static_cast<FileSystem*>(chain.get()) : fs, plan.session);
   transport::FuseDeviceControl control(dev_fd);
   session::DeviceBackingRegistrar registrar(&control);
   if (plan.passthrough) fs->SetBackingRegistrar(&registrar);

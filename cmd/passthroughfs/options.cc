@@ -78,6 +78,14 @@ void FusermountOption(Options& o, const OptionValue& v) {
 
 void Ignored(Options&, const OptionValue&) {}
 
+// Records a policy module's place in the chain: where its first option came.
+void UseModule(Options& o, const std::string& name) {
+  for (const std::string& m : o.modules) {
+    if (m == name) return;
+  }
+  o.modules.push_back(name);
+}
+
 void KernelShown(Options& o, const OptionValue& v) {
   if (o.kernel_shown.empty()) o.kernel_shown = v.name().substr(3);  // "-o user_id"
 }
@@ -198,6 +206,15 @@ constexpr OptionSpec kOptions[] = {
      }},
     {"no-handles", 0, "no_handles", "", "hold an O_PATH fd per inode instead of a file handle",
      [](Options& o, const OptionValue&) { o.fs.handles = Handles::kOff; }},
+    {"hide", 0, "hide", "GLOB",
+     "policy: names matching GLOB do not exist through the mount (not listed, not found, "
+     "cannot be created or renamed onto: EACCES); without '/' GLOB matches a name's last "
+     "component (*.key), with '/' its path under SOURCE (build/*/cache); repeatable",
+     [](Options& o, const OptionValue& v) {
+       if (v.text().empty()) v.Fail("needs a glob");
+       UseModule(o, "hide");
+       o.hide_globs.push_back(v.text());
+     }},
     {"help", 'h', "", "", "this text", [](Options& o, const OptionValue&) { o.help = true; }},
     {"version", 'V', "", "", "version", [](Options& o, const OptionValue&) { o.version = true; }},
 

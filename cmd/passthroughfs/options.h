@@ -48,6 +48,11 @@ struct Options {
   // options the kernel shows in /proc/mounts (user_id=, group_id=, ...),
   // which mount(8) hands back on a remount, be given; `kernel_shown` holds
   // the first one seen, for the error otherwise.
+  // Policy modules, in the order their first option came on the command
+  // line (the first is the outermost: it sees each call first), and their
+  // settings.
+  std::vector<std::string> modules;  // "hide"
+  std::vector<std::string> hide_globs;
   bool remount = false;
   std::string kernel_shown;
   transport::MountRequest mount;

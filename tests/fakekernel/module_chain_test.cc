@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
 
+#include "modules/hide.h"
 #include "ptfs/module.h"
 #include "tests/fakekernel/fake_kernel.h"
 
@@ -159,6 +161,48 @@ TEST_P(MirrorPathOf, FollowsRenamesAndRefusesWhatLeftSource) {
 
 INSTANTIATE_TEST_SUITE_P(Watch, MirrorPathOf, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "private_mount" : "host_path"; });
+
+}  // namespace
+}  // namespace ptfs::testing
+
+namespace ptfs::testing {
+namespace {
+
+// --hide over the real mirror: READDIRPLUS leaves hidden names out and gives
+// back the references the mirror took for them, so lookup counts balance
+// (the mirror's table holds only the root once the kernel forgets all).
+TEST(FakeKernelHide, ListingsGiveBackTheReferencesOfHiddenEntries) {
+  FakeKernelOptions o;
+  o.fs.listing_attributes = mirror::MirrorOptions::ListingAttributes::kAll;
+  o.decorate = [](FileSystem* mirror) -> std::unique_ptr<FileSystem> {
+    return std::make_unique<ModuleChain>(
+        mirror, std::vector<ModuleChain::Factory>{[](FileSystem* in) {
+          return std::make_unique<modules::HideModule>(in, std::vector<std::string>{"*.key"});
+        }});
+  };
+  FakeKernel k(o);
+  for (const char* name : {"a.key", "b", "c.key", "d"}) {
+    std::ofstream(k.source() + "/" + name) << name;
+  }
+  KernelReply dir = k.OpenDir(kRootId);
+  ASSERT_EQ(dir.error(), 0);
+  const uint64_t fh = dir.As<fuse_open_out>().fh;
+  KernelReply r = k.ReadDir(FUSE_READDIRPLUS, kRootId, fh, 0, 4096);
+  ASSERT_EQ(r.error(), 0);
+  std::vector<std::string> names;
+  for (size_t off = 0; off + sizeof(fuse_direntplus) <= r.payload.size();) {
+    fuse_direntplus d;
+    std::memcpy(&d, r.payload.data() + off, sizeof(d));
+    names.emplace_back(r.payload.data() + off + sizeof(d), d.dirent.namelen);
+    off += (sizeof(fuse_direntplus) + d.dirent.namelen + 7) & ~size_t{7};
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".", "..", "b", "d"}));
+  EXPECT_EQ(k.Lookup(kRootId, "a.key").error(), ENOENT);
+  EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
+  k.ForgetAll();
+  EXPECT_EQ(k.fs().inode_count(), 1u) << "a hidden entry's reference was not given back";
+}
 
 }  // namespace
 }  // namespace ptfs::testing

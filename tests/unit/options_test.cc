@@ -68,6 +68,7 @@ const std::map<std::string, Sample>& Samples() {
       {"fsname", {"", "other"}},
       {"subtype", {"", "other"}},
       {"comment", {"", "anything"}},
+      {"hide", {"*.key", "*.key"}},
       {"user_id", {"", "0"}},
       {"group_id", {"", "0"}},
       {"rootmode", {"", "40000"}},

@@ -1,0 +1,146 @@
+#include "modules/hide.h"
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+namespace ptfs::modules {
+namespace {
+
+// Directories get no kernel-side listing: theirs must be filtered.
+Entry WithoutReaddirPassthrough(Entry e) {
+  if (S_ISDIR(e.attr.stx_mode)) e.inode_passthrough_ops &= ~kInodeOpReaddir;
+  return e;
+}
+
+Result<Entry> WithoutReaddirPassthrough(Result<Entry> e) {
+  if (e.ok()) *e = WithoutReaddirPassthrough(*e);
+  return e;
+}
+
+// Passes on the entries that are not hidden.
+class VisibleOnly final : public DirentSink {
+ public:
+  VisibleOnly(HideModule* hide, FileSystem* below, NodeId dir, DirentSink& out)
+      : hide_(hide), below_(below), dir_(dir), out_(out) {}
+  bool plus() const override { return out_.plus(); }
+  bool Fits(std::string_view name) const override { return out_.Fits(name); }
+  void Add(std::string_view name, uint64_t ino, uint32_t dtype, uint64_t next) override {
+    if (!hide_->Hidden(dir_, name, &dir_path_)) out_.Add(name, ino, dtype, next);
+  }
+  void AddPlus(std::string_view name, const Entry& entry, uint64_t next) override {
+    if (!hide_->Hidden(dir_, name, &dir_path_)) {
+      out_.AddPlus(name, WithoutReaddirPassthrough(entry), next);
+    } else if (entry.node.value != 0) {
+      below_->Forget(entry.node, 1);  // the reference the listing took
+    }
+  }
+
+ private:
+  HideModule* hide_;
+  FileSystem* below_;
+  NodeId dir_;
+  DirentSink& out_;
+  std::optional<std::string> dir_path_;  // asked once per listing chunk
+};
+
+}  // namespace
+
+HideModule::HideModule(FileSystem* inner, const std::vector<std::string>& globs)
+    : Module(inner) {
+  for (const std::string& g : globs) {
+    (g.find('/') == std::string::npos ? name_globs_ : path_globs_).push_back(g);
+  }
+}
+
+bool HideModule::Hidden(NodeId parent, std::string_view name) {
+  std::optional<std::string> dir_path;
+  return Hidden(parent, name, &dir_path);
+}
+
+bool HideModule::Hidden(NodeId parent, std::string_view name,
+                        std::optional<std::string>* dir_path) {
+  if (name == "." || name == "..") return false;
+  const std::string n(name);
+  for (const std::string& g : name_globs_) {
+    if (::fnmatch(g.c_str(), n.c_str(), 0) == 0) return true;
+  }
+  if (path_globs_.empty()) return false;
+  // Only path globs cost a look at where the directory is (a readlink and
+  // a stat), once per request.
+  if (!dir_path->has_value()) {
+    auto dir = inner()->PathOf(parent);
+    if (!dir.ok()) return false;  // gone: the operation fails below anyway
+    *dir_path = std::move(*dir);
+  }
+  const std::string& d = **dir_path;
+  const std::string path = d.empty() ? n : d + "/" + n;
+  for (const std::string& g : path_globs_) {
+    if (::fnmatch(g.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
+  }
+  return false;
+}
+
+Result<Entry> HideModule::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
+  if (Hidden(parent, name)) return Errno(ENOENT);
+  return WithoutReaddirPassthrough(Module::Lookup(ctx, parent, name));
+}
+
+BackingId HideModule::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
+  // The root's listing too (its entry is not one this module passes up).
+  return Module::AttachInodeBacking(node, inode_ops & ~kInodeOpReaddir);
+}
+
+Result<Entry> HideModule::Symlink(const Context& ctx, NodeId parent, std::string_view name,
+                                  std::string_view target) {
+  if (Hidden(parent, name)) return Errno(EACCES);
+  return Module::Symlink(ctx, parent, name, target);
+}
+
+Result<Entry> HideModule::MkNod(const Context& ctx, NodeId parent, std::string_view name,
+                                uint32_t mode, uint32_t rdev, uint32_t umask) {
+  if (Hidden(parent, name)) return Errno(EACCES);
+  return Module::MkNod(ctx, parent, name, mode, rdev, umask);
+}
+
+Result<Entry> HideModule::MkDir(const Context& ctx, NodeId parent, std::string_view name,
+                                uint32_t mode, uint32_t umask) {
+  if (Hidden(parent, name)) return Errno(EACCES);
+  return WithoutReaddirPassthrough(Module::MkDir(ctx, parent, name, mode, umask));
+}
+
+Result<Entry> HideModule::Link(const Context& ctx, NodeId node, NodeId new_parent,
+                               std::string_view new_name) {
+  if (Hidden(new_parent, new_name)) return Errno(EACCES);
+  return Module::Link(ctx, node, new_parent, new_name);
+}
+
+Errno HideModule::Unlink(const Context& ctx, NodeId parent, std::string_view name) {
+  if (Hidden(parent, name)) return Errno(ENOENT);
+  return Module::Unlink(ctx, parent, name);
+}
+
+Errno HideModule::RmDir(const Context& ctx, NodeId parent, std::string_view name) {
+  if (Hidden(parent, name)) return Errno(ENOENT);
+  return Module::RmDir(ctx, parent, name);
+}
+
+Errno HideModule::Rename(const Context& ctx, NodeId parent, std::string_view name,
+                         NodeId new_parent, std::string_view new_name, RenameFlags flags) {
+  if (Hidden(parent, name)) return Errno(ENOENT);
+  if (Hidden(new_parent, new_name)) return Errno(EACCES);
+  return Module::Rename(ctx, parent, name, new_parent, new_name, flags);
+}
+
+Result<Created> HideModule::Create(const Context& ctx, NodeId parent, std::string_view name,
+                                   OpenFlags flags, uint32_t mode, uint32_t umask) {
+  if (Hidden(parent, name)) return Errno(EACCES);
+  return Module::Create(ctx, parent, name, flags, mode, umask);
+}
+
+Errno HideModule::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                          DirentSink& sink) {
+  VisibleOnly visible(this, inner(), node, sink);
+  return Module::ReadDir(ctx, node, fh, offset, visible);
+}
+
+}  // namespace ptfs::modules
