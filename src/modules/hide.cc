@@ -48,7 +48,12 @@ class VisibleOnly final : public DirentSink {
 HideModule::HideModule(FileSystem* inner, const std::vector<std::string>& globs)
     : Module(inner) {
   for (const std::string& g : globs) {
-    (g.find('/') == std::string::npos ? name_globs_ : path_globs_).push_back(g);
+    const size_t slash = g.rfind('/');
+    if (slash == std::string::npos) {
+      name_globs_.push_back(g);
+    } else {
+      path_globs_.push_back({g, g.substr(slash + 1)});
+    }
   }
 }
 
@@ -64,18 +69,18 @@ bool HideModule::Hidden(NodeId parent, std::string_view name,
   for (const std::string& g : name_globs_) {
     if (::fnmatch(g.c_str(), n.c_str(), 0) == 0) return true;
   }
-  if (path_globs_.empty()) return false;
-  // Only path globs cost a look at where the directory is (a readlink and
-  // a stat), once per request.
-  if (!dir_path->has_value()) {
-    auto dir = inner()->PathOf(parent);
-    if (!dir.ok()) return false;  // gone: the operation fails below anyway
-    *dir_path = std::move(*dir);
-  }
-  const std::string& d = **dir_path;
-  const std::string path = d.empty() ? n : d + "/" + n;
-  for (const std::string& g : path_globs_) {
-    if (::fnmatch(g.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
+  for (const PathGlob& g : path_globs_) {
+    if (::fnmatch(g.last.c_str(), n.c_str(), 0) != 0) continue;
+    // Only a name that could match costs a look at where the directory is
+    // (a readlink and a stat), once per request or listing chunk.
+    if (!dir_path->has_value()) {
+      auto dir = inner()->PathOf(parent);
+      if (!dir.ok()) return false;  // gone: the operation fails below anyway
+      *dir_path = std::move(*dir);
+    }
+    const std::string& d = **dir_path;
+    const std::string path = d.empty() ? n : d + "/" + n;
+    if (::fnmatch(g.full.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
   }
   return false;
 }

@@ -54,7 +54,15 @@ class HideModule final : public Module {
 
  private:
   std::vector<std::string> name_globs_;  // match the final component
-  std::vector<std::string> path_globs_;  // match the path under SOURCE
+  // Match the path under SOURCE. Under FNM_PATHNAME only a '/' in the glob
+  // matches a '/', so a path can match only if its last component matches
+  // the glob's: that cheap test comes first, and only then the directory's
+  // path is asked for (a readlink and a stat).
+  struct PathGlob {
+    std::string full;
+    std::string last;  // after the glob's last '/'
+  };
+  std::vector<PathGlob> path_globs_;
 };
 
 }  // namespace ptfs::modules

@@ -18,7 +18,7 @@ namespace {
 class Hide : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override {
-    return {"--hide=*.key", "-o", "hide=build/*/cache", "-o", "allow_other"};
+    return {"--hide=*.key", "-o", "hide=build/*/cache", "--hide=tmp/*.log", "-o", "allow_other"};
   }
   // errno of a call through the mount, 0 on success.
   static std::string Err(int rc) { return rc < 0 ? ErrnoName(errno) : "ok"; }
@@ -47,6 +47,15 @@ TEST_F(Hide, HiddenNamesAreNotListedNorFound) {
   EXPECT_EQ(Err(lstat(Mnt("build/x/cache").c_str(), &st)), "ENOENT");
   EXPECT_EQ(Err(open(Mnt("a.key").c_str(), O_RDONLY)), "ENOENT");
   EXPECT_EQ(ReadFileOrError(Mnt("cache")), "a cache elsewhere is visible");
+  // A path glob with a wildcard in its last component.
+  ASSERT_EQ(mkdir(Src("tmp").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(Src("other").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(Src("tmp/a.log"), "hidden"));
+  ASSERT_TRUE(WriteFile(Src("tmp/a.txt"), "visible"));
+  ASSERT_TRUE(WriteFile(Src("other/a.log"), "visible"));
+  EXPECT_EQ(ListDir(Mnt("tmp")), std::vector<std::string>{"a.txt"});
+  EXPECT_EQ(Err(lstat(Mnt("tmp/a.log").c_str(), &st)), "ENOENT");
+  EXPECT_EQ(ReadFileOrError(Mnt("other/a.log")), "visible");
   EXPECT_EQ(ReadFileOrError(Mnt("build/x/keep")), "visible");
 }
 
