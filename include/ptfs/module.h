@@ -117,6 +117,8 @@ class Module : public ForwardingFileSystem {
   void OpenGone(FileHandle fh, bool dir) {
     for (module_detail::StateSlot* s : slots_) s->DropOpen(fh, dir);
   }
+  // Whether the module keeps per-inode or per-open state.
+  bool keeps_state() const { return !slots_.empty(); }
 
  private:
   template <typename T>
@@ -176,10 +178,10 @@ class OpenState final : public module_detail::StateSlot {
 };
 
 // The modules in front of a base filesystem, outermost first, and the
-// bookkeeping their state needs: the chain counts the lookup references
-// handed to the kernel through it (every entry answer, READDIRPLUS entries
-// included) and the ones given back (Forget), so it knows when the kernel
-// holds none. With no module it only forwards.
+// bookkeeping their state needs: when a module keeps state, the chain
+// counts the lookup references handed to the kernel through it (every entry
+// answer, READDIRPLUS entries included) and the ones given back (Forget), so
+// it knows when the kernel holds none. Otherwise it only forwards.
 class ModuleChain final : public ForwardingFileSystem {
  public:
   // Makes one module over the filesystem it forwards to.
@@ -209,7 +211,7 @@ class ModuleChain final : public ForwardingFileSystem {
   }
   void Forget(NodeId node, uint64_t nlookup) override {
     ForwardingFileSystem::Forget(node, nlookup);
-    if (Drop(node, nlookup)) {
+    if (counting_ && Drop(node, nlookup)) {
       for (auto& m : modules_) m->NodeGone(node);
     }
   }
@@ -239,7 +241,7 @@ class ModuleChain final : public ForwardingFileSystem {
   }
   Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                 DirentSink& sink) override {
-    if (!sink.plus()) return ForwardingFileSystem::ReadDir(ctx, node, fh, offset, sink);
+    if (!counting_ || !sink.plus()) return ForwardingFileSystem::ReadDir(ctx, node, fh, offset, sink);
     CountingSink counting(this, sink);
     return ForwardingFileSystem::ReadDir(ctx, node, fh, offset, counting);
   }
@@ -288,14 +290,23 @@ class ModuleChain final : public ForwardingFileSystem {
     }
     return b;
   }
-  explicit ModuleChain(Built b) : ForwardingFileSystem(b.top), modules_(std::move(b.modules)) {}
+  explicit ModuleChain(Built b)
+      : ForwardingFileSystem(b.top), modules_(std::move(b.modules)), counting_(KeepsState(modules_)) {}
+  static bool KeepsState(const std::vector<std::unique_ptr<Module>>& modules) {
+    for (const auto& m : modules) {
+      if (m->keeps_state()) return true;
+    }
+    return false;
+  }
 
+  // Counting costs a locked map update per entry, so the chain counts only
+  // when some module keeps state that needs it.
   Result<Entry> Count(Result<Entry> e) {
-    if (e.ok() && e->node.value != 0) Take(e->node);
+    if (counting_ && e.ok() && e->node.value != 0) Take(e->node);
     return e;
   }
   Result<Created> CountCreated(Result<Created> c) {
-    if (c.ok()) Take(c->entry.node);
+    if (counting_ && c.ok()) Take(c->entry.node);
     return c;
   }
   void Take(NodeId node) {
@@ -323,6 +334,7 @@ class ModuleChain final : public ForwardingFileSystem {
     std::unordered_map<uint64_t, uint64_t> count;
   };
   std::vector<std::unique_ptr<Module>> modules_;  // outermost first
+  const bool counting_;  // some module keeps state (NodeState, OpenState)
   std::array<Shard, kShards> refs_;
 };
 

@@ -77,6 +77,13 @@ class ReadOnlyCounting : public ptfs::ForwardingFileSystem {
   }
 };
 
+// A module with per-inode state (so the chain counts references for it).
+class Remembers : public ptfs::Module {
+ public:
+  using Module::Module;
+  ptfs::NodeState<int> seen{this};
+};
+
 ptfs::Errno FailsThenNotReached(bool* reached) {
   PTFS_TRY(ptfs::Errno(EIO));
   *reached = true;
@@ -145,7 +152,7 @@ int main() {
   {
     HelloFs base;
     ptfs::ModuleChain chain(&base, {[](ptfs::FileSystem* in) {
-                              return std::make_unique<ptfs::Module>(in);
+                              return std::make_unique<Remembers>(in);
                             }});
     auto via_chain = chain.Lookup(ctx, ptfs::kRootNode, "hello");
     Check(via_chain.ok() && chain.ReferencesOf(HelloFs::kHello) == 1, "chain counts the entry");

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "abi/fuse_abi.h"
 #include "mirror/mirror_fs.h"
 #include "session/device_backing.h"
@@ -70,6 +72,22 @@ struct KernelReply {
     return v;
   }
 };
+
+// A CREATE or TMPFILE reply: the entry, then the open.
+struct CreatedFile {
+  abi::fuse_entry_out entry;
+  abi::fuse_open_out open;
+};
+// Splits such a reply (its size is checked: a failed EXPECT otherwise).
+inline CreatedFile Unpack(const KernelReply& r) {
+  CreatedFile c{};
+  EXPECT_EQ(r.payload.size(), sizeof(c.entry) + sizeof(c.open));
+  if (r.payload.size() >= sizeof(c.entry) + sizeof(c.open)) {
+    std::memcpy(&c.entry, r.payload.data(), sizeof(c.entry));
+    std::memcpy(&c.open, r.payload.data() + sizeof(c.entry), sizeof(c.open));
+  }
+  return c;
+}
 
 // A request under construction: header fields plus body bytes.
 struct RequestBuilder {

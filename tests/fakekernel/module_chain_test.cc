@@ -48,18 +48,6 @@ class WatchesData : public Module {
   OpenState<bool> watched_{this, OpenKind::kFile};
 };
 
-struct Created2 {
-  fuse_entry_out entry;
-  fuse_open_out open;
-};
-
-Created2 Unpack(const KernelReply& r) {
-  Created2 c{};
-  EXPECT_EQ(r.payload.size(), sizeof(c.entry) + sizeof(c.open));
-  std::memcpy(&c.entry, r.payload.data(), sizeof(c.entry));
-  std::memcpy(&c.open, r.payload.data() + sizeof(c.entry), sizeof(c.open));
-  return c;
-}
 
 TEST(FakeKernelModules, DataVetoIsPerOpenAndTheMirrorServesIt) {
   FakeKernelOptions o;
@@ -77,8 +65,8 @@ TEST(FakeKernelModules, DataVetoIsPerOpenAndTheMirrorServesIt) {
   FakeKernel k(o);
   ASSERT_NE(module, nullptr);
 
-  Created2 watched = Unpack(k.Create(kRootId, "watched.log", O_RDWR | O_CREAT));
-  Created2 plain = Unpack(k.Create(kRootId, "plain", O_RDWR | O_CREAT));
+  CreatedFile watched = Unpack(k.Create(kRootId, "watched.log", O_RDWR | O_CREAT));
+  CreatedFile plain = Unpack(k.Create(kRootId, "plain", O_RDWR | O_CREAT));
   EXPECT_EQ(watched.open.open_flags & FOPEN_PASSTHROUGH, 0u);
   EXPECT_NE(watched.open.open_flags & FOPEN_DIRECT_IO, 0u) << "may sit beside passthrough opens";
   EXPECT_EQ(watched.open.backing_id, 0);

@@ -15,19 +15,6 @@ namespace {
 
 using namespace ptfs::abi;  // NOLINT
 
-struct CreatedFile {
-  fuse_entry_out entry;
-  fuse_open_out open;
-};
-
-CreatedFile Unpack(const KernelReply& r) {
-  CreatedFile c{};
-  EXPECT_EQ(r.payload.size(), sizeof(c.entry) + sizeof(c.open));
-  std::memcpy(&c.entry, r.payload.data(), sizeof(c.entry));
-  std::memcpy(&c.open, r.payload.data() + sizeof(c.entry), sizeof(c.open));
-  return c;
-}
-
 bool IsOpenBacking(FakeDeviceControl& control, int32_t id) {
   std::lock_guard<std::mutex> lock(control.mu);
   return control.open_backings.count(id) != 0;

@@ -224,6 +224,15 @@ TEST(ModuleChain, ServeDataVetoesPassthroughForThatOpenOnly) {
   EXPECT_EQ(plain->open.backing, BackingId{7});
 }
 
+TEST(ModuleChain, StatelessModulesCostNoCounting) {
+  FakeFs base;
+  ModuleChain chain(&base, {[](FileSystem* in) { return std::make_unique<SeesSecrets>(in); }});
+  ASSERT_TRUE(chain.Lookup(kCtx, kRootNode, "q").ok());
+  EXPECT_EQ(chain.ReferencesOf(NodeId{100 + 'q'}), 0u) << "no module keeps state: no map update";
+  chain.Forget(NodeId{100 + 'q'}, 1);
+  EXPECT_EQ(base.refs.load(), 0);
+}
+
 TEST(ModuleChain, WithoutModulesItOnlyForwards) {
   FakeFs base;
   ModuleChain chain(&base, {});
