@@ -24,6 +24,7 @@
 #include "cmd/passthroughfs/plan.h"
 #include "mirror/mirror_fs.h"
 #include "modules/hide.h"
+#include "modules/read_only.h"
 #include "ptfs/module.h"
 #include "proto/opcode_table.h"
 #include "sys/credentials.h"
@@ -62,6 +63,34 @@ void CheckSource(const std::string& source) {
     Die("SOURCE " + source + ": " + strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) Die("SOURCE " + source + " is not a directory");
+}
+
+// --read-only PATHs as the policy sees paths (FileSystem::PathOf: the real
+// path under SOURCE): one through a symlink under SOURCE is the directory it
+// leads to, one leading out of SOURCE is an error, one that does not exist
+// yet stays as given (creating it through the mount is then refused).
+std::vector<std::string> ResolveUnderSource(const std::string& source,
+                                            const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  char* real_source = ::realpath(source.c_str(), nullptr);
+  if (real_source == nullptr) Die("SOURCE " + source + ": " + strerror(errno));
+  const std::string root(real_source);
+  free(real_source);
+  for (const std::string& p : paths) {
+    char* real = ::realpath((root + "/" + p).c_str(), nullptr);
+    if (real == nullptr) {
+      out.push_back(p);
+      continue;
+    }
+    const std::string r(real);
+    free(real);
+    const std::string prefix = root == "/" ? "/" : root + "/";
+    if (!r.starts_with(prefix) || r.size() == prefix.size()) {
+      Die("--read-only=" + p + " leads to " + r + ", not below SOURCE");
+    }
+    out.push_back(r.substr(prefix.size()));
+  }
+  return out;
 }
 
 // Blocks the signals we handle in every thread; a dedicated thread waits for
@@ -303,6 +332,10 @@ std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirro
       factories.push_back([&o](FileSystem* inner) {
         return std::make_unique<modules::HideModule>(inner, o.hide_globs);
       });
+    } else if (name == "read-only") {
+      factories.push_back([&o](FileSystem* inner) {
+        return std::make_unique<modules::ReadOnlyModule>(inner, o.read_only_paths);
+      });
     }
   }
   for (const std::string& name : o.modules) LOG_INFO("policy module: %s", name.c_str());
@@ -379,12 +412,13 @@ int Remount(const Options& o) {
   return 0;
 }
 
-int Run(const Options& o) {
+int Run(Options o) {
   log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
   if (o.remount) return Remount(o);
   // Before any thread starts, for the MemoryReleaser below (syscalls.h).
   sys::PrepareAllocatorForRelease();
   CheckSource(o.source);
+  o.read_only_paths = ResolveUnderSource(o.source, o.read_only_paths);
   // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
   // soon as the mount shows up must wait for the signal thread, not take the
   // default action and kill a daemon whose mount then stays behind.

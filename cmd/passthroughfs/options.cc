@@ -3,7 +3,10 @@
 #include <sys/mount.h>
 
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
+
+#include "modules/paths.h"
 
 namespace ptfs::cmd {
 
@@ -214,6 +217,17 @@ constexpr OptionSpec kOptions[] = {
        if (v.text().empty()) v.Fail("needs a glob");
        UseModule(o, "hide");
        o.hide_globs.push_back(v.text());
+     }},
+    {"read-only", 0, "read_only", "PATH",
+     "policy: everything at or under PATH (relative to SOURCE) answers EROFS to every change "
+     "through the mount (writes, creating, removing, renaming into or out of it, linking to "
+     "files inside, chmod, chown, xattrs) while the rest stays writable; repeatable",
+     [](Options& o, const OptionValue& v) {
+       std::string why;
+       std::optional<std::string> path = modules::NormalizeRelativePath(v.text(), &why);
+       if (!path) v.Fail(why);
+       UseModule(o, "read-only");
+       o.read_only_paths.push_back(*path);
      }},
     {"help", 'h', "", "", "this text", [](Options& o, const OptionValue&) { o.help = true; }},
     {"version", 'V', "", "", "version", [](Options& o, const OptionValue&) { o.version = true; }},

@@ -51,8 +51,9 @@ struct Options {
   // Policy modules, in the order their first option came on the command
   // line (the first is the outermost: it sees each call first), and their
   // settings.
-  std::vector<std::string> modules;  // "hide"
+  std::vector<std::string> modules;  // "hide", "read-only"
   std::vector<std::string> hide_globs;
+  std::vector<std::string> read_only_paths;  // normalised (modules/paths.h)
   bool remount = false;
   std::string kernel_shown;
   transport::MountRequest mount;

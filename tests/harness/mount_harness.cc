@@ -582,6 +582,8 @@ void MountTestBase::SetUp() {
     // it for every mount, so that "default" means the same in every test
     // whatever ran before (variants that want /dev/fuse say --transport=dev).
     ASSERT_TRUE(EnableUring());
+    PrepareSource();
+    if (HasFatalFailure()) return;
     started_ = true;
     ASSERT_TRUE(daemon_.Start(src_, mnt_, DaemonArgs(), root_ + "/daemon.log"));
   }

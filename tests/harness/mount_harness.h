@@ -130,6 +130,8 @@ class MountTestBase : public testing::Test {
 
   virtual bool WantMount() const { return true; }
   virtual std::vector<std::string> DaemonArgs() const { return {}; }
+  // Fills SOURCE before the daemon starts (for options read at start-up).
+  virtual void PrepareSource() {}
 
   const std::string& root() const { return root_; }
   const std::string& native() const { return native_; }

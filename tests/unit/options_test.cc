@@ -69,6 +69,7 @@ const std::map<std::string, Sample>& Samples() {
       {"subtype", {"", "other"}},
       {"comment", {"", "anything"}},
       {"hide", {"*.key", "*.key"}},
+      {"read_only", {"etc/", "etc"}},
       {"user_id", {"", "0"}},
       {"group_id", {"", "0"}},
       {"rootmode", {"", "40000"}},
@@ -425,6 +426,22 @@ TEST(Resolve, Transport) {
   ResolveTransport(Options::Transport::kUring, absent, &plan);
   EXPECT_FALSE(plan.want_uring);
   EXPECT_EQ(plan.transport_error, "--transport=uring: enable_uring is N");
+}
+
+}  // namespace
+}  // namespace ptfs::cmd
+
+namespace ptfs::cmd {
+namespace {
+
+TEST(PolicyOptions, ReadOnlyPathsAreNormalisedAndMustNameSomethingBelowSource) {
+  const Options o = Parse({"--read-only=//a//b/", "-o", "read_only=/c", "--hide=*.key"});
+  EXPECT_EQ(o.read_only_paths, (std::vector<std::string>{"a/b", "c"}));
+  EXPECT_EQ(o.modules, (std::vector<std::string>{"read-only", "hide"})) << "command-line order";
+  EXPECT_EQ(ParseError({"--read-only=/"}), "--read-only names SOURCE itself, got '/'");
+  EXPECT_EQ(ParseError({"--read-only=."}), "--read-only must not have '.' or '..' components, got '.'");
+  EXPECT_EQ(ParseError({"-o", "read_only=a/../b"}),
+            "-o read_only must not have '.' or '..' components, got 'a/../b'");
 }
 
 }  // namespace
