@@ -23,6 +23,8 @@
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
 #include "mirror/mirror_fs.h"
+#include "modules/audit.h"
+#include "modules/audit_log.h"
 #include "modules/hide.h"
 #include "modules/read_only.h"
 #include "ptfs/module.h"
@@ -91,6 +93,36 @@ std::vector<std::string> ResolveUnderSource(const std::string& source,
     out.push_back(r.substr(prefix.size()));
   }
   return out;
+}
+
+// --audit's file, opened before the mount so that a bad path fails at once.
+// Its path is made absolute (the daemon leaves its cwd) and must not lie in
+// the mount, where each line would be a change to audit.
+std::unique_ptr<modules::AuditLog> OpenAudit(const Options& o) {
+  if (o.audit_file.empty()) return nullptr;
+  std::string path = o.audit_file;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  char* real_dir = ::realpath(dir.c_str(), nullptr);
+  if (real_dir == nullptr) Die("--audit=" + o.audit_file + ": " + dir + ": " + strerror(errno));
+  path = std::string(real_dir) + (std::string(real_dir) == "/" ? "" : "/") +
+         (slash == std::string::npos ? path : path.substr(slash + 1));
+  free(real_dir);
+  char* real_mnt = ::realpath(o.mountpoint.c_str(), nullptr);
+  if (real_mnt != nullptr) {
+    const std::string mnt(real_mnt);
+    free(real_mnt);
+    if (path.starts_with(mnt == "/" ? mnt : mnt + "/")) {
+      Die("--audit=" + o.audit_file + " lies in MOUNTPOINT; give a file outside the mount");
+    }
+  }
+  auto log = std::make_unique<modules::AuditLog>(
+      path,
+      o.audit_full_continue ? modules::AuditLog::OnFailure::kContinue
+                            : modules::AuditLog::OnFailure::kRefuse,
+      [](const std::string& message) { LOG_ERROR("%s", message.c_str()); });
+  if (Errno e = log->Open()) Die("--audit=" + path + ": " + strerror(e.value()));
+  return log;
 }
 
 // Blocks the signals we handle in every thread; a dedicated thread waits for
@@ -304,11 +336,16 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
 void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
                        const session::Session& session, const mirror::MirrorFs& fs,
                        const session::Server& server, const transport::UringTransport* uring,
-                       const session::MemoryReleaser& releaser) {
+                       const session::MemoryReleaser& releaser, modules::AuditLog* audit) {
   std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
-               &fs, &server, uring, &releaser]() mutable {
+               &fs, &server, uring, &releaser, audit]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
+      if (sig == SIGHUP && audit != nullptr) {
+        // logrotate moved the audit file: write the next lines to a new one.
+        if (audit->Reopen().ok()) LOG_INFO("audit file %s reopened", audit->path().c_str());
+        continue;
+      }
       if (sig == SIGUSR1) {
         const std::string text = FormatStats(session, fs, server, uring, releaser);
         LOG_INFO("stats:\n%s", text.c_str());
@@ -324,7 +361,8 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
 }
 
 // The chain of the policy modules named in `o` over `mirror`; null if none.
-std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirror) {
+std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirror,
+                                             modules::AuditLog* audit) {
   if (o.modules.empty()) return nullptr;
   std::vector<ModuleChain::Factory> factories;
   for (const std::string& name : o.modules) {
@@ -336,6 +374,10 @@ std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirro
       factories.push_back([&o](FileSystem* inner) {
         return std::make_unique<modules::ReadOnlyModule>(inner, o.read_only_paths);
       });
+    } else if (name == "audit") {
+      factories.push_back([&o, audit](FileSystem* inner) {
+        return std::make_unique<modules::AuditModule>(inner, audit, o.audit_reads);
+      });
     }
   }
   for (const std::string& name : o.modules) LOG_INFO("policy module: %s", name.c_str());
@@ -345,7 +387,7 @@ std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirro
 // Wires the session to the mounted device and serves until unmounted.
 // `ready_fd` (daemon mode): told once the daemon serves.
 int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted mounted,
-          sigset_t signals, int ready_fd) {
+          sigset_t signals, int ready_fd, modules::AuditLog* audit) {
   // Memory freed for forgotten inodes goes back to the OS, after each burst
   // of forgets (memory_releaser.h). Declared before the session: workers
   // call it until the server has joined them.
@@ -361,7 +403,7 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   }
   // Policy modules in front of the mirror, in command-line order; without
   // any the session serves the mirror directly.
-  std::unique_ptr<ModuleChain> chain = MakeModuleChain(o, fs);
+  std::unique_ptr<ModuleChain> chain = MakeModuleChain(o, fs, audit);
   session::Session session(chain ? static_cast<FileSystem*>(chain.get()) : fs, plan.session);
   transport::FuseDeviceControl control(dev_fd);
   session::DeviceBackingRegistrar registrar(&control);
@@ -383,7 +425,8 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
 
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
-  StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser);
+  StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser,
+                    audit);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
@@ -419,6 +462,7 @@ int Run(Options o) {
   sys::PrepareAllocatorForRelease();
   CheckSource(o.source);
   o.read_only_paths = ResolveUnderSource(o.source, o.read_only_paths);
+  std::unique_ptr<modules::AuditLog> audit = OpenAudit(o);
   // Blocked before the mount exists: a SIGUSR1 (stats) or SIGTERM sent as
   // soon as the mount shows up must wait for the signal thread, not take the
   // default action and kill a daemon whose mount then stays behind.
@@ -444,7 +488,8 @@ int Run(Options o) {
     Die(plan.transport_error);
   }
   const int ready_fd = o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method);
-  return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd);
+  return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
+               audit.get());
 }
 
 }  // namespace

@@ -229,6 +229,28 @@ constexpr OptionSpec kOptions[] = {
        UseModule(o, "read-only");
        o.read_only_paths.push_back(*path);
      }},
+    {"audit", 0, "audit", "FILE",
+     "policy: append one JSON line per change made through the mount (create, mkdir, mknod, "
+     "symlink, link, unlink, rmdir, rename, setattr, xattrs, opens for writing and each open's "
+     "first write) to FILE, with time, uid, gid, pid, op, path(s) under SOURCE and result; "
+     "SIGHUP reopens FILE (logrotate); format in docs/audit.md",
+     [](Options& o, const OptionValue& v) {
+       if (v.text().empty()) v.Fail("needs a file");
+       if (!o.audit_file.empty()) v.Fail("may be given once");
+       UseModule(o, "audit");
+       o.audit_file = v.text();
+     }},
+    {"audit-reads", 0, "audit_reads", "",
+     "with --audit, also log opens for reading and directory listings",
+     [](Options& o, const OptionValue&) { o.audit_reads = true; }},
+    {"audit-full", 0, "audit_full", "refuse|continue",
+     "when the audit file cannot be written (disk full, I/O error): refuse every change with "
+     "that error until it can (refuse, the default: nothing goes unaudited), or let changes go "
+     "on, their lines waiting in memory (up to 4 MiB, then dropped and counted) (continue)",
+     [](Options& o, const OptionValue& v) {
+       o.audit_full_continue = v.Choice({"refuse", "continue"}) == 1;
+       o.audit_full_given = true;
+     }},
     {"help", 'h', "", "", "this text", [](Options& o, const OptionValue&) { o.help = true; }},
     {"version", 'V', "", "", "version", [](Options& o, const OptionValue&) { o.version = true; }},
 
@@ -480,6 +502,10 @@ Options ParseOptions(int argc, char** argv) {
   if (!o.kernel_shown.empty() && !o.remount) {
     throw std::invalid_argument("-o " + o.kernel_shown +
                                 " is set by the kernel; it is accepted only with -o remount");
+  }
+  if (o.audit_file.empty() && (o.audit_reads || o.audit_full_given)) {
+    throw std::invalid_argument(std::string(o.audit_reads ? "--audit-reads" : "--audit-full") +
+                                " needs --audit=FILE");
   }
   if (o.remount && positional.size() == 1) {
     // `passthroughfs -o remount,ro MOUNTPOINT`: no SOURCE is needed.

@@ -51,9 +51,13 @@ struct Options {
   // Policy modules, in the order their first option came on the command
   // line (the first is the outermost: it sees each call first), and their
   // settings.
-  std::vector<std::string> modules;  // "hide", "read-only"
+  std::vector<std::string> modules;  // "hide", "read-only", "audit"
   std::vector<std::string> hide_globs;
   std::vector<std::string> read_only_paths;  // normalised (modules/paths.h)
+  std::string audit_file;
+  bool audit_reads = false;
+  bool audit_full_continue = false;  // --audit-full=continue (default refuse)
+  bool audit_full_given = false;
   bool remount = false;
   std::string kernel_shown;
   transport::MountRequest mount;

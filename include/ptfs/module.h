@@ -55,6 +55,8 @@ class StateSlot {
   virtual ~StateSlot() = default;
   virtual void DropNode(NodeId node) = 0;
   virtual void DropOpen(FileHandle fh, bool dir) = 0;
+  // Per-inode state, which needs the chain to count lookup references.
+  virtual bool per_node() const = 0;
 };
 
 // A map from a 64-bit id to shared state, split into locked shards.
@@ -117,8 +119,13 @@ class Module : public ForwardingFileSystem {
   void OpenGone(FileHandle fh, bool dir) {
     for (module_detail::StateSlot* s : slots_) s->DropOpen(fh, dir);
   }
-  // Whether the module keeps per-inode or per-open state.
-  bool keeps_state() const { return !slots_.empty(); }
+  // Whether the module keeps per-inode state (NodeState members).
+  bool keeps_node_state() const {
+    for (const module_detail::StateSlot* s : slots_) {
+      if (s->per_node()) return true;
+    }
+    return false;
+  }
 
  private:
   template <typename T>
@@ -148,6 +155,7 @@ class NodeState final : public module_detail::StateSlot {
  private:
   void DropNode(NodeId node) override { map_.Erase(node.value); }
   void DropOpen(FileHandle, bool) override {}
+  bool per_node() const override { return true; }
   module_detail::ShardedMap<T> map_;
 };
 
@@ -173,12 +181,13 @@ class OpenState final : public module_detail::StateSlot {
   void DropOpen(FileHandle fh, bool dir) override {
     if (dir == (kind_ == OpenKind::kDir)) map_.Erase(fh.value);
   }
+  bool per_node() const override { return false; }
   const OpenKind kind_;
   module_detail::ShardedMap<T> map_;
 };
 
 // The modules in front of a base filesystem, outermost first, and the
-// bookkeeping their state needs: when a module keeps state, the chain
+// bookkeeping their state needs: when a module keeps per-inode state, the chain
 // counts the lookup references handed to the kernel through it (every entry
 // answer, READDIRPLUS entries included) and the ones given back (Forget), so
 // it knows when the kernel holds none. Otherwise it only forwards.
@@ -291,16 +300,17 @@ class ModuleChain final : public ForwardingFileSystem {
     return b;
   }
   explicit ModuleChain(Built b)
-      : ForwardingFileSystem(b.top), modules_(std::move(b.modules)), counting_(KeepsState(modules_)) {}
-  static bool KeepsState(const std::vector<std::unique_ptr<Module>>& modules) {
+      : ForwardingFileSystem(b.top), modules_(std::move(b.modules)), counting_(KeepsNodeState(modules_)) {}
+  static bool KeepsNodeState(const std::vector<std::unique_ptr<Module>>& modules) {
     for (const auto& m : modules) {
-      if (m->keeps_state()) return true;
+      if (m->keeps_node_state()) return true;
     }
     return false;
   }
 
   // Counting costs a locked map update per entry, so the chain counts only
-  // when some module keeps state that needs it.
+  // when some module keeps per-inode state (per-open state is dropped at
+  // release, which needs no count).
   Result<Entry> Count(Result<Entry> e) {
     if (counting_ && e.ok() && e->node.value != 0) Take(e->node);
     return e;
@@ -334,7 +344,7 @@ class ModuleChain final : public ForwardingFileSystem {
     std::unordered_map<uint64_t, uint64_t> count;
   };
   std::vector<std::unique_ptr<Module>> modules_;  // outermost first
-  const bool counting_;  // some module keeps state (NodeState, OpenState)
+  const bool counting_;  // some module keeps per-inode state (NodeState)
   std::array<Shard, kShards> refs_;
 };
 

@@ -110,6 +110,19 @@ struct Created {
 
 // SETATTR, decoded: only the fields named in `valid` (FATTR_*) are meaningful.
 struct SetAttrIn {
+  // Bits of `valid` (the kernel's FATTR_* values).
+  static constexpr uint32_t kMode = 1U << 0;
+  static constexpr uint32_t kUid = 1U << 1;
+  static constexpr uint32_t kGid = 1U << 2;
+  static constexpr uint32_t kSize = 1U << 3;
+  static constexpr uint32_t kAtime = 1U << 4;
+  static constexpr uint32_t kMtime = 1U << 5;
+  static constexpr uint32_t kFh = 1U << 6;
+  static constexpr uint32_t kAtimeNow = 1U << 7;
+  static constexpr uint32_t kMtimeNow = 1U << 8;
+  static constexpr uint32_t kCtime = 1U << 10;
+  static constexpr uint32_t kKillSuidgid = 1U << 11;
+
   uint32_t valid = 0;
   FileHandle fh;  // meaningful with FATTR_FH
   uint32_t mode = 0;

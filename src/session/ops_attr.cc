@@ -12,6 +12,14 @@ namespace ptfs::session {
 
 using namespace ptfs::abi;  // NOLINT: wire names
 
+// SetAttrIn::valid carries the kernel's FATTR_* bits unchanged.
+static_assert(SetAttrIn::kMode == FATTR_MODE && SetAttrIn::kUid == FATTR_UID &&
+              SetAttrIn::kGid == FATTR_GID && SetAttrIn::kSize == FATTR_SIZE &&
+              SetAttrIn::kAtime == FATTR_ATIME && SetAttrIn::kMtime == FATTR_MTIME &&
+              SetAttrIn::kFh == FATTR_FH && SetAttrIn::kAtimeNow == FATTR_ATIME_NOW &&
+              SetAttrIn::kMtimeNow == FATTR_MTIME_NOW && SetAttrIn::kCtime == FATTR_CTIME &&
+              SetAttrIn::kKillSuidgid == FATTR_KILL_SUIDGID);
+
 namespace {
 
 // The attribute layouts of GETATTR/SETATTR (fuse_attr_out) and STATX

@@ -224,6 +224,31 @@ TEST(ModuleChain, ServeDataVetoesPassthroughForThatOpenOnly) {
   EXPECT_EQ(plain->open.backing, BackingId{7});
 }
 
+// Remembers each open file (as an audit of first writes does).
+class CountsOpens : public Module {
+ public:
+  using Module::Module;
+  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name,
+                         OpenFlags flags, uint32_t mode, uint32_t umask) override {
+    auto c = Module::Create(ctx, parent, name, flags, mode, umask);
+    if (c.ok()) *opens.Get(c->open.fh) = 1;
+    return c;
+  }
+  OpenState<int> opens{this, OpenKind::kFile};
+};
+
+TEST(ModuleChain, PerOpenStateNeedsNoCountingAndEndsAtRelease) {
+  FakeFs base;
+  ModuleChain chain(&base, {[](FileSystem* in) { return std::make_unique<CountsOpens>(in); }});
+  auto* m = static_cast<CountsOpens*>(chain.module(0));
+  auto c = chain.Create(kCtx, kRootNode, "f", OpenFlags{O_RDWR}, 0600, 022);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(chain.ReferencesOf(c->entry.node), 0u) << "per-open state alone: no map update";
+  EXPECT_EQ(m->opens.size(), 1u);
+  EXPECT_TRUE(chain.Release(kCtx, c->entry.node, c->open.fh, 0, 0).ok());
+  EXPECT_EQ(m->opens.size(), 0u);
+}
+
 TEST(ModuleChain, StatelessModulesCostNoCounting) {
   FakeFs base;
   ModuleChain chain(&base, {[](FileSystem* in) { return std::make_unique<SeesSecrets>(in); }});

@@ -70,6 +70,8 @@ const std::map<std::string, Sample>& Samples() {
       {"comment", {"", "anything"}},
       {"hide", {"*.key", "*.key"}},
       {"read_only", {"etc/", "etc"}},
+      {"audit", {"/var/log/a.jsonl", "/var/log/a.jsonl"}},
+      {"audit_full", {"continue", "continue"}},
       {"user_id", {"", "0"}},
       {"group_id", {"", "0"}},
       {"rootmode", {"", "40000"}},
@@ -79,8 +81,16 @@ const std::map<std::string, Sample>& Samples() {
   return samples;
 }
 
+// Options that only mean something beside another: the other, given first.
+const std::map<std::string, std::string>& Prerequisites() {
+  static const std::map<std::string, std::string> needs = {
+      {"audit_reads", "--audit=/var/log/a.jsonl"},
+      {"audit_full", "--audit=/var/log/a.jsonl"},
+  };
+  return needs;
+}
+
 TEST(OptionTable, EveryLongOptionParsesInBothFormsToTheSameOptions) {
-  const Options defaults = Parse({});
   int checked = 0;
   for (const OptionSpec& s : OptionTable()) {
     if (s.long_name.empty()) continue;
@@ -91,19 +101,28 @@ TEST(OptionTable, EveryLongOptionParsesInBothFormsToTheSameOptions) {
       continue;
     }
     SCOPED_TRACE(long_name);
+    std::vector<std::string> first;
+    if (auto it = Prerequisites().find(std::string(s.key)); it != Prerequisites().end()) {
+      first.push_back(it->second);
+    }
+    const auto with_first = [&first](std::vector<std::string> args) {
+      args.insert(args.begin(), first.begin(), first.end());
+      return Parse(args);
+    };
+    const Options defaults = with_first({});
     Options by_long, by_long_next, by_o, by_o_joined;
     if (s.value.empty()) {
-      by_long = Parse({long_name});
+      by_long = with_first({long_name});
       by_long_next = by_long;
-      by_o = Parse({"-o", std::string(s.key)});
-      by_o_joined = Parse({"-o" + std::string(s.key)});
+      by_o = with_first({"-o", std::string(s.key)});
+      by_o_joined = with_first({"-o" + std::string(s.key)});
     } else {
       ASSERT_TRUE(Samples().contains(std::string(s.key))) << "no sample value for " << s.key;
       const Sample& v = Samples().at(std::string(s.key));
-      by_long = Parse({long_name + "=" + v.long_value});
-      by_long_next = Parse({long_name, v.long_value});
-      by_o = Parse({"-o", std::string(s.key) + "=" + v.o_value});
-      by_o_joined = Parse({"-o" + std::string(s.key) + "=" + v.o_value});
+      by_long = with_first({long_name + "=" + v.long_value});
+      by_long_next = with_first({long_name, v.long_value});
+      by_o = with_first({"-o", std::string(s.key) + "=" + v.o_value});
+      by_o_joined = with_first({"-o" + std::string(s.key) + "=" + v.o_value});
     }
     EXPECT_FALSE(by_long == defaults) << long_name << " changed nothing";
     EXPECT_TRUE(by_long == by_long_next);
@@ -112,8 +131,8 @@ TEST(OptionTable, EveryLongOptionParsesInBothFormsToTheSameOptions) {
     if (s.short_name != 0) {
       const std::string short_name{'-', s.short_name};
       Options by_short = s.value.empty()
-                             ? Parse({short_name})
-                             : Parse({short_name, Samples().at(std::string(s.key)).long_value});
+                             ? with_first({short_name})
+                             : with_first({short_name, Samples().at(std::string(s.key)).long_value});
       EXPECT_TRUE(by_long == by_short) << short_name;
     }
     ++checked;
@@ -433,6 +452,16 @@ TEST(Resolve, Transport) {
 
 namespace ptfs::cmd {
 namespace {
+
+TEST(PolicyOptions, AuditSettingsNeedAnAuditFile) {
+  EXPECT_EQ(ParseError({"--audit-reads"}), "--audit-reads needs --audit=FILE");
+  EXPECT_EQ(ParseError({"-o", "audit_full=continue"}), "--audit-full needs --audit=FILE");
+  EXPECT_EQ(ParseError({"--audit=/a", "--audit=/b"}), "--audit may be given once, got '/b'");
+  const Options o = Parse({"--audit-reads", "-o", "audit=/var/log/a"});
+  EXPECT_EQ(o.audit_file, "/var/log/a");
+  EXPECT_TRUE(o.audit_reads);
+  EXPECT_FALSE(o.audit_full_continue) << "refuse by default";
+}
 
 TEST(PolicyOptions, ReadOnlyPathsAreNormalisedAndMustNameSomethingBelowSource) {
   const Options o = Parse({"--read-only=//a//b/", "-o", "read_only=/c", "--hide=*.key"});
