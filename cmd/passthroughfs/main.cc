@@ -26,6 +26,7 @@
 #include "modules/audit.h"
 #include "modules/audit_log.h"
 #include "modules/hide.h"
+#include "modules/map_owner.h"
 #include "modules/read_only.h"
 #include "ptfs/module.h"
 #include "proto/opcode_table.h"
@@ -373,6 +374,10 @@ std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirro
     } else if (name == "read-only") {
       factories.push_back([&o](FileSystem* inner) {
         return std::make_unique<modules::ReadOnlyModule>(inner, o.read_only_paths);
+      });
+    } else if (name == "map-owner") {
+      factories.push_back([&o](FileSystem* inner) {
+        return std::make_unique<modules::MapOwnerModule>(inner, o.map_users, o.map_groups);
       });
     } else if (name == "audit") {
       factories.push_back([&o, audit](FileSystem* inner) {

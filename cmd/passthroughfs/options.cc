@@ -1,5 +1,7 @@
 #include "cmd/passthroughfs/options.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/mount.h>
 
 #include <cstdlib>
@@ -87,6 +89,38 @@ void UseModule(Options& o, const std::string& name) {
     if (m == name) return;
   }
   o.modules.push_back(name);
+}
+
+// FROM:TO of --map-owner (users) or --map-group (groups): numbers or names.
+// Each id may be mapped from once and onto once, as bindfs requires.
+void AddIdMap(const OptionValue& v, bool groups, std::vector<modules::IdMap>* maps) {
+  const std::string& t = v.text();
+  const size_t colon = t.find(':');
+  if (colon == std::string::npos || t.find(':', colon + 1) != std::string::npos) {
+    v.Fail(groups ? "must be GID:GID (or group names)" : "must be UID:UID (or user names)");
+  }
+  const auto id = [&](const std::string& part) -> uint32_t {
+    if (part.empty()) v.Fail("has an empty id");
+    if (part.find_first_not_of("0123456789") == std::string::npos) {
+      const unsigned long n = std::stoul(part);
+      if (n >= 0xFFFFFFFFul) v.Fail("has an id out of range");
+      return static_cast<uint32_t>(n);
+    }
+    if (groups) {
+      const struct group* g = ::getgrnam(part.c_str());
+      if (g == nullptr) v.Fail("names no group '" + part + "'");
+      return g->gr_gid;
+    }
+    const struct passwd* p = ::getpwnam(part.c_str());
+    if (p == nullptr) v.Fail("names no user '" + part + "'");
+    return p->pw_uid;
+  };
+  const modules::IdMap m{id(t.substr(0, colon)), id(t.substr(colon + 1))};
+  for (const modules::IdMap& other : *maps) {
+    if (other.from == m.from) v.Fail("maps " + std::to_string(m.from) + " a second time");
+    if (other.to == m.to) v.Fail("maps onto " + std::to_string(m.to) + " a second time");
+  }
+  maps->push_back(m);
 }
 
 void KernelShown(Options& o, const OptionValue& v) {
@@ -228,6 +262,20 @@ constexpr OptionSpec kOptions[] = {
        if (!path) v.Fail(why);
        UseModule(o, "read-only");
        o.read_only_paths.push_back(*path);
+     }},
+    {"map-owner", 0, "map_owner", "FROM:TO",
+     "policy (bindfs's --map): files owned by user FROM in SOURCE are shown as owned by TO, "
+     "TO's new files and chowns to TO are stored as FROM, and TO acts on SOURCE as FROM; user "
+     "ids or names; repeatable; needs default_permissions (the kernel checks the shown owners)",
+     [](Options& o, const OptionValue& v) {
+       UseModule(o, "map-owner");
+       AddIdMap(v, /*groups=*/false, &o.map_users);
+     }},
+    {"map-group", 0, "map_group", "FROM:TO",
+     "the same for groups (group ids or names); repeatable",
+     [](Options& o, const OptionValue& v) {
+       UseModule(o, "map-owner");
+       AddIdMap(v, /*groups=*/true, &o.map_groups);
      }},
     {"audit", 0, "audit", "FILE",
      "policy: append one JSON line per change made through the mount (create, mkdir, mknod, "
@@ -502,6 +550,11 @@ Options ParseOptions(int argc, char** argv) {
   if (!o.kernel_shown.empty() && !o.remount) {
     throw std::invalid_argument("-o " + o.kernel_shown +
                                 " is set by the kernel; it is accepted only with -o remount");
+  }
+  if ((!o.map_users.empty() || !o.map_groups.empty()) && o.permissions_given &&
+      !o.mount.default_permissions) {
+    throw std::invalid_argument(
+        "--map-owner/--map-group need default_permissions: the kernel checks the owners shown");
   }
   if (o.audit_file.empty() && (o.audit_reads || o.audit_full_given)) {
     throw std::invalid_argument(std::string(o.audit_reads ? "--audit-reads" : "--audit-full") +

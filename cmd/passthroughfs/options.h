@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mirror/mirror_fs.h"
+#include "modules/map_owner.h"
 #include "transport/mount.h"
 
 namespace ptfs::cmd {
@@ -51,9 +52,12 @@ struct Options {
   // Policy modules, in the order their first option came on the command
   // line (the first is the outermost: it sees each call first), and their
   // settings.
-  std::vector<std::string> modules;  // "hide", "read-only", "audit"
+  std::vector<std::string> modules;  // "hide", "read-only", "audit", "map-owner"
   std::vector<std::string> hide_globs;
   std::vector<std::string> read_only_paths;  // normalised (modules/paths.h)
+  // --map-owner / --map-group: stored id -> shown id.
+  std::vector<modules::IdMap> map_users;
+  std::vector<modules::IdMap> map_groups;
   std::string audit_file;
   bool audit_reads = false;
   bool audit_full_continue = false;  // --audit-full=continue (default refuse)

@@ -66,7 +66,9 @@ Plan Resolve(const Options& o, const HostFacts& facts) {
   plan.mount = o.mount;
   plan.fs = o.fs;
   plan.passthrough = WantPassthrough(o, facts, &plan.fs.no_passthrough_reason);
-  if (o.nocache && !o.permissions_given && facts.fs_credentials) {
+  // Owner mapping needs the kernel's checks on the owners it shows.
+  const bool maps_owners = !o.map_users.empty() || !o.map_groups.empty();
+  if (o.nocache && !o.permissions_given && facts.fs_credentials && !maps_owners) {
     // Nothing is cached, so every path component reaches the daemon as a
     // LOOKUP it runs as the caller, as every change and open already does;
     // the kernel's own checks would only add a GETATTR per component.

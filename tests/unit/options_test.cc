@@ -71,6 +71,8 @@ const std::map<std::string, Sample>& Samples() {
       {"hide", {"*.key", "*.key"}},
       {"read_only", {"etc/", "etc"}},
       {"audit", {"/var/log/a.jsonl", "/var/log/a.jsonl"}},
+      {"map_owner", {"1000:2000", "1000:2000"}},
+      {"map_group", {"root:2000", "0:2000"}},
       {"audit_full", {"continue", "continue"}},
       {"user_id", {"", "0"}},
       {"group_id", {"", "0"}},
@@ -452,6 +454,25 @@ TEST(Resolve, Transport) {
 
 namespace ptfs::cmd {
 namespace {
+
+TEST(PolicyOptions, OwnerMapsAreOneToOneAndNeedTheKernelsChecks) {
+  const Options o = Parse({"--map-owner=1000:2000", "--map-owner=root:3000", "-o",
+                           "map_group=1000:2000"});
+  EXPECT_EQ(o.map_users, (std::vector<modules::IdMap>{{1000, 2000}, {0, 3000}}));
+  EXPECT_EQ(o.map_groups, (std::vector<modules::IdMap>{{1000, 2000}}));
+  EXPECT_EQ(o.modules, std::vector<std::string>{"map-owner"}) << "one module for both";
+  EXPECT_EQ(ParseError({"--map-owner=1000:2000", "--map-owner=1000:3000"}),
+            "--map-owner maps 1000 a second time, got '1000:3000'");
+  EXPECT_EQ(ParseError({"--map-owner=1000:2000", "--map-owner=1001:2000"}),
+            "--map-owner maps onto 2000 a second time, got '1001:2000'");
+  EXPECT_EQ(ParseError({"--map-owner=1000"}),
+            "--map-owner must be UID:UID (or user names), got '1000'");
+  EXPECT_EQ(ParseError({"--map-group=1:no-such-group-here"}),
+            "--map-group names no group 'no-such-group-here', got '1:no-such-group-here'");
+  EXPECT_EQ(ParseError({"--map-owner=1:2", "-o", "nodefault_permissions"}),
+            "--map-owner/--map-group need default_permissions: the kernel checks the owners "
+            "shown");
+}
 
 TEST(PolicyOptions, AuditSettingsNeedAnAuditFile) {
   EXPECT_EQ(ParseError({"--audit-reads"}), "--audit-reads needs --audit=FILE");
