@@ -33,6 +33,21 @@ std::vector<Where> Places() {
                               "readdirpassthrough"})) {
     out.push_back({std::move(v), true});
   }
+  // Each policy module loaded on a tree it does not affect must leave the
+  // suite's results exactly native (issue 19): names no glob matches, a
+  // read-only subtree elsewhere, ids nobody owns; the audit acts on every
+  // change (to /dev/null) without changing one.
+  for (Variant v :
+       {Variant{"module_hide", {"--hide=*.policy-hidden", "--hide=elsewhere/*/x"}},
+        Variant{"module_read_only", {"--read-only=elsewhere/frozen"}},
+        Variant{"module_audit", {"--audit=/dev/null", "--audit-reads"}},
+        Variant{"module_map_owner", {"--map-owner=4242:4343", "--map-group=4242:4343"}},
+        Variant{"modules_stacked",
+                {"--audit=/dev/null", "--hide=*.policy-hidden", "--read-only=elsewhere/frozen",
+                 "--map-owner=4242:4343"}}}) {
+    v.args.insert(v.args.end(), {"-o", "allow_other"});
+    out.push_back({std::move(v), true});
+  }
   return out;
 }
 
