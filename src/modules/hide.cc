@@ -52,7 +52,11 @@ HideModule::HideModule(FileSystem* inner, const std::vector<std::string>& globs)
     if (slash == std::string::npos) {
       name_globs_.push_back(g);
     } else {
-      path_globs_.push_back({g, g.substr(slash + 1)});
+      PathGlob pg{g, g.substr(slash + 1), {}};
+      for (size_t at = g.find('/'); at != std::string::npos; at = g.find('/', at + 1)) {
+        if (at > 0) pg.prefixes.push_back(g.substr(0, at));
+      }
+      path_globs_.push_back(std::move(pg));
     }
   }
 }
@@ -129,10 +133,37 @@ Errno HideModule::RmDir(const Context& ctx, NodeId parent, std::string_view name
   return Module::RmDir(ctx, parent, name);
 }
 
+bool HideModule::LeadsToPathGlob(std::string_view path) const {
+  const std::string p(path);
+  for (const PathGlob& g : path_globs_) {
+    for (const std::string& prefix : g.prefixes) {
+      if (::fnmatch(prefix.c_str(), p.c_str(), FNM_PATHNAME) == 0) return true;
+    }
+  }
+  return false;
+}
+
 Errno HideModule::Rename(const Context& ctx, NodeId parent, std::string_view name,
                          NodeId new_parent, std::string_view new_name, RenameFlags flags) {
   if (Hidden(parent, name)) return Errno(ENOENT);
   if (Hidden(new_parent, new_name)) return Errno(EACCES);
+  if (!path_globs_.empty()) {
+    // Moving a directory on the way to a path glob's matches would move
+    // them out of it (and an exchange moves both names' trees).
+    const std::pair<NodeId, std::string_view> moved[] = {{parent, name}, {new_parent, new_name}};
+    for (size_t i = 0; i < (flags.exchange() ? 2u : 1u); ++i) {
+      const auto& [dir, n] = moved[i];
+      auto dir_path = inner()->PathOf(dir);
+      if (!dir_path.ok() || !LeadsToPathGlob(dir_path->empty() ? std::string(n)
+                                                                : *dir_path + "/" + std::string(n))) {
+        continue;
+      }
+      Result<Entry> e = inner()->Lookup(ctx, dir, n);
+      if (!e.ok() || e->node.value == 0) continue;
+      inner()->Forget(e->node, 1);
+      if (S_ISDIR(e->attr.stx_mode)) return Errno(EACCES);
+    }
+  }
   return Module::Rename(ctx, parent, name, new_parent, new_name, flags);
 }
 

@@ -11,7 +11,10 @@
 // too. Directories are never listed by the kernel itself (inode
 // passthrough's readdir bit is cleared), since their listings must be
 // filtered. A file with another, visible hard link is reachable through
-// that name: the rule is about names, as the option says.
+// that name: the rule is about names, as the option says. A directory on
+// the way to a path glob's matches (`build` or `build/x` for
+// `build/*/cache`) cannot be renamed (EACCES): the names below it would
+// leave the glob and show.
 #pragma once
 
 #include <optional>
@@ -52,6 +55,10 @@ class HideModule final : public Module {
   Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                 DirentSink& sink) override;
 
+  // Whether the directory at `path` (under SOURCE) lies on the way to what
+  // a path glob matches: its components match the glob's first ones.
+  bool LeadsToPathGlob(std::string_view path) const;
+
  private:
   std::vector<std::string> name_globs_;  // match the final component
   // Match the path under SOURCE. Under FNM_PATHNAME only a '/' in the glob
@@ -60,7 +67,8 @@ class HideModule final : public Module {
   // path is asked for (a readlink and a stat).
   struct PathGlob {
     std::string full;
-    std::string last;  // after the glob's last '/'
+    std::string last;                   // after the glob's last '/'
+    std::vector<std::string> prefixes;  // its first 1..n-1 components, joined
   };
   std::vector<PathGlob> path_globs_;
 };

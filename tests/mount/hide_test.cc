@@ -75,6 +75,29 @@ TEST_F(Hide, NothingCanBeMadeUnderAHiddenName) {
   EXPECT_EQ(ReadFileOrError(Src("a.key")), "secret");
 }
 
+TEST_F(Hide, DirectoriesOnTheWayToAPathGlobCannotMoveItsMatchesOut) {
+  ASSERT_EQ(mkdir(Src("build").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(Src("build/x").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(Src("build/x/cache").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(Src("build/x/cache/secret"), "s"));
+  ASSERT_TRUE(WriteFile(Src("build/file"), "f"));
+  ASSERT_EQ(mkdir(Src("other").c_str(), 0755), 0);
+  // Renaming build or build/x would make build/x/cache visible as b2/x/cache.
+  EXPECT_EQ(Err(rename(Mnt("build").c_str(), Mnt("b2").c_str())), "EACCES");
+  EXPECT_EQ(Err(rename(Mnt("build/x").c_str(), Mnt("build/y").c_str())), "EACCES");
+  EXPECT_EQ(Err(renameat2(AT_FDCWD, Mnt("other").c_str(), AT_FDCWD, Mnt("build").c_str(),
+                          RENAME_EXCHANGE)),
+            "EACCES")
+      << "an exchange moves both";
+  struct stat st;
+  EXPECT_EQ(Err(lstat(Mnt("b2/x/cache/secret").c_str(), &st)), "ENOENT");
+  // Files, and directories not on the way, move as usual.
+  EXPECT_EQ(Err(rename(Mnt("build/file").c_str(), Mnt("build/file2").c_str())), "ok");
+  EXPECT_EQ(Err(rename(Mnt("other").c_str(), Mnt("other2").c_str())), "ok");
+  EXPECT_EQ(Err(rename(Mnt("other2").c_str(), Mnt("build/z").c_str())), "ok")
+      << "moving into the way is fine: more is hidden, nothing shown";
+}
+
 TEST_F(Hide, ListingsSkipManyHiddenEntriesWithoutEndingEarly) {
   // Hidden entries between and after visible ones, more than one reply's
   // worth: each reply must carry visible entries until the real end.
