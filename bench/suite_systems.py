@@ -21,6 +21,12 @@ PTFS_VARIANTS = [
     # A policy module in front: name globs and a path glob that match none of
     # the workloads' files, so every name operation is checked (issue 19).
     ("ptfs-hide", ["--hide=*.key", "--hide=secret*", "--hide=build/*/cache"]),
+    # The audit module writing a real file (on the same disk as /tmp): one
+    # JSON line per change, every open's first write looked at at release.
+    ("ptfs-audit", ["--audit=/tmp/ptfs-bench-audit.jsonl"]),
+    # Both, with a read-only subtree and an owner map no file is affected by.
+    ("ptfs-policies", ["--audit=/tmp/ptfs-bench-audit.jsonl", "--hide=*.key",
+                       "--read-only=elsewhere/frozen", "--map-owner=4242:4343"]),
 ]
 
 # Other systems: native SOURCE, kernel references, Debian FUSE peers.
