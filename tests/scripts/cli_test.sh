@@ -82,6 +82,26 @@ if [[ ${1:-} == --in-namespace ]]; then
     "$SRC" "$MNT" >"$TMP_NS/fstab"
   mount -T "$TMP_NS/fstab" "$MNT" || fail "mount -T $TMP_NS/fstab $MNT failed"
   check_helper_mount "fstab line (mount -T)" allow_other noatime
+
+  # The policy modules from an fstab line (issue 19): -o hide=, read_only=,
+  # audit=, map_owner=, as mount(8) hands them to the daemon.
+  echo "key" >"$SRC/a.key"
+  printf '%s %s fuse.passthroughfs allow_other,hide=*.key,read_only=sub,audit=%s,map_owner=4242:4343 0 0\n' \
+    "$SRC" "$MNT" "$TMP_NS/audit.jsonl" >"$TMP_NS/fstab-policies"
+  mount -T "$TMP_NS/fstab-policies" "$MNT" || fail "mount -T fstab-policies failed"
+  pid=$(daemon_pid_for "$MNT")
+  [[ ! -e $MNT/a.key ]] || fail "fstab policies: hide=*.key: a.key is visible"
+  [[ $(cat "$MNT/sub/file") == "nested" ]] || fail "fstab policies: cannot read under read_only=sub"
+  ! touch "$MNT/sub/new" 2>"$TMP_NS/ro.err" || fail "fstab policies: read_only=sub: touch succeeded"
+  grep -q "Read-only file system" "$TMP_NS/ro.err" || fail "fstab policies: not EROFS: $(cat "$TMP_NS/ro.err")"
+  mkdir "$MNT/made" || fail "fstab policies: mkdir outside the read-only subtree failed"
+  grep -q '"op":"mkdir","uid":0,"gid":0,"pid":[0-9]*,"path":"made"' "$TMP_NS/audit.jsonl" ||
+    fail "fstab policies: no audit line for mkdir: $(cat "$TMP_NS/audit.jsonl" 2>&1)"
+  umount "$MNT" || fail "fstab policies: umount failed"
+  wait_gone "$pid" 10 || fail "fstab policies: daemon $pid still running after umount"
+  rmdir "$SRC/made"
+  rm "$SRC/a.key"
+  log "fstab line with hide=, read_only=, audit=, map_owner=: each in force"
   exit 0
 fi
 
