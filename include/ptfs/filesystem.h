@@ -103,6 +103,13 @@ class FileSystem {
   // when the node has no name under the root any more (removed, or moved
   // out); with several names (hard links), one of them.
   virtual Result<std::string> PathOf(NodeId /*node*/) { return Errno(ENOSYS); }
+  // The same, possibly from a cache that changes through the filesystem
+  // itself keep exact, while a change made behind its back (on the host)
+  // may show a moment late, and a file removed may be answered with the
+  // name it had: for policies that only report paths (an audit log), where
+  // a readlink and a stat per request would cost a fair part of the
+  // request. Policies that decide with a path use PathOf.
+  virtual Result<std::string> PathOfRecent(NodeId node) { return PathOf(node); }
 
   // ---- attributes
 

@@ -24,6 +24,7 @@ class ForwardingFileSystem : public FileSystem {
     return inner_->AttachInodeBacking(node, inode_ops);
   }
   Result<std::string> PathOf(NodeId node) override { return inner_->PathOf(node); }
+  Result<std::string> PathOfRecent(NodeId node) override { return inner_->PathOfRecent(node); }
   Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override {
     return inner_->GetAttr(ctx, node, fh);
   }

@@ -204,6 +204,27 @@ Result<std::string> MirrorFs::PathOf(NodeId node) {
   return rel;
 }
 
+Result<std::string> MirrorFs::PathOfRecent(NodeId node) {
+  if (!paths_watched_.load(std::memory_order_acquire)) return PathOf(node);
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  const uint64_t epoch = path_epoch_.load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> lock(path_cache_mu_);
+    auto it = path_cache_.find(node.value);
+    if (it != path_cache_.end() && it->second.epoch == epoch && it->second.key == inode->key() &&
+        it->second.generation == inode->generation()) {
+      return it->second.path;
+    }
+  }
+  PTFS_ASSIGN_OR_RETURN(std::string path, PathOf(node));
+  std::lock_guard<std::mutex> lock(path_cache_mu_);
+  if (path_cache_.size() >= 4096) path_cache_.clear();  // bounded; refilled as used
+  // Stored with the epoch read before the path: a rename finishing
+  // meanwhile moved the epoch on, so the entry is already out of date.
+  path_cache_[node.value] = CachedPath{inode->key(), inode->generation(), epoch, path};
+  return path;
+}
+
 void MirrorFs::Init(const ConnectionInfo& info) {
   dont_mask_ = (info.flags & abi::FUSE_DONT_MASK) != 0;
   // Keeping the page cache across opens needs the attribute checks of
@@ -238,7 +259,9 @@ void MirrorFs::Init(const ConnectionInfo& info) {
         },
         [table](uint64_t node) {
           if (auto inode = table->Get(NodeId{node}); inode.ok()) ForgetXattrPresence(**inode);
-        });
+        },
+        [this] { path_epoch_.fetch_add(1, std::memory_order_acq_rel); });
+    paths_watched_ = true;
     xattr_presence_usable_ = options_.default_permissions;
   }
   if (backing_.enabled()) {
@@ -537,9 +560,11 @@ Errno MirrorFs::Unlink(const Context& ctx, NodeId parent, std::string_view name)
 Errno MirrorFs::RmDir(const Context& ctx, NodeId parent, std::string_view name) {
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   CName cname(name);
-  return AsCaller(ctx, [&] {
+  const Errno e = AsCaller(ctx, [&] {
     return CheckSys(::unlinkat(dir.fd->get(), cname.c_str(), AT_REMOVEDIR));
   });
+  if (e.ok()) path_epoch_.fetch_add(1, std::memory_order_acq_rel);  // PathOfRecent
+  return e;
 }
 
 Errno MirrorFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
@@ -547,10 +572,14 @@ Errno MirrorFs::Rename(const Context& ctx, NodeId parent, std::string_view name,
   PTFS_ASSIGN_OR_RETURN(DirFd from, DirOf(parent));
   PTFS_ASSIGN_OR_RETURN(DirFd to, DirOf(new_parent));
   CName cname(name), cnew(new_name);
-  return AsCaller(ctx, [&] {
+  const Errno e = AsCaller(ctx, [&] {
     return CheckSys(
         ::renameat2(from.fd->get(), cname.c_str(), to.fd->get(), cnew.c_str(), flags.bits));
   });
+  // After the rename: a path read before it and cached with the old epoch
+  // is then out of date (PathOfRecent).
+  if (e.ok()) path_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  return e;
 }
 
 Result<Entry> MirrorFs::Link(const Context& ctx, NodeId node, NodeId new_parent,

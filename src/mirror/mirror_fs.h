@@ -5,8 +5,11 @@
 // can make the server touch a file outside SOURCE.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "mirror/backing.h"
 #include "mirror/close_reports.h"
@@ -105,6 +108,7 @@ class MirrorFs final : public FileSystem {
   void Forget(NodeId node, uint64_t nlookup) override;
   BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override;
   Result<std::string> PathOf(NodeId node) override;
+  Result<std::string> PathOfRecent(NodeId node) override;
   Result<Attr> GetAttr(const Context& ctx, NodeId node, const FileHandle* fh) override;
   Result<Attr> Statx(const Context& ctx, NodeId node, const FileHandle* fh, uint32_t sx_flags,
                      uint32_t sx_mask) override;
@@ -291,6 +295,22 @@ class MirrorFs final : public FileSystem {
   KernelNotifier* notifier_ = nullptr;
   // Declared after inodes_: its thread (which reads the table) stops first.
   std::unique_ptr<SourceWatcher> watcher_;
+  // PathOfRecent's cache of paths. An entry holds while
+  // path_epoch_ is unchanged: it moves after every rename and rmdir through
+  // the mount (once done) and whenever the source watch reads an outside
+  // removal or move. Used only while the watch runs (paths_watched_). An
+  // unlink moves nothing (it would empty the cache in every rm -r): a file
+  // removed may be answered with the name it had.
+  struct CachedPath {
+    InodeKey key;  // the node's inode and generation when cached: node ids
+    uint64_t generation = 0;  // are reused
+    uint64_t epoch = 0;
+    std::string path;
+  };
+  std::atomic<bool> paths_watched_{false};
+  std::atomic<uint64_t> path_epoch_{0};
+  std::mutex path_cache_mu_;
+  std::unordered_map<uint64_t, CachedPath> path_cache_;  // by node id
   std::string watch_status_;  // logged at INIT
 
   // The descriptions holding POSIX record locks (OFD locks), per

@@ -220,12 +220,13 @@ void SourceWatcher::WriterClosed(int fd, uint64_t node) {
 }
 
 void SourceWatcher::Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked,
-                          AttributesChanged attributes_changed) {
+                          AttributesChanged attributes_changed, NamesChanged names_changed) {
   if (thread_.joinable() || notifier == nullptr) return;
   notifier_ = notifier;
   node_of_ = std::move(node_of);
   writes_tracked_ = std::move(writes_tracked);
   attributes_changed_ = std::move(attributes_changed);
+  names_changed_ = std::move(names_changed);
   self_pid_ = ::getpid();  // here, not at Create: the daemon forks in between
   thread_ = std::thread([this] { Run(); });
 }
@@ -277,6 +278,9 @@ void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidation
       continue;
     }
     const bool names_entry = !ev.name.empty() && ev.name != ".";
+    if ((ev.mask & (FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO)) != 0 && names_changed_) {
+      names_changed_();
+    }
     if ((ev.mask & kDirentEvents) != 0 && names_entry) {
       if (uint64_t parent = Resolve(ev.fsid, ev.dir_handle, &memo)) {
         out->entries.emplace(parent, ev.name);

@@ -123,8 +123,11 @@ class SourceWatcher {
   void WriterClosed(int fd, uint64_t node);
 
   // Starts the thread that turns events into notifications; Stop() ends it.
+  // `names_changed`: called when an outside change removed or moved a name
+  // (so paths under it may have changed), as the events are read.
+  using NamesChanged = std::function<void()>;
   void Start(KernelNotifier* notifier, NodeOf node_of, WritesTracked writes_tracked,
-             AttributesChanged attributes_changed = nullptr);
+             AttributesChanged attributes_changed = nullptr, NamesChanged names_changed = nullptr);
   void Stop();
 
   const WatcherCounters& counters() const { return counters_; }
@@ -162,6 +165,7 @@ class SourceWatcher {
   NodeOf node_of_;
   WritesTracked writes_tracked_;
   AttributesChanged attributes_changed_;
+  NamesChanged names_changed_;
   std::thread thread_;
   WatcherCounters counters_;
 };

@@ -65,13 +65,13 @@ AuditModule::AuditModule(FileSystem* inner, AuditLog* log, bool reads)
     : Module(inner), log_(log), reads_(reads) {}
 
 std::optional<std::string> AuditModule::PathOfNode(NodeId node) {
-  auto p = inner()->PathOf(node);
+  auto p = inner()->PathOfRecent(node);
   if (!p.ok()) return std::nullopt;
   return std::move(*p);
 }
 
 std::optional<std::string> AuditModule::PathOfName(NodeId parent, std::string_view name) {
-  auto dir = inner()->PathOf(parent);
+  auto dir = inner()->PathOfRecent(parent);
   if (!dir.ok()) return std::nullopt;
   return JoinPath(*dir, name);
 }

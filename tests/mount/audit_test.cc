@@ -206,6 +206,36 @@ TEST_F(Audit, SighupStartsANewFileAfterLogrotateMovedIt) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// Paths come from a cache (PathOfRecent) that renames through the mount
+// keep exact at once, and renames on the host once the source watch saw them.
+TEST_F(Audit, PathsFollowRenamesThroughTheMountAndOnTheHost) {
+  const auto create = [&](const std::string& rel) {
+    const int fd = open(Mnt(rel).c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0) << rel;
+    close(fd);
+  };
+  ASSERT_EQ(mkdir(Mnt("a").c_str(), 0755), 0);
+  create("a/f1");
+  ASSERT_EQ(rename(Mnt("a").c_str(), Mnt("b").c_str()), 0);
+  create("b/f2");
+  // Held open across the host's rename, as a cwd would be: the kernel keeps
+  // the inode, so only the watch can tell the cache it moved.
+  const int dir = open(Mnt("b").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  ASSERT_EQ(rename(Src("b").c_str(), Src("c").c_str()), 0);
+  daemon().SettleWatch();
+  const int fd = openat(dir, "f3", O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  close(dir);
+  ASSERT_EQ(rmdir(Mnt("c").c_str()), -1);
+  std::vector<std::string> creates;
+  for (const std::string& l : Lines(AuditFile())) {
+    if (Field(l, "op") == "create") creates.push_back(Field(l, "path"));
+  }
+  EXPECT_EQ(creates, (std::vector<std::string>{"a/f1", "b/f2", "c/f3"}));
+}
+
 TEST_F(Audit, ReadsAreNotLoggedWithoutAuditReads) {
   ASSERT_TRUE(WriteFile(Src("a"), "a"));
   EXPECT_EQ(ReadFileOrError(Mnt("a")), "a");
