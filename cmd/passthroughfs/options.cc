@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -378,11 +379,63 @@ constexpr OptionSpec kOptions[] = {
 };
 
 template <typename Match>
-const OptionSpec* Find(Match match) {
-  for (const OptionSpec& s : kOptions) {
+const OptionSpec* Find(std::span<const OptionSpec> table, Match match) {
+  for (const OptionSpec& s : table) {
     if (match(s)) return &s;
   }
   return nullptr;
+}
+
+// The option table with the options of modules from outside (`extra`)
+// after the daemon's own options, before --help; `keys` holds their -o keys
+// (reserved here, so the table's views of them stay valid).
+std::vector<OptionSpec> WithModules(std::span<const ModuleOption> extra,
+                                    std::vector<std::string>* keys) {
+  std::vector<OptionSpec> table(std::begin(kOptions), std::end(kOptions));
+  if (extra.empty()) return table;
+  keys->reserve(extra.size());
+  auto at = std::find_if(table.begin(), table.end(),
+                         [](const OptionSpec& s) { return s.long_name == "help"; });
+  std::vector<OptionSpec> added;
+  for (const ModuleOption& m : extra) {
+    const std::string what = "module option '" + m.name + "'";
+    const bool valid = !m.name.empty() && m.name[0] >= 'a' && m.name[0] <= 'z' &&
+                       m.name.back() != '-' &&
+                       m.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") ==
+                           std::string::npos;
+    if (!valid) {
+      throw std::invalid_argument(what + ": a name is lower-case letters, digits and '-'");
+    }
+    if (!m.load) throw std::invalid_argument(what + " has no load function");
+    std::string key = m.name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    auto taken = [&](const OptionSpec& s) { return s.long_name == m.name || s.key == key; };
+    if (std::any_of(table.begin(), table.end(), taken) ||
+        std::any_of(added.begin(), added.end(), taken)) {
+      throw std::invalid_argument(what + " is taken: --" + m.name + " or -o " + key +
+                                  " is already an option");
+    }
+    keys->push_back(std::move(key));
+    added.push_back({m.name, 0, keys->back(), m.value_name, m.help, nullptr, &m});
+  }
+  table.insert(at, added.begin(), added.end());
+  return table;
+}
+
+// Gives `v` to `spec`: the daemon's options set fields of `o`; a module's
+// from outside loads the module now, so that a bad value is an error of the
+// command line like any other.
+void Set(Options* o, const OptionSpec& spec, const OptionValue& v) {
+  if (spec.module == nullptr) return spec.apply(*o, v);
+  ModuleChain::Factory factory;
+  try {
+    factory = spec.module->load(v.text());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(v.name() + ": " + e.what());
+  }
+  if (!factory) return;  // the option asked for no module
+  o->modules.push_back(spec.module->name);
+  o->loaded_modules.push_back({spec.module->name, v.text(), std::move(factory)});
 }
 
 // Applies `spec` as given under `name`; `value` is null when none was given
@@ -392,16 +445,16 @@ void Apply(Options* o, const OptionSpec& spec, const std::string& name, const st
            Next next) {
   if (spec.value.empty()) {
     if (value != nullptr) throw std::invalid_argument(name + " takes no value");
-    spec.apply(*o, OptionValue(name, ""));
+    Set(o, spec, OptionValue(name, ""));
   } else {
-    spec.apply(*o, OptionValue(name, value != nullptr ? *value : next()));
+    Set(o, spec, OptionValue(name, value != nullptr ? *value : next()));
   }
 }
 
-void ApplyMountOption(Options* o, const std::string& opt) {
+void ApplyMountOption(Options* o, std::span<const OptionSpec> table, const std::string& opt) {
   const size_t eq = opt.find('=');
   const std::string key = opt.substr(0, eq);
-  const OptionSpec* spec = Find([&](const OptionSpec& s) {
+  const OptionSpec* spec = Find(table, [&](const OptionSpec& s) {
     if (s.key.ends_with('*')) return opt.starts_with(s.key.substr(0, s.key.size() - 1));
     return !s.key.empty() && s.key == key;
   });
@@ -412,12 +465,12 @@ void ApplyMountOption(Options* o, const std::string& opt) {
         [&]() -> std::string { throw std::invalid_argument("-o " + key + " needs a value"); });
 }
 
-void ApplyMountOptions(Options* o, const std::string& list) {
+void ApplyMountOptions(Options* o, std::span<const OptionSpec> table, const std::string& list) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
     if (comma == std::string::npos) comma = list.size();
-    if (comma > start) ApplyMountOption(o, list.substr(start, comma - start));
+    if (comma > start) ApplyMountOption(o, table, list.substr(start, comma - start));
     start = comma + 1;
   }
 }
@@ -480,14 +533,15 @@ std::string UsageLine(std::span<const OptionSpec> group) {
 
 std::span<const OptionSpec> OptionTable() { return kOptions; }
 
-std::string Usage(const char* argv0) {
+std::string Usage(const char* argv0, std::span<const ModuleOption> extra) {
   std::string out = std::string("usage: ") + argv0 +
                     " [options] SOURCE MOUNTPOINT\n"
                     "\n"
                     "Mirrors the directory SOURCE at MOUNTPOINT through FUSE.\n"
                     "\n"
                     "options (each also as -o KEY[=VALUE], so fstab lines can carry it):\n";
-  const std::span<const OptionSpec> table = kOptions;
+  std::vector<std::string> keys;
+  const std::vector<OptionSpec> table = WithModules(extra, &keys);
   bool mount_heading = false;
   for (size_t i = 0; i < table.size();) {
     size_t n = 1;  // the entry and those shown with it
@@ -496,7 +550,7 @@ std::string Usage(const char* argv0) {
       out += "\nmount options (-o OPT[,OPT...]):\n";
       mount_heading = true;
     }
-    const std::string line = UsageLine(table.subspan(i, n));
+    const std::string line = UsageLine(std::span(table).subspan(i, n));
     out += line;
     AppendWrapped(&out, line.size() - (line.rfind('\n') + 1), table[i].help);
     i += n;
@@ -505,7 +559,9 @@ std::string Usage(const char* argv0) {
   return out;
 }
 
-Options ParseOptions(int argc, char** argv) {
+Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra) {
+  std::vector<std::string> keys;
+  const std::vector<OptionSpec> table = WithModules(extra, &keys);
   Options o;
   o.mount.flags = MS_NOSUID | MS_NODEV;  // FUSE's safe defaults, as libfuse
   o.mount.subtype = "passthroughfs";
@@ -522,14 +578,14 @@ Options ParseOptions(int argc, char** argv) {
       break;
     }
     if (arg == "-o") {
-      ApplyMountOptions(&o, next_arg(arg));
+      ApplyMountOptions(&o, table, next_arg(arg));
     } else if (arg.starts_with("-o")) {
-      ApplyMountOptions(&o, arg.substr(2));
+      ApplyMountOptions(&o, table, arg.substr(2));
     } else if (arg.starts_with("--")) {
       // --name, --name=VALUE or --name VALUE; the name must match exactly.
       const size_t eq = arg.find('=');
       const std::string name = arg.substr(0, eq);
-      const OptionSpec* spec = Find([&](const OptionSpec& s) {
+      const OptionSpec* spec = Find(table, [&](const OptionSpec& s) {
         return !s.long_name.empty() && name.substr(2) == s.long_name;
       });
       if (spec == nullptr) throw std::invalid_argument("unknown option '" + name + "'");
@@ -538,8 +594,9 @@ Options ParseOptions(int argc, char** argv) {
             [&] { return next_arg(name); });
     } else if (arg.size() > 1 && arg[0] == '-') {
       const OptionSpec* spec =
-          arg.size() != 2 ? nullptr
-                          : Find([&](const OptionSpec& s) { return s.short_name == arg[1]; });
+          arg.size() != 2
+              ? nullptr
+              : Find(table, [&](const OptionSpec& s) { return s.short_name == arg[1]; });
       if (spec == nullptr) throw std::invalid_argument("unknown option '" + arg + "'");
       Apply(&o, *spec, arg, nullptr, [&] { return next_arg(arg); });
     } else {

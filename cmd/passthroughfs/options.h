@@ -15,6 +15,8 @@
 
 #include "mirror/mirror_fs.h"
 #include "modules/map_owner.h"
+#include "ptfs/daemon.h"
+#include "ptfs/module.h"
 #include "transport/mount.h"
 
 namespace ptfs::cmd {
@@ -66,6 +68,18 @@ struct Options {
   std::string kernel_shown;
   transport::MountRequest mount;
   mirror::MirrorOptions fs;
+  // Modules from outside the daemon (ptfs/daemon.h's ModuleOption), one per
+  // occurrence of their option, in command-line order; `modules` names each
+  // by its option, at its place in the chain.
+  struct LoadedModule {
+    std::string option;  // "deny-older-than"
+    std::string value;
+    ModuleChain::Factory factory;
+    friend bool operator==(const LoadedModule& a, const LoadedModule& b) {
+      return a.option == b.option && a.value == b.value;
+    }
+  };
+  std::vector<LoadedModule> loaded_modules;
   friend bool operator==(const Options&, const Options&) = default;
 };
 
@@ -100,13 +114,19 @@ struct OptionSpec {
   // --help text; empty: shown together with the entry above it.
   std::string_view help;
   void (*apply)(Options&, const OptionValue&);
+  // Set (and `apply` null) for an option that loads a module from outside
+  // (ModuleOption::load, called as the option is parsed).
+  const ModuleOption* module = nullptr;
 };
 
+// The daemon's own options.
 std::span<const OptionSpec> OptionTable();
 
-// Parses argv. Throws std::invalid_argument with a one-line message.
-Options ParseOptions(int argc, char** argv);
-// Generated from OptionTable.
-std::string Usage(const char* argv0);
+// Parses argv: the daemon's options and `extra`'s. Throws
+// std::invalid_argument with a one-line message (also for an `extra` whose
+// name is not a valid option name or is already taken).
+Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra = {});
+// Generated from OptionTable, with `extra` after the daemon's options.
+std::string Usage(const char* argv0, std::span<const ModuleOption> extra = {});
 
 }  // namespace ptfs::cmd

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ptfs/backing.h"
+#include "ptfs/daemon.h"
 #include "ptfs/filesystem.h"
 #include "ptfs/forwarding_filesystem.h"
 #include "ptfs/module.h"

@@ -1,4 +1,7 @@
 // passthroughfs: mounts SOURCE at MOUNTPOINT and serves it until unmounted.
+// ptfs::RunDaemon (include/ptfs/daemon.h), in libptfs: the passthroughfs
+// executable is a main that calls it (passthroughfs.cc), and so is a daemon
+// built outside this tree with modules of its own (examples/).
 //
 // Start-up order matters: everything that can fail with a useful message
 // (options, SOURCE, /dev/fuse, the mount itself) happens in the foreground
@@ -361,12 +364,40 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
   }).detach();
 }
 
+// A module from outside (ptfs/daemon.h) whose factory throws ends the
+// daemon here, before it serves: it logs why, unmounts and exits 1 (the
+// foreground parent of a daemon then exits 1 too).
+ModuleChain::Factory EndIfThrows(const Options& o, const Options::LoadedModule& m) {
+  return [&o, &m](FileSystem* inner) -> std::unique_ptr<Module> {
+    try {
+      return m.factory(inner);
+    } catch (const std::exception& e) {
+      LOG_ERROR("--%s=%s: %s", m.option.c_str(), m.value.c_str(), e.what());
+    } catch (...) {
+      LOG_ERROR("--%s=%s: an exception that is not a std::exception", m.option.c_str(),
+                m.value.c_str());
+    }
+    // Which way the mount was made is not known here; the other way fails
+    // harmlessly.
+    if (transport::Unmount(o.mountpoint, transport::MountMethod::kSyscall)) {
+      (void)transport::Unmount(o.mountpoint, transport::MountMethod::kFusermount);
+    }
+    fflush(nullptr);
+    _exit(1);
+  };
+}
+
 // The chain of the policy modules named in `o` over `mirror`; null if none.
 std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirror,
                                              modules::AuditLog* audit) {
   if (o.modules.empty()) return nullptr;
   std::vector<ModuleChain::Factory> factories;
+  auto loaded = o.loaded_modules.begin();  // modules from outside, in the same order
   for (const std::string& name : o.modules) {
+    if (loaded != o.loaded_modules.end() && name == loaded->option) {
+      factories.push_back(EndIfThrows(o, *loaded++));
+      continue;
+    }
     if (name == "hide") {
       factories.push_back([&o](FileSystem* inner) {
         return std::make_unique<modules::HideModule>(inner, o.hide_globs);
@@ -500,11 +531,11 @@ int Run(Options o) {
 }  // namespace
 }  // namespace ptfs::cmd
 
-int main(int argc, char** argv) {
+int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extra) {
   try {
-    ptfs::cmd::Options o = ptfs::cmd::ParseOptions(argc, argv);
+    ptfs::cmd::Options o = ptfs::cmd::ParseOptions(argc, argv, extra);
     if (o.help) {
-      fputs(ptfs::cmd::Usage(argv[0]).c_str(), stdout);
+      fputs(ptfs::cmd::Usage(argv[0], extra).c_str(), stdout);
       return 0;
     }
     if (o.version) {
