@@ -47,7 +47,7 @@ struct Options {
   // --fd-cache given; otherwise the cache gets half the fd limit (plan.cc).
   bool fd_cache_given = false;
   // -o remount: change the flags of the mount at MOUNTPOINT and exit (what
-  // mount(8) runs for `mount -o remount,...`; main.cc). Only then may the
+  // mount(8) runs for `mount -o remount,...`; daemon.cc). Only then may the
   // options the kernel shows in /proc/mounts (user_id=, group_id=, ...),
   // which mount(8) hands back on a remount, be given; `kernel_shown` holds
   // the first one seen, for the error otherwise.

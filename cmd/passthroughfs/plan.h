@@ -1,5 +1,5 @@
 // What the daemon will do, decided from the command line and the host's
-// facts before anything is mounted. Resolve is pure (no syscalls): main.cc
+// facts before anything is mounted. Resolve is pure (no syscalls): daemon.cc
 // gathers the HostFacts, and the unit tests feed made-up ones.
 #pragma once
 

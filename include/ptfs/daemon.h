@@ -41,7 +41,9 @@ struct ModuleOption {
   // Called while the command line is parsed, once per occurrence of the
   // option, in command-line order, with its value. Returns the factory of
   // one module (ModuleChain::Factory), which the daemon calls once it has
-  // mirrored SOURCE; or an empty factory to add no module. Throws
+  // mounted, in the process that serves (after the fork: a module may start
+  // threads; if the factory throws, the daemon logs why, unmounts and
+  // exits 1); or an empty factory to add no module. Throws
   // std::invalid_argument with a one-line message for a bad value: the
   // daemon prints it after the option's name and exits 1 without mounting.
   //
