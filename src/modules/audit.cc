@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "modules/listing_veto.h"
 #include "modules/paths.h"
 
 namespace ptfs::modules {
@@ -149,7 +150,7 @@ Result<Entry> AuditModule::MkDir(const Context& ctx, NodeId parent, std::string_
   line.OptStr("path", PathOfName(parent, name)).Str("mode", Octal(mode & 07777));
   Result<Entry> r = Module::MkDir(ctx, parent, name, mode, umask);
   Finish(std::move(line), ResultOf(r));
-  return r;
+  return reads_ ? WithoutReaddirPassthrough(std::move(r)) : r;
 }
 
 Result<Entry> AuditModule::Link(const Context& ctx, NodeId node, NodeId new_parent,
@@ -325,6 +326,22 @@ Result<Opened> AuditModule::OpenDir(const Context& ctx, NodeId node, OpenFlags f
   Result<Opened> r = Module::OpenDir(ctx, node, flags);
   Finish(std::move(line), ResultOf(r));
   return r;
+}
+
+Result<Entry> AuditModule::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
+  Result<Entry> r = Module::Lookup(ctx, parent, name);
+  return reads_ ? WithoutReaddirPassthrough(std::move(r)) : r;
+}
+
+Errno AuditModule::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                           DirentSink& sink) {
+  if (!reads_ || !sink.plus()) return Module::ReadDir(ctx, node, fh, offset, sink);
+  ReaddirPassthroughVetoSink vetoed(sink);
+  return Module::ReadDir(ctx, node, fh, offset, vetoed);
+}
+
+BackingId AuditModule::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
+  return Module::AttachInodeBacking(node, reads_ ? ListingVetoMask(inode_ops) : inode_ops);
 }
 
 }  // namespace ptfs::modules

@@ -16,6 +16,11 @@
 // "seen":"release"); where writes reach the daemon (no passthrough), the
 // first one is logged as it happens ("seen":"write").
 //
+// With --audit-reads, directories are never listed by the kernel itself
+// (inode passthrough's readdir bit is cleared, as for --hide): a listing
+// the kernel did alone would reach no one to log it. Opens always reach
+// the daemon, so files keep every shortcut and their data passthrough.
+//
 // A module put after others on the command line sees only what they let
 // through: give --audit first to record attempts other policies refuse.
 #pragma once
@@ -67,6 +72,11 @@ class AuditModule final : public Module {
                  std::span<const char> value, uint32_t flags) override;
   Errno RemoveXattr(const Context& ctx, NodeId node, std::string_view name) override;
   Result<Opened> OpenDir(const Context& ctx, NodeId node, OpenFlags flags) override;
+  // With --audit-reads: listings stay at the daemon.
+  Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override;
+  Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
+                DirentSink& sink) override;
+  BackingId AttachInodeBacking(NodeId node, uint32_t inode_ops) override;
 
  private:
   // What an open for writing needs for the line of its first write.

@@ -1,21 +1,11 @@
 #include "modules/hide.h"
 
 #include <fnmatch.h>
-#include <sys/stat.h>
+
+#include "modules/listing_veto.h"
 
 namespace ptfs::modules {
 namespace {
-
-// Directories get no kernel-side listing: theirs must be filtered.
-Entry WithoutReaddirPassthrough(Entry e) {
-  if (S_ISDIR(e.attr.stx_mode)) e.inode_passthrough_ops &= ~kInodeOpReaddir;
-  return e;
-}
-
-Result<Entry> WithoutReaddirPassthrough(Result<Entry> e) {
-  if (e.ok()) *e = WithoutReaddirPassthrough(*e);
-  return e;
-}
 
 // Passes on the entries that are not hidden.
 class VisibleOnly final : public DirentSink {
@@ -96,7 +86,7 @@ Result<Entry> HideModule::Lookup(const Context& ctx, NodeId parent, std::string_
 
 BackingId HideModule::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
   // The root's listing too (its entry is not one this module passes up).
-  return Module::AttachInodeBacking(node, inode_ops & ~kInodeOpReaddir);
+  return Module::AttachInodeBacking(node, ListingVetoMask(inode_ops));
 }
 
 Result<Entry> HideModule::Symlink(const Context& ctx, NodeId parent, std::string_view name,
