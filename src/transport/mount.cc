@@ -134,12 +134,17 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why) {
   // AT_STATX_FORCE_SYNC: the attributes of a dead FUSE mount (its daemon
   // killed) may still be cached, and a plain stat() would succeed from the
   // cache and let a second mount stack on top; forced, it asks the dead
-  // connection and fails with ENOTCONN.
+  // connection and fails with ENOTCONN. A daemon that served over io_uring
+  // answers ECANCELED (or ECONNABORTED) instead for the moment between its
+  // death and the kernel's asynchronous ring teardown aborting the
+  // connection: the same dead mount, seen earlier.
   struct statx stx;
   if (::statx(AT_FDCWD, request.mountpoint.c_str(), AT_STATX_FORCE_SYNC, STATX_TYPE | STATX_MODE,
               &stx) < 0) {
     Errno e = Errno::Last();
-    *why = e.value() == ENOTCONN
+    const bool dead_fuse =
+        e.value() == ENOTCONN || e.value() == ECANCELED || e.value() == ECONNABORTED;
+    *why = dead_fuse
                ? "mountpoint " + request.mountpoint +
                      " is busy: a dead FUSE mount is still there (fusermount3 -u it)"
                : "mountpoint " + request.mountpoint + ": " + strerror(e.value());
