@@ -24,6 +24,11 @@ PTFS_VARIANTS = [
     # The audit module writing a real file (on the same disk as /tmp): one
     # JSON line per change, every open's first write looked at at release.
     ("ptfs-audit", ["--audit=/tmp/ptfs-bench-audit.jsonl"]),
+    # A read-only subtree none of the workloads touch (every change asks
+    # where its node is), and an owner map no file is affected by (every
+    # entry and caller translated, stat kept at the daemon).
+    ("ptfs-ro", ["--read-only=elsewhere/frozen"]),
+    ("ptfs-mapowner", ["--map-owner=4242:4343", "--map-group=4242:4343"]),
     # Both, with a read-only subtree and an owner map no file is affected by.
     ("ptfs-policies", ["--audit=/tmp/ptfs-bench-audit.jsonl", "--hide=*.key",
                        "--read-only=elsewhere/frozen", "--map-owner=4242:4343"]),
