@@ -8,6 +8,7 @@ packages=(
   fuse3                                         # fusermount3 + mount.fuse3 (unprivileged mounts, fstab)
   attr acl                                      # setfattr/getfattr/setfacl used by tests
   git                                           # the real-tree acceptance test
+  groff-base man-db                             # passthroughfs(8) checked as man shows it
   clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
   libbenchmark-dev valgrind                     # bench/micro request cost (ns and callgrind counts)
 )
