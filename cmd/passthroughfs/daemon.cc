@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -23,6 +24,7 @@
 #include <thread>
 
 #include "abi/fuse_abi.h"
+#include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
 #include "mirror/mirror_fs.h"
@@ -69,6 +71,62 @@ void CheckSource(const std::string& source) {
     Die("SOURCE " + source + ": " + strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) Die("SOURCE " + source + " is not a directory");
+}
+
+// The daemon leaves its working directory for / (Daemonize), and SIGTERM,
+// SIGUSR1's stats file and /proc/mounts all use these paths later: a
+// relative one must be made absolute now (issue 20: `passthroughfs s m`
+// could not unmount m on SIGTERM, and showed the fsname `s`). Lexically,
+// as the shell would read them: MOUNTPOINT may be a dead mount that cannot
+// be resolved further.
+void MakePathsAbsolute(Options* o) {
+  auto absolute = [](std::string* path) {
+    if (path->empty() || (*path)[0] == '/') return;
+    std::string abs = std::filesystem::absolute(*path).lexically_normal().string();
+    while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+    *path = abs;
+  };
+  const bool fsname_is_source = o->mount.fsname == o->source;
+  absolute(&o->source);
+  absolute(&o->mountpoint);
+  absolute(&o->stats_file);
+  if (o->log != "syslog" && o->log != "stderr") absolute(&o->log);
+  o->fs.source = o->source;
+  o->mount.mountpoint = o->mountpoint;
+  if (fsname_is_source) o->mount.fsname = o->source;
+}
+
+// Sets the log up as --log and --log-level say (log_choice.h) before
+// anything is logged. Until the mount is live, warnings and errors are
+// also shown on stderr, whatever the log. Returns whether the log is this
+// process's stderr, which the daemon then keeps open.
+bool SetUpLog(const Options& o, std::string* warning) {
+  const char* home = getenv("HOME");
+  const char* xdg_state = getenv("XDG_STATE_HOME");
+  LogHost host{o.foreground || o.remount, log::SyslogAvailable(), ::geteuid(),
+               home != nullptr ? home : "", xdg_state != nullptr ? xdg_state : ""};
+  LogChoice choice = ChooseLog(o.log, host);
+  if (!choice.error.empty()) Die(choice.error);
+  const auto level = static_cast<log::Level>(o.log_level);
+  if (choice.sink == log::Sink::kFile) {
+    if (o.log.empty() && host.uid != 0) {
+      std::error_code ignored;  // the open below says what is wrong
+      std::filesystem::create_directories(std::filesystem::path(choice.file).parent_path(),
+                                          ignored);
+    }
+    if (int e = log::ConfigureFile(level, choice.file)) {
+      if (!o.log.empty()) Die("--log=" + o.log + ": " + strerror(e));
+      choice.warning = "no syslog (nothing listens on /dev/log) and " + choice.file + ": " +
+                       strerror(e) + ": logging to this stderr (--log chooses)";
+      choice.sink = log::Sink::kStderr;
+    }
+  }
+  if (choice.sink != log::Sink::kFile) log::Configure(level, choice.sink);
+  if (choice.sink != log::Sink::kStderr) log::EchoToStderr(true);
+  // Said when the daemon is about to leave the terminal, not before a
+  // start-up error (which then stays the one line printed).
+  *warning = choice.warning;
+  return choice.sink == log::Sink::kStderr;
 }
 
 // --read-only PATHs as the policy sees paths (FileSystem::PathOf: the real
@@ -273,9 +331,12 @@ HostFacts GatherHostFacts() {
 }
 
 // Forks the daemon. The parent waits until the daemon says it serves (a byte
-// 0 on the returned pipe end) and exits with the outcome; the daemon gets
-// its own session, / as its directory and syslog as its log.
-int Daemonize(const std::string& mountpoint, transport::MountMethod method) {
+// 0 on the returned pipe end, then the summary line) and exits with the
+// outcome, printing the summary unless `quiet`. The daemon gets its own
+// session and / as its directory; its stdin and stdout become /dev/null, and
+// its stderr too unless the log is stderr (`keep_stderr`).
+int Daemonize(const std::string& mountpoint, transport::MountMethod method, bool quiet,
+              bool keep_stderr) {
   int ready_pipe[2] = {-1, -1};
   if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
   fflush(nullptr);
@@ -286,12 +347,20 @@ int Daemonize(const std::string& mountpoint, transport::MountMethod method) {
   }
   if (pid > 0) {  // parent: wait for the daemon to say it serves
     ::close(ready_pipe[1]);
-    char status = 1;
+    std::string said;
+    char buf[512];
     ssize_t n;
-    do {
-      n = ::read(ready_pipe[0], &status, 1);
-    } while (n < 0 && errno == EINTR);
-    _exit(n == 1 && status == 0 ? 0 : 1);
+    while ((n = ::read(ready_pipe[0], buf, sizeof(buf))) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      said.append(buf, static_cast<size_t>(n));
+    }
+    const bool serving = !said.empty() && said[0] == 0;
+    if (serving && !quiet && said.size() > 1) {
+      fputs(said.c_str() + 1, stdout);
+      fflush(stdout);
+    }
+    _exit(serving ? 0 : 1);
   }
   ::close(ready_pipe[0]);
   ::setsid();
@@ -302,10 +371,10 @@ int Daemonize(const std::string& mountpoint, transport::MountMethod method) {
   if (null >= 0) {
     ::dup2(null, STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);
+    if (!keep_stderr) ::dup2(null, STDERR_FILENO);
     ::close(null);
   }
-  log::Configure(log::Level::kInfo, log::Sink::kSyslog);
+  log::EchoToStderr(false);
   return ready_pipe[1];
 }
 
@@ -459,6 +528,27 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
              strerror(notify_channel.error().value()));
   }
 
+  // Once INIT is answered and the transport decided, the mount is live as
+  // it will be served: say so in one line, to the log and (daemon mode)
+  // through `ready_fd` to the parent, which returns only then.
+  plan.transport.initialized = [&o, fs, ready_fd](bool uring_in_use) {
+    std::string summary = "mounted " + o.source + " at " + o.mountpoint + ": data path " +
+                          (fs->passthrough_enabled() ? "kernel passthrough" : "served by the daemon") +
+                          ", transport " + (uring_in_use ? "io_uring" : "/dev/fuse") +
+                          ", source watch " + (fs->source_watched() ? "on" : "off");
+    for (size_t i = 0; i < o.modules.size(); ++i) {
+      summary += (i == 0 ? ", policies " : " ") + o.modules[i];
+    }
+    LOG_INFO("%s", summary.c_str());
+    log::EchoToStderr(false);
+    if (ready_fd >= 0) {
+      const std::string said = std::string(1, '\0') + summary + "\n";
+      if (::write(ready_fd, said.data(), said.size()) != static_cast<ssize_t>(said.size())) {
+        // The parent is gone; keep serving.
+      }
+      ::close(ready_fd);
+    }
+  };
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
   StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser,
@@ -466,13 +556,6 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
-  if (ready_fd >= 0) {
-    char ok = 0;
-    if (::write(ready_fd, &ok, 1) != 1) {
-      // The parent is gone; keep serving.
-    }
-    ::close(ready_fd);
-  }
   Errno e = server.Run();
   fs->Destroy();  // stops the source watch before the notifier goes
   if (e) {
@@ -492,7 +575,9 @@ int Remount(const Options& o) {
 }
 
 int Run(Options o) {
-  log::Configure(o.debug ? log::Level::kDebug : log::Level::kInfo, log::Sink::kStderr);
+  MakePathsAbsolute(&o);
+  std::string log_warning;
+  const bool log_is_stderr = SetUpLog(o, &log_warning);
   if (o.remount) return Remount(o);
   // Before any thread starts, for the MemoryReleaser below (syscalls.h).
   sys::PrepareAllocatorForRelease();
@@ -523,7 +608,9 @@ int Run(Options o) {
     (void)transport::Unmount(o.mountpoint, mounted->method);
     Die(plan.transport_error);
   }
-  const int ready_fd = o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method);
+  if (!log_warning.empty()) LOG_WARN("%s", log_warning.c_str());
+  const int ready_fd =
+      o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
   return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
                audit.get());
 }

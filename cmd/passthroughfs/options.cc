@@ -137,7 +137,28 @@ constexpr OptionSpec kOptions[] = {
     {"foreground", 'f', "foreground", "", "stay in the foreground (default: daemonize once mounted)",
      [](Options& o, const OptionValue&) { o.foreground = true; }},
     {"debug", 'd', "debug", "", "log every request (implies --foreground)",
-     [](Options& o, const OptionValue&) { o.debug = o.foreground = true; }},
+     [](Options& o, const OptionValue&) {
+       o.debug = o.foreground = true;
+       o.log_level = 3;
+     }},
+    {"quiet", 'q', "quiet", "",
+     "print no summary line (mounted SOURCE at MOUNTPOINT: data path, transport, source watch) "
+     "when the mount is live",
+     [](Options& o, const OptionValue&) { o.quiet = true; }},
+    {"log", 0, "log", "syslog|stderr|FILE",
+     "where the log goes: default stderr in the foreground and syslog once daemonized (read it "
+     "with journalctl -t passthroughfs); where there is no syslog (/dev/log), a file instead, "
+     "named in one warning: /var/log/passthroughfs.log for root, else "
+     "~/.local/state/passthroughfs.log. stderr: the daemon keeps the stderr it was started with",
+     [](Options& o, const OptionValue& v) {
+       if (v.text().empty()) v.Fail("needs syslog, stderr or a file");
+       o.log = v.text();
+     }},
+    {"log-level", 0, "log_level", "error|warn|info|debug",
+     "the least severe messages logged (default info; --debug: debug)",
+     [](Options& o, const OptionValue& v) {
+       o.log_level = static_cast<int>(v.Choice({"error", "warn", "info", "debug"}));
+     }},
     {"threads", 't', "threads", "N", "worker threads (default: number of CPUs, at least 2)",
      [](Options& o, const OptionValue& v) { o.threads = v.Int(1, 256); }},
     {"nocache", 0, "nocache", "",
@@ -593,12 +614,23 @@ Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra)
       Apply(&o, *spec, name, eq == std::string::npos ? nullptr : &value,
             [&] { return next_arg(name); });
     } else if (arg.size() > 1 && arg[0] == '-') {
-      const OptionSpec* spec =
-          arg.size() != 2
-              ? nullptr
-              : Find(table, [&](const OptionSpec& s) { return s.short_name == arg[1]; });
-      if (spec == nullptr) throw std::invalid_argument("unknown option '" + arg + "'");
-      Apply(&o, *spec, arg, nullptr, [&] { return next_arg(arg); });
+      // As getopt(3): flags may be grouped (-fq), and an option that takes
+      // a value takes the rest of the word (-t4) or the next one (-t 4).
+      for (size_t c = 1; c < arg.size(); ++c) {
+        const std::string name = std::string("-") + arg[c];
+        const OptionSpec* spec =
+            Find(table, [&](const OptionSpec& s) { return s.short_name == arg[c]; });
+        if (spec == nullptr) {
+          throw std::invalid_argument("unknown option '" + name + "'" +
+                                      (c > 1 ? " in '" + arg + "'" : ""));
+        }
+        if (!spec->value.empty() && c + 1 < arg.size()) {
+          const std::string value = arg.substr(c + 1);
+          Apply(&o, *spec, name, &value, [&] { return next_arg(name); });
+          break;
+        }
+        Apply(&o, *spec, name, nullptr, [&] { return next_arg(name); });
+      }
     } else {
       positional.push_back(arg);
     }

@@ -33,6 +33,12 @@ struct Options {
   bool writeback = false;      // kernel writeback cache (excludes passthrough)
   int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
   std::string stats_file;      // rewritten on SIGUSR1
+  // Where the log goes (--log): unset, stderr in the foreground and syslog
+  // once daemonized (a file when there is no syslog: daemon.cc); or
+  // "syslog", "stderr" (kept open by the daemon) or a file's path.
+  std::string log;
+  int log_level = 2;  // --log-level: 0 error, 1 warn, 2 info (default), 3 debug
+  bool quiet = false; // -q: no summary line when the mount is live
   // How requests reach the daemon: /dev/fuse reads and writes, FUSE over
   // io_uring, or io_uring when the kernel offers it (the default;
   // docs/transport.md).

@@ -190,6 +190,8 @@ class MirrorFs final : public FileSystem {
   }
   const ListingAdvisor& listing_advisor() const { return listing_advisor_; }
   bool passthrough_enabled() const { return backing_.enabled(); }
+  // Whether the source watch runs (decided at INIT).
+  bool source_watched() const { return paths_watched_; }
   bool inode_passthrough_enabled() const { return inode_passthrough_; }
   // Kernel passthrough of file I/O is used when INIT puts FUSE_PASSTHROUGH in
   // force and a registrar was set. Call before mounting.

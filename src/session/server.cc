@@ -92,6 +92,7 @@ void Server::DecideTransport() {
                queues, uring->config().entries_per_queue, plan_.why.c_str());
     }
     decided_flag_.store(true, std::memory_order_release);
+    if (plan_.initialized) plan_.initialized(uring_in_use_.load(std::memory_order_acquire));
   });
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,9 @@ struct TransportPlan {
   std::string why;
   // --transport=uring: not getting io_uring at INIT is an error, not a fallback.
   bool required = false;
+  // Called once, after INIT has been answered and the transport decided
+  // (whether the rings serve): the mount is then live as it will be served.
+  std::function<void(bool uring_in_use)> initialized;
 };
 
 class Server {

@@ -71,7 +71,9 @@ int ReceiveFd(int sock) {
   return fd;
 }
 
-int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
+// Starts fusermount3 with `args`, handing it `pass_fd` (its end of the
+// socket it sends the device fd over); the pid, or -1 if it cannot run.
+pid_t SpawnFusermount(const std::vector<std::string>& args, int pass_fd) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -89,10 +91,32 @@ int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
   if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, argv.data(), envp.data()) != 0) {
     return -1;
   }
+  return pid;
+}
+
+// Its exit status, or -1 if it did not exit normally (or never ran).
+int WaitFusermount(pid_t pid) {
+  if (pid < 0) return -1;
   int status;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
+  return WaitFusermount(SpawnFusermount(args, pass_fd));
+}
+
+bool HasOption(const std::string& list, std::string_view option) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    if (std::string_view(list).substr(start, comma - start) == option) return true;
+    start = comma + 1;
+  }
+  return false;
 }
 
 Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
@@ -113,15 +137,26 @@ Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
   if (!r.fsname.empty()) opts += ",fsname=" + r.fsname;
   if (!r.subtype.empty()) opts += ",subtype=" + r.subtype;
   if (!r.fusermount_options.empty()) opts += "," + r.fusermount_options;
-  int rc = RunFusermount({"fusermount3", "-o", opts, "--", r.mountpoint}, theirs.get());
+  // The device fd is received before fusermount3 is waited for: with
+  // auto_unmount it does not exit after sending it but stays, reading the
+  // socket, and unmounts once the socket closes (this process ended), so
+  // waiting first never returned. Its end is closed here, so a fusermount3
+  // that fails makes the receive see end-of-file.
+  const pid_t pid = SpawnFusermount({"fusermount3", "-o", opts, "--", r.mountpoint}, theirs.get());
   theirs.Reset();
-  if (rc != 0) {
-    *why = rc < 0 ? "cannot run fusermount3 (install the fuse3 package)"
-                  : "fusermount3 failed to mount " + r.mountpoint + " (see its message above)";
-    return Errno(rc < 0 ? ENOENT : EPERM);
+  const int fd = pid < 0 ? -1 : ReceiveFd(ours.get());
+  if (fd >= 0 && HasOption(r.fusermount_options, "auto_unmount")) {
+    // fusermount3 stays; the socket lives as long as the mount is served.
+    return Mounted{sys::UniqueFd(fd), MountMethod::kFusermount, std::move(ours)};
   }
-  int fd = ReceiveFd(ours.get());
-  if (fd < 0) {
+  const int rc = WaitFusermount(pid);
+  if (fd < 0 || rc != 0) {
+    if (fd >= 0) ::close(fd);
+    if (pid < 0 || rc != 0) {
+      *why = pid < 0 ? "cannot run fusermount3 (install the fuse3 package)"
+                     : "fusermount3 failed to mount " + r.mountpoint + " (see its message above)";
+      return Errno(pid < 0 ? ENOENT : EPERM);
+    }
     *why = "fusermount3 did not pass back the /dev/fuse fd";
     return Errno(EIO);
   }

@@ -27,6 +27,10 @@ enum class MountMethod { kSyscall, kFusermount };
 struct Mounted {
   sys::UniqueFd device;  // the session's /dev/fuse fd
   MountMethod method = MountMethod::kSyscall;
+  // With -o auto_unmount (fusermount3 only): the socket fusermount3 keeps
+  // reading; when it closes, as this process ends however it ends,
+  // fusermount3 unmounts. Kept for as long as the mount is served.
+  sys::UniqueFd auto_unmount_socket;
 };
 
 // Mounts; on failure returns the errno and fills `why` with a one-line reason.

@@ -227,6 +227,34 @@ else
   log "dead mount (uring): not tried, /sys/module/fuse/parameters/enable_uring is not Y"
 fi
 
+# --- issue 20: relative SOURCE and MOUNTPOINT (SIGTERM could not unmount
+# after the daemon's chdir("/"), and /proc/mounts showed the fsname as
+# typed); the summary line on stdout, -q, and --log=FILE (relative too).
+REL=$TMP/rel && mkdir -p "$REL/s" "$REL/m" && echo rel >"$REL/s/f"
+set +e
+(cd "$REL" && timeout 30 "$DAEMON" --log=d.log s m >"$OUT" 2>"$ERR")
+RC=$?
+set -e
+((RC == 0)) || fail "relative paths: exit $RC: $(cat "$ERR")"
+[[ $(cat "$REL/m/f") == rel ]] || fail "relative paths: not served"
+grep -q "^$REL/s $REL/m fuse.passthroughfs " /proc/mounts ||
+  fail "relative paths: /proc/mounts does not show the absolute SOURCE: $(grep " $REL/m " /proc/mounts)"
+[[ $(wc -l <"$OUT") -eq 1 ]] && grep -q "^mounted $REL/s at $REL/m: data path .*, transport .*, source watch " "$OUT" ||
+  fail "summary line: expected one 'mounted SOURCE at MOUNTPOINT: ...' line on stdout, got: $(cat "$OUT")"
+[[ ! -s $ERR ]] || fail "--log=FILE: the daemon said on stderr: $(cat "$ERR")"
+pid=$(daemon_pid_for --log=d.log)  # its arguments are relative
+kill -TERM "$pid"
+wait_gone "$pid" 10 || fail "relative paths: daemon still running 10 s after SIGTERM"
+! is_mounted "$REL/m" || fail "relative paths: SIGTERM left the mount behind"
+grep -q "info: mounted $REL/s at $REL/m" "$REL/d.log" && grep -q "info: unmounted $REL/m" "$REL/d.log" ||
+  fail "--log=d.log (relative): the log lacks the summary or the unmount: $(cat "$REL/d.log")"
+log "relative paths: fsname $REL/s, SIGTERM unmounted; summary '$(cat "$OUT")'; --log=d.log written"
+run "$DAEMON" -q --log=stderr "$SRC" "$MNT"
+((RC == 0)) || fail "-q: exit $RC: $(cat "$ERR")"
+[[ ! -s $OUT ]] || fail "-q: stdout not empty: $(cat "$OUT")"
+umount "$MNT"
+log "-q: no summary line"
+
 # --- foreground mode: SIGINT unmounts, exit status 0
 "$DAEMON" -f "$SRC" "$MNT" 2>"$TMP/fg.log" &
 pid=$!
@@ -330,6 +358,9 @@ n=$(grep -c "data path:" "$TMP/user.log" || true)
 grep -q "data path: served by the daemon (registering backing files needs CAP_SYS_ADMIN" "$TMP/user.log" ||
   fail "unprivileged: no passthrough-off line naming CAP_SYS_ADMIN: $(cat "$TMP/user.log")"
 log "unprivileged (foreground): mounted via fusermount3 ($info), served, fusermount3 -u -> exit 0; $(grep "data path:" "$TMP/user.log")"
+# Issue 20 item 5: no line about file handles at every unprivileged mount.
+! grep -q "file handles" "$TMP/user.log" ||
+  fail "unprivileged: the file-handles line is back: $(cat "$TMP/user.log")"
 
 # -o ro as a normal user: every change is EROFS, reads work, SOURCE untouched.
 as_user "$DAEMON" -f -o ro "$USRC" "$UMNT" 2>"$TMP/user-ro.log" &
@@ -355,3 +386,15 @@ pid=$(daemon_pid_for "$UMNT")
 as_user fusermount3 -u "$UMNT" || fail "unprivileged daemon mode: fusermount3 -u failed"
 wait_gone "$pid" 10 || fail "unprivileged daemon mode: daemon still running after fusermount3 -u"
 log "unprivileged (daemon mode): live on return, fusermount3 -u -> daemon exited"
+
+# Issue 20 item 1: -o auto_unmount returns (it waited for fusermount3, which
+# stays until the daemon ends), serves, and ends with fusermount3 -u.
+run setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups "$DAEMON" -o auto_unmount "$USRC" "$UMNT"
+((RC == 0)) || fail "auto_unmount: exit $RC: $(cat "$ERR")"
+[[ $(as_user cat "$UMNT/hello") == "hello passthroughfs" ]] || fail "auto_unmount: not live on return"
+pid=$(daemon_pid_for "$UMNT")
+as_user fusermount3 -u "$UMNT" || fail "auto_unmount: fusermount3 -u failed"
+wait_gone "$pid" 10 || fail "auto_unmount: daemon still running after fusermount3 -u"
+for _ in $(seq 50); do pgrep -f "auto_unmount -- $UMNT" >/dev/null || break; sleep 0.1; done
+! pgrep -f "auto_unmount -- $UMNT" >/dev/null || fail "auto_unmount: fusermount3 still waiting 5 s after the daemon ended"
+log "auto_unmount (unprivileged): returns, serves, fusermount3 -u ends the daemon and its fusermount3"

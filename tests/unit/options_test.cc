@@ -64,6 +64,8 @@ const std::map<std::string, Sample>& Samples() {
       {"max_stack_depth", {"2", "2"}},
       {"transport", {"dev", "dev"}},
       {"stats_file", {"/tmp/stats", "/tmp/stats"}},
+      {"log", {"/var/log/x.log", "/var/log/x.log"}},
+      {"log_level", {"warn", "warn"}},
       {"inode_passthrough", {"getattr,readdir", "getattr:readdir"}},
       {"fsname", {"", "other"}},
       {"subtype", {"", "other"}},
@@ -226,6 +228,8 @@ TEST(OptionTable, MountOptionsSetWhatTheyDidBefore) {
   EXPECT_EQ(p.mount.subtype, "y");
   EXPECT_TRUE(Parse({"-odebug"}).debug);
   EXPECT_TRUE(Parse({"-odebug"}).foreground);
+  EXPECT_TRUE(Parse({"-o", "debug"}).debug);
+  EXPECT_EQ(Parse({"-o", "debug"}).log_level, 3);
   EXPECT_EQ(Parse({"--readdirpassthrough"}).fs.inode_passthrough_ops,
             static_cast<uint32_t>(kInodeOpReaddir | kInodeOpGetattr));
   EXPECT_EQ(Parse({"--inode-passthrough=all"}).fs.inode_passthrough_ops,
@@ -243,13 +247,44 @@ TEST(OptionTable, OnlyExactNamesMatch) {
   EXPECT_EQ(ParseError({"--nocachex"}), "unknown option '--nocachex'");
   EXPECT_EQ(ParseError({"--fd-cachex=64"}), "unknown option '--fd-cachex'");
   EXPECT_EQ(ParseError({"--passthroughs=off"}), "unknown option '--passthroughs'");
-  EXPECT_EQ(ParseError({"-t3"}), "unknown option '-t3'");
-  EXPECT_EQ(ParseError({"-fd"}), "unknown option '-fd'");
+  EXPECT_EQ(ParseError({"-x"}), "unknown option '-x'");
+  EXPECT_EQ(ParseError({"-fx"}), "unknown option '-x' in '-fx'");
   EXPECT_EQ(ParseError({"-o", "threadsx=3"}), "unknown mount option 'threadsx=3'");
   EXPECT_EQ(ParseError({"-o", "rw,bogus"}), "unknown mount option 'bogus'");
   EXPECT_EQ(ParseError({"-o", "nosuidx"}), "unknown mount option 'nosuidx'");
   EXPECT_EQ(ParseError({"-o", "fd-cache=64"}), "unknown mount option 'fd-cache=64'");
   EXPECT_EQ(ParseError({"-o", "help"}), "unknown mount option 'help'");
+}
+
+// Short options as getopt(3) reads them (issue 20: -t0 was "unknown option").
+TEST(OptionTable, ShortOptionsTakeAttachedValuesAndGroup) {
+  EXPECT_EQ(Parse({"-t3"}).threads, 3);
+  EXPECT_EQ(Parse({"-t", "3"}).threads, 3);
+  EXPECT_EQ(ParseError({"-t0"}), "-t must be an integer in [1, 256], got '0'");
+  const Options fq = Parse({"-fq"});
+  EXPECT_TRUE(fq.foreground);
+  EXPECT_TRUE(fq.quiet);
+  EXPECT_FALSE(fq.debug);
+  const Options grouped = Parse({"-qft", "5"});
+  EXPECT_TRUE(grouped.quiet && grouped.foreground);
+  EXPECT_EQ(grouped.threads, 5);
+  EXPECT_EQ(Parse({"-ft7"}).threads, 7);
+  EXPECT_TRUE(Parse({"-fd"}).debug);
+}
+
+TEST(OptionTable, LogOptions) {
+  EXPECT_EQ(Parse({}).log, "");
+  EXPECT_EQ(Parse({}).log_level, 2);
+  EXPECT_EQ(Parse({"--log=stderr"}).log, "stderr");
+  EXPECT_EQ(Parse({"-o", "log=/var/log/x.log"}).log, "/var/log/x.log");
+  EXPECT_EQ(Parse({"--log-level=warn"}).log_level, 1);
+  EXPECT_EQ(Parse({"-o", "log_level=debug"}).log_level, 3);
+  EXPECT_EQ(Parse({"--debug"}).log_level, 3);
+  EXPECT_EQ(ParseError({"--log-level=loud"}),
+            "--log-level must be error, warn, info or debug, got 'loud'");
+  EXPECT_EQ(ParseError({"--log="}), "--log needs syslog, stderr or a file, got ''");
+  EXPECT_TRUE(Parse({"--quiet"}).quiet);
+  EXPECT_TRUE(Parse({"-o", "quiet"}).quiet);
 }
 
 TEST(OptionTable, ValueErrors) {
