@@ -81,7 +81,14 @@ if [[ ${1:-} == --in-namespace ]]; then
   printf '# test fstab\n%s %s fuse.passthroughfs defaults,allow_other,noatime,nofail 0 0\n' \
     "$SRC" "$MNT" >"$TMP_NS/fstab"
   mount -T "$TMP_NS/fstab" "$MNT" || fail "mount -T $TMP_NS/fstab $MNT failed"
+  # As root, mount.fuse3 passes dev,suid unless the line says otherwise, as
+  # mount(8) treats any filesystem in fstab (issue 20 item 6, README).
+  ! grep -qwE 'nosuid|nodev' <<<"$(mount_info "$MNT")" ||
+    fail "fstab defaults as root: expected suid,dev as mount.fuse3 passes them: $(mount_info "$MNT")"
   check_helper_mount "fstab line (mount -T)" allow_other noatime
+  printf '%s %s fuse.passthroughfs allow_other,nosuid,nodev 0 0\n' "$SRC" "$MNT" >"$TMP_NS/fstab-nosuid"
+  mount -T "$TMP_NS/fstab-nosuid" "$MNT" || fail "mount -T $TMP_NS/fstab-nosuid $MNT failed"
+  check_helper_mount "fstab line with nosuid,nodev" allow_other nosuid nodev
 
   # The policy modules from an fstab line (issue 19): -o hide=, read_only=,
   # audit=, map_owner=, as mount(8) hands them to the daemon.
