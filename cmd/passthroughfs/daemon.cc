@@ -27,6 +27,7 @@
 #include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
+#include "git_revision.h"  // generated: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
 #include "modules/audit.h"
 #include "modules/audit_log.h"
@@ -626,8 +627,8 @@ int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extr
       return 0;
     }
     if (o.version) {
-      printf("passthroughfs %s (FUSE protocol 7.%u)\n", ptfs::cmd::kVersion,
-             ptfs::abi::kKernelMinorVersion);
+      printf("passthroughfs %s (git %s, FUSE protocol 7.%u)\n", ptfs::cmd::kVersion,
+             PTFS_GIT_REVISION, ptfs::abi::kKernelMinorVersion);
       return 0;
     }
     return ptfs::cmd::Run(o);

@@ -162,6 +162,11 @@ grep -q '^usage: .*SOURCE MOUNTPOINT' "$OUT" || fail "--help: no usage line on s
 log "--help: exit 0, $(wc -l <"$OUT") lines of usage"
 run "$DAEMON" --version
 ((RC == 0)) && grep -q '^passthroughfs ' "$OUT" || fail "--version: exit $RC, '$(cat "$OUT")'"
+# The commit the daemon was built from (issue 20), when built from a checkout.
+if rev=$(git -C "$(dirname "$0")" rev-parse --short=12 HEAD 2>/dev/null); then
+  grep -qE "\(git $rev(\+dirty)?, FUSE protocol 7\.[0-9]+\)$" "$OUT" ||
+    fail "--version does not name commit $rev: '$(cat "$OUT")'"
+fi
 log "--version: $(cat "$OUT")"
 
 expect_error "unknown option" "unknown option.*--no-such-option" "$DAEMON" --no-such-option "$SRC" "$MNT"
