@@ -27,7 +27,7 @@
 #include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
-#include "git_revision.h"  // generated: PTFS_GIT_REVISION
+#include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
 #include "modules/audit.h"
 #include "modules/audit_log.h"
