@@ -375,7 +375,6 @@ int Daemonize(const std::string& mountpoint, transport::MountMethod method, bool
     if (!keep_stderr) ::dup2(null, STDERR_FILENO);
     ::close(null);
   }
-  log::EchoToStderr(false);
   return ready_pipe[1];
 }
 

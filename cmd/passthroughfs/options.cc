@@ -79,7 +79,9 @@ void MountFlags(Options& o, const OptionValue&) {
 
 void FusermountOption(Options& o, const OptionValue& v) {
   if (!o.mount.fusermount_options.empty()) o.mount.fusermount_options += ',';
-  o.mount.fusermount_options += v.name().substr(3);  // "-o auto_unmount"
+  const std::string option = v.name().substr(3);  // "-o auto_unmount"
+  o.mount.fusermount_options += option;
+  if (option == "auto_unmount") o.mount.auto_unmount = true;
 }
 
 void Ignored(Options&, const OptionValue&) {}

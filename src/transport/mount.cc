@@ -108,17 +108,6 @@ int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
   return WaitFusermount(SpawnFusermount(args, pass_fd));
 }
 
-bool HasOption(const std::string& list, std::string_view option) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    if (std::string_view(list).substr(start, comma - start) == option) return true;
-    start = comma + 1;
-  }
-  return false;
-}
-
 Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return Errno::Last();
@@ -144,23 +133,24 @@ Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
   // that fails makes the receive see end-of-file.
   const pid_t pid = SpawnFusermount({"fusermount3", "-o", opts, "--", r.mountpoint}, theirs.get());
   theirs.Reset();
-  const int fd = pid < 0 ? -1 : ReceiveFd(ours.get());
-  if (fd >= 0 && HasOption(r.fusermount_options, "auto_unmount")) {
-    // fusermount3 stays; the socket lives as long as the mount is served.
-    return Mounted{sys::UniqueFd(fd), MountMethod::kFusermount, std::move(ours)};
+  if (pid < 0) {
+    *why = "cannot run fusermount3 (install the fuse3 package)";
+    return Errno(ENOENT);
   }
-  const int rc = WaitFusermount(pid);
-  if (fd < 0 || rc != 0) {
-    if (fd >= 0) ::close(fd);
-    if (pid < 0 || rc != 0) {
-      *why = pid < 0 ? "cannot run fusermount3 (install the fuse3 package)"
-                     : "fusermount3 failed to mount " + r.mountpoint + " (see its message above)";
-      return Errno(pid < 0 ? ENOENT : EPERM);
-    }
+  sys::UniqueFd device(ReceiveFd(ours.get()));  // -1 when none came
+  if (device.valid() && r.auto_unmount) {
+    // fusermount3 stays; the socket lives as long as the mount is served.
+    return Mounted{std::move(device), MountMethod::kFusermount, std::move(ours)};
+  }
+  if (WaitFusermount(pid) != 0) {
+    *why = "fusermount3 failed to mount " + r.mountpoint + " (see its message above)";
+    return Errno(EPERM);
+  }
+  if (!device.valid()) {
     *why = "fusermount3 did not pass back the /dev/fuse fd";
     return Errno(EIO);
   }
-  return Mounted{sys::UniqueFd(fd), MountMethod::kFusermount};
+  return Mounted{std::move(device), MountMethod::kFusermount};
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ struct MountRequest {
   bool read_only = false;
   unsigned long flags = 0;  // extra MS_* flags (nosuid, nodev, noatime, ...)
   std::string fusermount_options;  // generic options only fusermount3 understands
+  // Among them, auto_unmount: fusermount3 then stays after passing the
+  // device fd back and unmounts when this process ends (Mounted).
+  bool auto_unmount = false;
   friend bool operator==(const MountRequest&, const MountRequest&) = default;
 };
 

@@ -217,6 +217,8 @@ TEST(OptionTable, MountOptionsSetWhatTheyDidBefore) {
   EXPECT_EQ(Parse({"-o", "strictatime,atime,nodiratime,noexec"}).mount.flags,
             static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_STRICTATIME | MS_NODIRATIME |
                                        MS_NOEXEC));
+  EXPECT_TRUE(Parse({"-o", "auto_unmount"}).mount.auto_unmount);
+  EXPECT_FALSE(Parse({"-o", "allow_root"}).mount.auto_unmount);
   EXPECT_EQ(Parse({"-o", "auto_unmount,allow_root"}).mount.fusermount_options,
             "auto_unmount,allow_root");
   const Options p = Parse({"-o", "allow_other,nodefault_permissions,ro,fsname=x,subtype=y"});
