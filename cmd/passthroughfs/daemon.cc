@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <cstdio>
 #include <cstring>
@@ -24,9 +26,11 @@
 #include <thread>
 
 #include "abi/fuse_abi.h"
+#include "cmd/passthroughfs/counters.h"
 #include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
+#include "cmd/passthroughfs/status.h"
 #include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
 #include "modules/audit.h"
@@ -37,6 +41,7 @@
 #include "ptfs/module.h"
 #include "proto/opcode_table.h"
 #include "sys/credentials.h"
+#include "sys/mountinfo.h"
 #include "sys/syscalls.h"
 #include "session/device_backing.h"
 #include "session/device_notifier.h"
@@ -100,8 +105,9 @@ void MakePathsAbsolute(Options* o) {
 // Sets the log up as --log and --log-level say (log_choice.h) before
 // anything is logged. Until the mount is live, warnings and errors are
 // also shown on stderr, whatever the log. Returns whether the log is this
-// process's stderr, which the daemon then keeps open.
-bool SetUpLog(const Options& o, std::string* warning) {
+// process's stderr, which the daemon then keeps open. `where` names the
+// log for the status command.
+bool SetUpLog(const Options& o, std::string* warning, std::string* where) {
   const char* home = getenv("HOME");
   const char* xdg_state = getenv("XDG_STATE_HOME");
   LogHost host{o.foreground || o.remount, log::SyslogAvailable(), ::geteuid(),
@@ -127,6 +133,9 @@ bool SetUpLog(const Options& o, std::string* warning) {
   // Said when the daemon is about to leave the terminal, not before a
   // start-up error (which then stays the one line printed).
   *warning = choice.warning;
+  *where = choice.sink == log::Sink::kFile     ? choice.file
+           : choice.sink == log::Sink::kSyslog ? "syslog (journalctl -t passthroughfs)"
+                                                : "stderr";
   return choice.sink == log::Sink::kStderr;
 }
 
@@ -200,99 +209,6 @@ sigset_t BlockSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return set;
-}
-
-// Counters of what reached the daemon and which data path served it, as
-// "name value" lines, documented in docs/stats.md (which
-// tests/mount/stats_doc_test.cc keeps complete).
-// One flat list in the page's order, so the two read side by side; its
-// length is the number of counters.
-std::string FormatStats(const session::Session& s, const mirror::MirrorFs& fs,
-                        const session::Server& server, const transport::UringTransport* uring,
-                        const session::MemoryReleaser& releaser) {
-  using namespace ptfs::abi;  // NOLINT
-  const auto& dp = fs.data_path();
-  std::string out;
-  auto line = [&out](const char* name, long long v) {
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
-  };
-  // One read of every request counter, so the lines below agree with each
-  // other even while requests keep arriving.
-  std::array<long long, kMaxOpcode + 1> count{};
-  long long total = 0;
-  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
-    count[op] = static_cast<long long>(s.RequestCount(op));
-    total += count[op];
-  }
-  line("requests_read", count[FUSE_READ]);
-  line("requests_write", count[FUSE_WRITE]);
-  line("requests_lookup", count[FUSE_LOOKUP]);
-  line("requests_getattr", count[FUSE_GETATTR]);
-  line("requests_getxattr", count[FUSE_GETXATTR]);
-  line("requests_open", count[FUSE_OPEN] + count[FUSE_CREATE]);
-  line("requests_total", total);
-  line("requests_rejected", static_cast<long long>(s.RejectedRequests()));
-  // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
-  // zero counts included, so a tool can subtract two snapshots line by line.
-  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
-    const char* name = proto::LookupOp(op).name;
-    if (name != nullptr) line(("opcode_" + std::string(name)).c_str(), count[op]);
-  }
-  line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
-  line("opens_served", static_cast<long long>(dp.opens_served.load()));
-  line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
-  line("backing_failed", static_cast<long long>(dp.backing_failed.load()));
-  line("backing_open_now", static_cast<long long>(dp.backing_open_now.load()));
-  line("backing_idle_now", static_cast<long long>(dp.backing_idle_now.load()));
-  line("backing_reused", static_cast<long long>(dp.backing_reused.load()));
-  // READDIRPLUS entries, and the ListingAdvisor's probes (docs/coherence.md).
-  line("listed_with_attributes", static_cast<long long>(fs.listings().with_attributes.load()));
-  line("listed_files_bare", static_cast<long long>(fs.listings().files_bare.load()));
-  const auto& adv = fs.listing_advisor().counters();
-  line("listing_probes", static_cast<long long>(adv.probes.load()));
-  line("listing_probe_hits", static_cast<long long>(adv.hits.load()));
-  line("listing_probe_misses", static_cast<long long>(adv.misses.load()));
-  line("inodes", static_cast<long long>(fs.inode_count()));
-  line("nodeids_forgotten", static_cast<long long>(s.NodeidsForgotten()));
-  line("memory_releases", static_cast<long long>(releaser.releases()));
-  line("memory_release_us", static_cast<long long>(releaser.release_micros()));
-  line("open_files", static_cast<long long>(fs.open_file_count()));
-  line("process_fds", sys::CountOpenFds());
-  line("fds_shed", static_cast<long long>(fs.fds_shed()));
-  line("invalidations_for_writers", static_cast<long long>(fs.invalidations_for_writers()));
-  line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
-  line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
-  // Confinement: by-name operations only in directories under SOURCE.
-  const auto& conf = fs.confinement().counters();
-  line("confinement_watch", fs.confinement().watching() ? 1 : 0);
-  line("confinement_walks", static_cast<long long>(conf.walks.load()));
-  line("confinement_dir_moves", static_cast<long long>(conf.dir_moves.load()));
-  line("confinement_refused", static_cast<long long>(conf.refused.load()));
-  // Which transport carried the requests (docs/transport.md).
-  line("transport_uring", server.uring_in_use() ? 1 : 0);
-  line("requests_via_dev", static_cast<long long>(server.dev_requests()));
-  line("requests_via_uring", static_cast<long long>(server.uring_requests()));
-  line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
-  line("uring_defer_taskrun", uring != nullptr && uring->defers_task_work() ? 1 : 0);
-  line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
-  // The source watch (fanotify): outside changes turned into invalidations.
-  const mirror::SourceWatcher* w = fs.source_watcher();
-  line("watch_on", w != nullptr ? 1 : 0);
-  if (w != nullptr) {
-    const auto& c = w->counters();
-    line("watch_events", static_cast<long long>(c.events.load()));
-    line("watch_own_events", static_cast<long long>(c.own_events.load()));
-    line("watch_unknown", static_cast<long long>(c.unknown.load()));
-    line("watch_inval_entry", static_cast<long long>(c.inval_entry.load()));
-    line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
-    line("watch_overflows", static_cast<long long>(c.overflows.load()));
-    line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
-    line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
-  }
-  return out;
 }
 
 void WriteStats(const std::string& path, const std::string& text) {
@@ -420,7 +336,7 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
         continue;
       }
       if (sig == SIGUSR1) {
-        const std::string text = FormatStats(session, fs, server, uring, releaser);
+        const std::string text = FormatStats(CollectCounters(session, fs, server, uring, releaser));
         LOG_INFO("stats:\n%s", text.c_str());
         if (!stats_file.empty()) WriteStats(stats_file, text);
         continue;
@@ -489,10 +405,94 @@ std::unique_ptr<ModuleChain> MakeModuleChain(const Options& o, FileSystem* mirro
   return std::make_unique<ModuleChain>(mirror, factories);
 }
 
+// What `passthroughfs status` shows, and where it is read from.
+struct StatusSources {
+  const Options& o;
+  const Plan& plan;
+  const std::string& log_where;
+  time_t started;
+  const session::Session& session;
+  const mirror::MirrorFs& fs;
+  const session::Server& server;
+  const transport::UringTransport* uring;
+  const session::MemoryReleaser& releaser;
+};
+
+std::string Joined(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+StatusReport MakeStatus(const StatusSources& in) {
+  StatusReport r;
+  r.Text("version", kVersion);
+  r.Text("git_revision", PTFS_GIT_REVISION);
+  r.Number("pid", ::getpid());
+  r.Number("uid", ::getuid());
+  r.Text("source", in.o.source);
+  r.Text("mountpoint", in.o.mountpoint);
+  r.Text("type", "fuse." + in.o.mount.subtype);
+  r.Text("options", in.o.given.empty() ? "(defaults)" : Joined(in.o.given, ","));
+  r.Text("policies", in.o.modules.empty() ? "none" : Joined(in.o.modules, " "));
+  r.Number("threads", in.plan.threads);
+  r.Text("transport", in.server.uring_in_use() ? "io_uring" : "/dev/fuse");
+  r.Text("data_path", in.fs.passthrough_enabled()
+                          ? "kernel passthrough"
+                          : "served by the daemon" +
+                                (in.plan.fs.no_passthrough_reason.empty()
+                                     ? std::string()
+                                     : " (" + in.plan.fs.no_passthrough_reason + ")"));
+  r.Text("inode_passthrough", in.fs.inode_passthrough_enabled() ? "on" : "off");
+  r.Text("source_watch", in.fs.source_watched() ? "on" : "off");
+  if (in.session.initialized()) {
+    const proto::InitOutcome& init = in.session.init();
+    r.Text("protocol", "7." + std::to_string(init.out.minor));
+    r.Text("kernel_protocol",
+           std::to_string(init.kernel_major) + "." + std::to_string(init.kernel_minor));
+    r.Text("init_flags", proto::DescribeInitFlags(init.flags));
+    r.Number("max_write", init.max_write);
+  } else {
+    r.Text("protocol", "INIT not yet answered");
+  }
+  r.Text("log", in.log_where);
+  char started[32];
+  struct tm tm;
+  gmtime_r(&in.started, &tm);
+  strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  r.Text("started", started);
+  r.Number("uptime_seconds", std::time(nullptr) - in.started);
+  for (const auto& [name, value] :
+       CollectCounters(in.session, in.fs, in.server, in.uring, in.releaser)) {
+    r.Number(name, value);
+  }
+  return r;
+}
+
+// Listens for `passthroughfs status` under the name of this mount's device,
+// read back from mountinfo; without it the daemon serves on, and says why
+// there is no status.
+std::unique_ptr<StatusServer> StartStatusServer(const std::string& mountpoint,
+                                                const StatusSources& sources) {
+  const auto mount = sys::FindMount(sys::ReadMountInfo(), sys::MountPointPath(mountpoint));
+  if (!mount) {
+    LOG_WARN("no status command: %s is not in /proc/self/mountinfo", mountpoint.c_str());
+    return nullptr;
+  }
+  const std::string name = StatusSocketName(mount->major, mount->minor);
+  auto server = StatusServer::Start(name, ::getuid(), [sources] { return MakeStatus(sources); });
+  if (!server.ok()) {
+    LOG_WARN("no status command: socket @%s: %s", name.c_str(), strerror(server.error().value()));
+    return nullptr;
+  }
+  LOG_DEBUG("status socket @%s", name.c_str());
+  return std::move(*server);
+}
+
 // Wires the session to the mounted device and serves until unmounted.
 // `ready_fd` (daemon mode): told once the daemon serves.
 int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted mounted,
-          sigset_t signals, int ready_fd, modules::AuditLog* audit) {
+          sigset_t signals, int ready_fd, modules::AuditLog* audit, const std::string& log_where) {
   // Memory freed for forgotten inodes goes back to the OS, after each burst
   // of forgets (memory_releaser.h). Declared before the session: workers
   // call it until the server has joined them.
@@ -553,6 +553,10 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
   StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser,
                     audit);
+  // Declared after everything it reads: it stops answering first.
+  const StatusSources sources{o,       plan,           log_where, std::time(nullptr), session,
+                              *fs,     server,         uring.get(), releaser};
+  std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, sources);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
@@ -576,8 +580,8 @@ int Remount(const Options& o) {
 
 int Run(Options o) {
   MakePathsAbsolute(&o);
-  std::string log_warning;
-  const bool log_is_stderr = SetUpLog(o, &log_warning);
+  std::string log_warning, log_where;
+  const bool log_is_stderr = SetUpLog(o, &log_warning, &log_where);
   if (o.remount) return Remount(o);
   // Before any thread starts, for the MemoryReleaser below (syscalls.h).
   sys::PrepareAllocatorForRelease();
@@ -612,7 +616,7 @@ int Run(Options o) {
   const int ready_fd =
       o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
   return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
-               audit.get());
+               audit.get(), log_where);
 }
 
 }  // namespace
@@ -620,6 +624,14 @@ int Run(Options o) {
 
 int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extra) {
   try {
+    if (argc >= 2 && std::string_view(argv[1]) == "status") {
+      // `passthroughfs status MOUNTPOINT`: mounting needs two operands, so a
+      // SOURCE directory named "status" still mounts as before.
+      std::vector<std::string> rest(argv + 2, argv + argc);
+      size_t operands = 0;
+      for (const std::string& a : rest) operands += a.starts_with("-") ? 0 : 1;
+      if (operands <= 1) return ptfs::cmd::RunStatus(rest);
+    }
     ptfs::cmd::Options o = ptfs::cmd::ParseOptions(argc, argv, extra);
     if (o.help) {
       fputs(ptfs::cmd::Usage(argv[0], extra).c_str(), stdout);

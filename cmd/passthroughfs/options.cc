@@ -449,6 +449,9 @@ std::vector<OptionSpec> WithModules(std::span<const ModuleOption> extra,
 // from outside loads the module now, so that a bad value is an error of the
 // command line like any other.
 void Set(Options* o, const OptionSpec& spec, const OptionValue& v) {
+  const std::string value = spec.value.empty() ? "" : "=" + v.text();
+  o->given.push_back(spec.key.empty() ? "--" + std::string(spec.long_name) + value
+                                      : std::string(spec.key) + value);
   if (spec.module == nullptr) return spec.apply(*o, v);
   ModuleChain::Factory factory;
   try {
@@ -559,6 +562,7 @@ std::span<const OptionSpec> OptionTable() { return kOptions; }
 std::string Usage(const char* argv0, std::span<const ModuleOption> extra) {
   std::string out = std::string("usage: ") + argv0 +
                     " [options] SOURCE MOUNTPOINT\n"
+                    "       " + argv0 + " status [--json] MOUNTPOINT\n"
                     "\n"
                     "Mirrors the directory SOURCE at MOUNTPOINT through FUSE.\n"
                     "\n"

@@ -86,6 +86,13 @@ struct Options {
     }
   };
   std::vector<LoadedModule> loaded_modules;
+  // Every option as given, in -o form (KEY or KEY=VALUE; --NAME=VALUE for
+  // one without a -o key) and command-line order, for the status command.
+  // A record of the spelling, not a setting: it takes no part in comparing
+  // two Options (the option tests compare what spellings set).
+  struct Given : std::vector<std::string> {
+    friend bool operator==(const Given&, const Given&) { return true; }
+  } given;
   friend bool operator==(const Options&, const Options&) = default;
 };
 

@@ -1,0 +1,105 @@
+#include "cmd/passthroughfs/counters.h"
+
+#include <array>
+
+#include "abi/fuse_abi.h"
+#include "proto/opcode_table.h"
+#include "sys/syscalls.h"
+
+namespace ptfs::cmd {
+
+Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
+                         const session::Server& server, const transport::UringTransport* uring,
+                         const session::MemoryReleaser& releaser) {
+  using namespace ptfs::abi;  // NOLINT
+  const auto& dp = fs.data_path();
+  Counters out;
+  auto line = [&out](std::string name, long long v) { out.emplace_back(std::move(name), v); };
+  // One read of every request counter, so the lines below agree with each
+  // other even while requests keep arriving.
+  std::array<long long, kMaxOpcode + 1> count{};
+  long long total = 0;
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    count[op] = static_cast<long long>(s.RequestCount(op));
+    total += count[op];
+  }
+  line("requests_read", count[FUSE_READ]);
+  line("requests_write", count[FUSE_WRITE]);
+  line("requests_lookup", count[FUSE_LOOKUP]);
+  line("requests_getattr", count[FUSE_GETATTR]);
+  line("requests_getxattr", count[FUSE_GETXATTR]);
+  line("requests_open", count[FUSE_OPEN] + count[FUSE_CREATE]);
+  line("requests_total", total);
+  line("requests_rejected", static_cast<long long>(s.RejectedRequests()));
+  // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
+  // zero counts included, so a tool can subtract two snapshots line by line.
+  for (uint32_t op = 0; op <= kMaxOpcode; ++op) {
+    const char* name = proto::LookupOp(op).name;
+    if (name != nullptr) line("opcode_" + std::string(name), count[op]);
+  }
+  line("opens_passthrough", static_cast<long long>(dp.opens_passthrough.load()));
+  line("opens_served", static_cast<long long>(dp.opens_served.load()));
+  line("backing_registered", static_cast<long long>(dp.backing_registered.load()));
+  line("backing_failed", static_cast<long long>(dp.backing_failed.load()));
+  line("backing_open_now", static_cast<long long>(dp.backing_open_now.load()));
+  line("backing_idle_now", static_cast<long long>(dp.backing_idle_now.load()));
+  line("backing_reused", static_cast<long long>(dp.backing_reused.load()));
+  // READDIRPLUS entries, and the ListingAdvisor's probes (docs/coherence.md).
+  line("listed_with_attributes", static_cast<long long>(fs.listings().with_attributes.load()));
+  line("listed_files_bare", static_cast<long long>(fs.listings().files_bare.load()));
+  const auto& adv = fs.listing_advisor().counters();
+  line("listing_probes", static_cast<long long>(adv.probes.load()));
+  line("listing_probe_hits", static_cast<long long>(adv.hits.load()));
+  line("listing_probe_misses", static_cast<long long>(adv.misses.load()));
+  line("inodes", static_cast<long long>(fs.inode_count()));
+  line("nodeids_forgotten", static_cast<long long>(s.NodeidsForgotten()));
+  line("memory_releases", static_cast<long long>(releaser.releases()));
+  line("memory_release_us", static_cast<long long>(releaser.release_micros()));
+  line("open_files", static_cast<long long>(fs.open_file_count()));
+  line("process_fds", sys::CountOpenFds());
+  line("fds_shed", static_cast<long long>(fs.fds_shed()));
+  line("invalidations_for_writers", static_cast<long long>(fs.invalidations_for_writers()));
+  line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
+  line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
+  // Confinement: by-name operations only in directories under SOURCE.
+  const auto& conf = fs.confinement().counters();
+  line("confinement_watch", fs.confinement().watching() ? 1 : 0);
+  line("confinement_walks", static_cast<long long>(conf.walks.load()));
+  line("confinement_dir_moves", static_cast<long long>(conf.dir_moves.load()));
+  line("confinement_refused", static_cast<long long>(conf.refused.load()));
+  // Which transport carried the requests (docs/transport.md).
+  line("transport_uring", server.uring_in_use() ? 1 : 0);
+  line("requests_via_dev", static_cast<long long>(server.dev_requests()));
+  line("requests_via_uring", static_cast<long long>(server.uring_requests()));
+  line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
+  line("uring_defer_taskrun", uring != nullptr && uring->defers_task_work() ? 1 : 0);
+  line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
+  // The source watch (fanotify): outside changes turned into invalidations.
+  const mirror::SourceWatcher* w = fs.source_watcher();
+  line("watch_on", w != nullptr ? 1 : 0);
+  if (w != nullptr) {
+    const auto& c = w->counters();
+    line("watch_events", static_cast<long long>(c.events.load()));
+    line("watch_own_events", static_cast<long long>(c.own_events.load()));
+    line("watch_unknown", static_cast<long long>(c.unknown.load()));
+    line("watch_inval_entry", static_cast<long long>(c.inval_entry.load()));
+    line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
+    line("watch_overflows", static_cast<long long>(c.overflows.load()));
+    line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
+    line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
+  }
+  return out;
+}
+
+std::string FormatStats(const Counters& counters) {
+  std::string out;
+  for (const auto& [name, value] : counters) {
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace ptfs::cmd

@@ -1,0 +1,231 @@
+#include "cmd/passthroughfs/status.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include "modules/json_line.h"
+#include "sys/mountinfo.h"
+#include "util/log.h"
+
+namespace ptfs::cmd {
+namespace {
+
+// How long a connection may take to send its one-line request: only root
+// and the daemon's user get this far, and one at a time.
+constexpr int kRequestTimeoutMs = 2000;
+// How long the command waits for the report: a stopped daemon (SIGSTOP, a
+// debugger) accepts the connection in the kernel but never answers.
+constexpr int kReplyTimeoutSeconds = 5;
+
+// sockaddr_un for the abstract name `name`; its length in *len.
+sockaddr_un AbstractAddress(const std::string& name, socklen_t* len) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const size_t n = std::min(name.size(), sizeof(addr.sun_path) - 1);
+  memcpy(addr.sun_path + 1, name.data(), n);  // sun_path[0] = 0: abstract
+  *len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+  return addr;
+}
+
+bool PeerCredentials(int fd, ucred* cred) {
+  socklen_t len = sizeof(*cred);
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0;
+}
+
+void SendAll(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// Up to the first newline (or `limit` bytes), waiting at most `timeout_ms`
+// in all.
+std::string ReceiveLine(int fd, size_t limit, int timeout_ms) {
+  std::string line;
+  while (line.size() < limit && line.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) break;
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  return line.substr(0, line.find('\n'));
+}
+
+std::string ReceiveAll(int fd) {
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+int Fail(const std::string& message) {
+  fprintf(stderr, "passthroughfs: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+std::string StatusReport::Lines() const {
+  std::string out;
+  for (const Field& f : fields_) {
+    out += f.key;
+    out += ": ";
+    for (char c : f.value) {
+      if (c == '\n') {
+        out += "\\n";
+      } else {
+        out += c;
+      }
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string StatusReport::Json() const {
+  modules::JsonLine line;
+  for (const Field& f : fields_) {
+    if (f.number) {
+      line.Int(f.key, std::stoll(f.value));
+    } else {
+      line.Str(f.key, f.value);
+    }
+  }
+  return std::move(line).Take();
+}
+
+std::string StatusSocketName(unsigned major, unsigned minor) {
+  return "passthroughfs/status/" + std::to_string(major) + ":" + std::to_string(minor);
+}
+
+Result<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& name, uid_t owner,
+                                                          std::function<StatusReport()> make) {
+  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Errno::Last();
+  socklen_t len;
+  const sockaddr_un addr = AbstractAddress(name, &len);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) < 0 ||
+      ::listen(fd.get(), 8) < 0) {
+    return Errno::Last();
+  }
+  return std::unique_ptr<StatusServer>(new StatusServer(std::move(fd), owner, std::move(make)));
+}
+
+StatusServer::StatusServer(sys::UniqueFd listener, uid_t owner, std::function<StatusReport()> make)
+    : listener_(std::move(listener)), owner_(owner), make_(std::move(make)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+StatusServer::~StatusServer() {
+  ::shutdown(listener_.get(), SHUT_RDWR);  // ends the accept below
+  if (thread_.joinable()) thread_.join();
+}
+
+void StatusServer::Loop() {
+  for (;;) {
+    const int conn = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // shut down
+    }
+    Answer(conn);
+    ::close(conn);
+  }
+}
+
+void StatusServer::Answer(int conn) {
+  ucred peer{};
+  if (!PeerCredentials(conn, &peer)) return;
+  if (peer.uid != 0 && peer.uid != owner_) {
+    LOG_INFO("status refused to uid %u (pid %d)", peer.uid, peer.pid);
+    SendAll(conn, "refused: only root and the mounting user (uid " + std::to_string(owner_) +
+                      ") may read this mount's status\n");
+    return;
+  }
+  const std::string request = ReceiveLine(conn, 64, kRequestTimeoutMs);
+  if (request != "status" && request != "status json") {
+    SendAll(conn, "refused: unknown request\n");
+    return;
+  }
+  const StatusReport report = make_();
+  SendAll(conn, "ok\n" + (request == "status json" ? report.Json() : report.Lines()));
+}
+
+int RunStatus(const std::vector<std::string>& args) {
+  bool json = false;
+  std::string given;
+  for (const std::string& a : args) {
+    if (a == "--json") {
+      json = true;
+    } else if (a.starts_with("-") && a != "-") {
+      return Fail("status: unknown option '" + a + "' (usage: passthroughfs status [--json] MOUNTPOINT)");
+    } else if (given.empty()) {
+      given = a;
+    } else {
+      return Fail("status: one MOUNTPOINT only (usage: passthroughfs status [--json] MOUNTPOINT)");
+    }
+  }
+  if (given.empty()) return Fail("usage: passthroughfs status [--json] MOUNTPOINT");
+  // Not stat(2): the mount's root belongs to the daemon, which may not answer.
+  const std::string path = sys::MountPointPath(given);
+  const std::optional<sys::MountInfo> mount = sys::FindMount(sys::ReadMountInfo(), path);
+  if (!mount) return Fail(given + ": not a mount point");
+  if (mount->fstype != "fuse" && !mount->fstype.starts_with("fuse.")) {
+    return Fail(given + ": a " + mount->fstype + " mount, not passthroughfs");
+  }
+  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Fail(std::string("socket: ") + strerror(errno));
+  socklen_t len;
+  const sockaddr_un addr = AbstractAddress(StatusSocketName(mount->major, mount->minor), &len);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) < 0) {
+    return Fail(given + ": no passthroughfs daemon answers for this " + mount->fstype +
+                " mount (another FUSE server, a daemon that has died, or one in another "
+                "network namespace)");
+  }
+  ucred server{};
+  const std::optional<std::string> owner = mount->SuperOption("user_id");
+  if (!PeerCredentials(fd.get(), &server) ||
+      (server.uid != 0 && (!owner || *owner != std::to_string(server.uid)))) {
+    return Fail(given + ": the status socket is held by uid " + std::to_string(server.uid) +
+                " (pid " + std::to_string(server.pid) + "), not by root or the mount's owner (" +
+                (owner ? "uid " + *owner : "unknown") + "): not trusted");
+  }
+  const timeval timeout{kReplyTimeoutSeconds, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  SendAll(fd.get(), json ? "status json\n" : "status\n");
+  errno = 0;
+  const std::string reply = ReceiveAll(fd.get());
+  if (reply.empty() && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return Fail(given + ": the daemon (pid " + std::to_string(server.pid) +
+                ") did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
+  }
+  if (reply.starts_with("ok\n")) {
+    fputs(reply.c_str() + 3, stdout);
+    return 0;
+  }
+  const std::string why = reply.substr(0, reply.find('\n'));
+  if (why.empty()) return Fail(given + ": the daemon closed the connection without a status");
+  return Fail(given + ": " + (why.starts_with("refused: ") ? why.substr(9) : why));
+}
+
+}  // namespace ptfs::cmd

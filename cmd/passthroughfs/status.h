@@ -1,0 +1,85 @@
+// `passthroughfs status MOUNTPOINT`: what a running daemon reports about its
+// mount (docs/status.md).
+//
+// The daemon listens on a unix socket in the abstract namespace named after
+// its mount's device ("passthroughfs/status/0:52"), found again from
+// /proc/self/mountinfo by the command. Chosen over a file under /run (no
+// stale socket after a kill -9, the same rule for root's and a user's
+// mounts whether or not $XDG_RUNTIME_DIR exists) and over a virtual file in
+// the mount (which a mirror must not invent, and which a hung daemon could
+// not answer without hanging its reader). Both ends check the other with
+// SO_PEERCRED: the daemon answers only root and its own user; the command
+// trusts only a socket held by root or by the mount's owner (user_id=), so
+// a name taken first by someone else is refused, not believed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ptfs/result.h"
+#include "sys/fd.h"
+
+namespace ptfs::cmd {
+
+// key: value pairs in the order added; values are text or numbers (numbers
+// stay numbers in JSON).
+class StatusReport {
+ public:
+  void Text(std::string key, std::string value) {
+    fields_.push_back({std::move(key), std::move(value), false});
+  }
+  void Number(std::string key, long long value) {
+    fields_.push_back({std::move(key), std::to_string(value), true});
+  }
+  // "key: value" lines (a newline in a value is written as \n).
+  std::string Lines() const;
+  // One JSON object on one line, with its newline.
+  std::string Json() const;
+
+ private:
+  struct Field {
+    std::string key;
+    std::string value;
+    bool number;
+  };
+  std::vector<Field> fields_;
+};
+
+// The socket's name for the mount with device major:minor (without the
+// abstract namespace's leading NUL).
+std::string StatusSocketName(unsigned major, unsigned minor);
+
+// The daemon's end: answers each connection with the report `make` builds,
+// in a thread of its own, until destroyed.
+class StatusServer {
+ public:
+  // Listens on `name`; only root and `owner` are answered. Errno on failure
+  // (EADDRINUSE: someone holds the name).
+  static Result<std::unique_ptr<StatusServer>> Start(const std::string& name, uid_t owner,
+                                                     std::function<StatusReport()> make);
+  ~StatusServer();
+  StatusServer(const StatusServer&) = delete;
+  StatusServer& operator=(const StatusServer&) = delete;
+
+ private:
+  StatusServer(sys::UniqueFd listener, uid_t owner, std::function<StatusReport()> make);
+  void Loop();
+  void Answer(int conn);
+
+  sys::UniqueFd listener_;
+  uid_t owner_;
+  std::function<StatusReport()> make_;
+  std::thread thread_;
+};
+
+// The command: `args` are what follows "status". Prints the report (or one
+// line saying why not) and returns the exit status.
+int RunStatus(const std::vector<std::string>& args);
+
+}  // namespace ptfs::cmd
