@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Installs everything passthroughfs needs to build, test and benchmark on a
-# fresh Debian 12 machine. Idempotent: only missing packages are installed.
+# Installs the Debian packages passthroughfs needs on a fresh Debian 12
+# machine. Idempotent: only missing packages are installed.
+#   scripts/install-deps.sh            build, run, test and benchmark
+#   scripts/install-deps.sh --runtime  only build and run (scripts/mount.sh)
 set -euo pipefail
-packages=(
-  build-essential cmake ninja-build pkg-config  # toolchain
-  libgtest-dev                                  # unit / fakekernel / mount tests
+runtime=(
+  build-essential cmake ninja-build pkg-config  # toolchain (build-essential brings dpkg-dev for cpack)
   fuse3                                         # fusermount3 + mount.fuse3 (unprivileged mounts, fstab)
+)
+tests=(
+  libgtest-dev                                  # unit / fakekernel / mount tests
   attr acl                                      # setfattr/getfattr/setfacl used by tests
+  python3                                       # status test (JSON), bench/suite
   git                                           # the real-tree acceptance test
   groff-base man-db                             # passthroughfs(8) checked as man shows it
   clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
   libbenchmark-dev valgrind                     # bench/micro request cost (ns and callgrind counts)
 )
+packages=("${runtime[@]}")
+[[ ${1:-} == --runtime ]] || packages+=("${tests[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +26,7 @@ done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   export DEBIAN_FRONTEND=noninteractive
+  echo "installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi

@@ -156,4 +156,3 @@ expect_refusal "status of a plain directory" "not a mount point" "$DAEMON" statu
 expect_refusal "status of /proc" "a proc mount, not passthroughfs" "$DAEMON" status /proc
 expect_refusal "status without MOUNTPOINT" "usage: passthroughfs status" "$DAEMON" status
 expect_refusal "status with an unknown option" "unknown option '--xml'" "$DAEMON" status --xml "$MNT"
-log "PASS"
