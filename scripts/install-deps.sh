@@ -13,6 +13,7 @@ tests=(
   attr acl                                      # setfattr/getfattr/setfacl used by tests
   python3                                       # status test (JSON), bench/suite
   git                                           # the real-tree acceptance test
+  systemd                                       # systemd-analyze verify of docs/systemd
   groff-base man-db                             # passthroughfs(8) checked as man shows it
   clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
   libbenchmark-dev valgrind                     # bench/micro request cost (ns and callgrind counts)

@@ -30,6 +30,7 @@
 #include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
+#include "cmd/passthroughfs/sd_notify.h"
 #include "cmd/passthroughfs/status.h"
 #include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
@@ -342,6 +343,7 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
         continue;
       }
       LOG_INFO("signal %d: unmounting %s", sig, mountpoint.c_str());
+      NotifyServiceManager("STOPPING=1");
       if (Errno e = transport::Unmount(mountpoint, method)) {
         LOG_ERROR("unmounting %s failed: %s", mountpoint.c_str(), strerror(e.value()));
       }
@@ -541,6 +543,8 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     }
     LOG_INFO("%s", summary.c_str());
     log::EchoToStderr(false);
+    // systemd's Type=notify (docs/systemd): the unit is up from here.
+    NotifyServiceManager("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + summary);
     if (ready_fd >= 0) {
       const std::string said = std::string(1, '\0') + summary + "\n";
       if (::write(ready_fd, said.data(), said.size()) != static_cast<ssize_t>(said.size())) {

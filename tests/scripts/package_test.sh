@@ -6,7 +6,10 @@
 # where man finds it, and mount.fuse.passthroughfs where mount(8) looks; an
 # fstab line and `mount -t fuse.passthroughfs` then mount from a PATH-less
 # environment (as mount(8) runs its helpers), even with mount.fuse3's generic
-# name removed; `dpkg -r` takes it all away again. Also: scripts/mount.sh
+# name removed; the example systemd units of docs/systemd pass
+# systemd-analyze verify, and the installed daemon speaks Type=notify
+# (READY=1 once the mount is live, STOPPING=1 on SIGTERM); `dpkg -r` takes
+# it all away again. Also: scripts/mount.sh
 # installs only build and run-time packages, and a configure with the tests
 # off needs no test library.
 #
@@ -21,7 +24,7 @@ if [[ ${1:-} == --in-namespace ]]; then
   shift
   source "$(dirname "$0")/lib.sh"
   TEST_NAME="$TEST_NAME(installed)"
-  PKG=$1 SRC=$2 MNT=$3 OVL=$4
+  PKG=$1 SRC=$2 MNT=$3 OVL=$4 SOURCE_DIR=$5
   for dir in usr etc var; do
     mkdir -p "$OVL/$dir.upper" "$OVL/$dir.work"
     mount -t overlay overlay -o "lowerdir=/$dir,upperdir=$OVL/$dir.upper,workdir=$OVL/$dir.work" "/$dir" ||
@@ -61,6 +64,45 @@ if [[ ${1:-} == --in-namespace ]]; then
   rm -f /usr/sbin/mount.fuse
   env -i /usr/bin/mount -t fuse.passthroughfs "$SRC" "$MNT" || fail "mount -t fuse.passthroughfs failed"
   check_mounted "mount -t fuse.passthroughfs (through mount.fuse.passthroughfs)"
+
+  # The example systemd units (docs/systemd) against the installed daemon:
+  # systemd-analyze verify reads them without a warning.
+  if command -v systemd-analyze >/dev/null; then
+    mkdir -p "$OVL/units"
+    cp "$SOURCE_DIR"/docs/systemd/* "$OVL/units/"
+    (cd "$OVL/units" && systemd-analyze verify --man=no ./*.service ./*.mount) >"$OVL/verify.log" 2>&1 ||
+      fail "systemd-analyze verify of docs/systemd: $(cat "$OVL/verify.log")"
+    [[ ! -s $OVL/verify.log ]] || fail "systemd-analyze verify warns: $(cat "$OVL/verify.log")"
+    log "systemd-analyze verify: $(cd "$OVL/units" && echo ./*) read cleanly"
+  else
+    fail "systemd-analyze not installed (scripts/install-deps.sh installs systemd)"
+  fi
+  # Type=notify as systemd runs it: READY=1 (with MAINPID) arrives when the
+  # mount is already live, STOPPING=1 on SIGTERM.
+  NOTIFY=$OVL/notify.sock
+  /usr/bin/python3 - "$NOTIFY" "$MNT" >"$OVL/notify.log" 2>&1 <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+print("listening", flush=True)
+while True:
+    msg = s.recv(4096).decode()
+    live = os.path.ismount(sys.argv[2]) and open(os.path.join(sys.argv[2], "hello")).read().strip()
+    print(repr(msg), "live:", live, flush=True)
+    if "STOPPING=1" in msg:
+        break
+PY
+  receiver=$!
+  for _ in $(seq 50); do grep -q listening "$OVL/notify.log" && break; sleep 0.1; done
+  NOTIFY_SOCKET=$NOTIFY /usr/bin/passthroughfs -f "$SRC" "$MNT" 2>"$OVL/notify-daemon.log" &
+  daemon=$!
+  for _ in $(seq 100); do grep -q READY "$OVL/notify.log" && break; sleep 0.1; done
+  grep -q "READY=1.*MAINPID=$daemon.*STATUS=mounted .* live: hello package" "$OVL/notify.log" ||
+    fail "Type=notify: no READY=1 with MAINPID=$daemon while the mount was live: $(cat "$OVL/notify.log")"
+  kill -TERM "$daemon"
+  wait "$daemon" || fail "Type=notify: the daemon exited $? on SIGTERM"
+  wait "$receiver" || fail "Type=notify: no STOPPING=1: $(cat "$OVL/notify.log")"
+  log "Type=notify: $(grep -o "READY=1[^']*" "$OVL/notify.log" | head -1 | cut -c1-90)...; STOPPING=1 on SIGTERM"
 
   dpkg -i "$PKG"/libptfs-dev_*.deb >>"$OVL/dpkg.log" 2>&1 || fail "dpkg -i libptfs-dev: $(tail -5 "$OVL/dpkg.log")"
   [[ -f /usr/include/ptfs/module.h ]] || fail "libptfs-dev: no /usr/include/ptfs/module.h"
@@ -131,6 +173,6 @@ mkdir -p "$SRC" "$MNT" "$TMP/overlay"
 echo "hello package" >"$SRC/hello"
 host_state() { dpkg-query -W -f='${Status}' passthroughfs 2>&1 || true; ls -l /usr/bin/passthroughfs 2>&1 || true; }
 before=$(host_state)
-unshare -m --propagation private bash "$0" --in-namespace "$PKG" "$SRC" "$MNT" "$TMP/overlay" ||
+unshare -m --propagation private bash "$0" --in-namespace "$PKG" "$SRC" "$MNT" "$TMP/overlay" "$SOURCE_DIR" ||
   fail "the installed part failed (see above)"
 [[ $(host_state) == "$before" ]] || fail "the host changed: was '$before', now '$(host_state)'"
