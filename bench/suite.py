@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import time
 
+from plot import plot
 from suite_systems import (CMD_TIMEOUT, PTFS_VARIANTS, StepFailed, count_tree, drop_caches,
                            is_mounted, log, make_systems, run)
 
@@ -710,8 +711,12 @@ def main():
                         " ".join(f"{op}={c}" for op, c in (r.get("requests_median") or {}).items())])
     with open(base_name + ".txt", "w") as f:
         f.write(text + "\n")
-    log(f"\nwrote {base_name}.json, .csv and .txt")
-    return 0 if all(r["status"] == "OK" for r in rows) else 1
+    # The picture (bench/plot.py): every row's ratio to native per system.
+    why_no_plot = plot(base_name + ".json", base_name + ".png")
+    if why_no_plot:
+        log(f"no picture: {why_no_plot}")
+    log(f"\nwrote {base_name}.json, .csv, .txt" + ("" if why_no_plot else " and .png"))
+    return 0 if all(r["status"] == "OK" for r in rows) and not why_no_plot else 1
 
 
 if __name__ == "__main__":

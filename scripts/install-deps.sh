@@ -17,6 +17,7 @@ tests=(
   groff-base man-db                             # passthroughfs(8) checked as man shows it
   clang libclang-rt-14-dev                      # fuzz tier (libFuzzer, sanitizers)
   libbenchmark-dev valgrind                     # bench/micro request cost (ns and callgrind counts)
+  gnuplot-nox                                   # bench/suite's picture (bench/plot.py)
 )
 packages=("${runtime[@]}")
 [[ ${1:-} == --runtime ]] || packages+=("${tests[@]}")
