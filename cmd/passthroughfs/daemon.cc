@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -577,8 +578,14 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
 // -o remount: the running daemon keeps serving; this process only asks the
 // kernel to change the mount's flags.
 int Remount(const Options& o) {
+  struct statfs now;
+  if (::statfs(o.mountpoint.c_str(), &now) < 0) {
+    Die("cannot remount " + o.mountpoint + ": " + strerror(errno));
+  }
   std::string why;
-  if (transport::Remount(o.mount, &why)) Die(why);
+  if (transport::Remount(RemountRequest(o, static_cast<unsigned long>(now.f_flags)), &why)) {
+    Die(why);
+  }
   return 0;
 }
 

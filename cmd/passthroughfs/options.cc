@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -371,8 +372,9 @@ constexpr OptionSpec kOptions[] = {
     {"", 0, "nodiratime", "", "", &MountFlags<MS_NODIRATIME, 0>},
     {"", 0, "diratime", "", "", &MountFlags<0, MS_NODIRATIME>},
     {"", 0, "remount", "",
-     "change ro/rw and the flags above of the running mount at MOUNTPOINT, then exit (SOURCE "
-     "may be left out; `mount -o remount,ro MOUNTPOINT` runs this; needs root)",
+     "change ro/rw and the flags above of the running mount at MOUNTPOINT, then exit; flags "
+     "not named keep their value (SOURCE may be left out; `mount -o remount,ro MOUNTPOINT` "
+     "runs this; needs root)",
      [](Options& o, const OptionValue&) { o.remount = true; }},
     // What /proc/mounts shows of a FUSE mount; mount(8) passes them back on
     // a remount, where they are ignored (the kernel keeps its own).
@@ -584,6 +586,26 @@ std::string Usage(const char* argv0, std::span<const ModuleOption> extra) {
   }
   out += "\nAnything else is an error, so that a typo does not mount with the wrong policy.\n";
   return out;
+}
+
+transport::MountRequest RemountRequest(const Options& o, unsigned long current_st_flags) {
+  Options r = o;
+  // statfs(2)'s ST_* flag -> mount(2)'s MS_* flag (ST_RELATIME differs).
+  static constexpr std::pair<unsigned long, unsigned long> kKept[] = {
+      {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},         {ST_NOEXEC, MS_NOEXEC},
+      {ST_SYNCHRONOUS, MS_SYNCHRONOUS}, {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+      {ST_RELATIME, MS_RELATIME}};
+  r.mount.flags = 0;
+  for (const auto& [st, ms] : kKept) {
+    if ((current_st_flags & st) != 0) r.mount.flags |= ms;
+  }
+  if ((current_st_flags & (ST_NOATIME | ST_RELATIME)) == 0) r.mount.flags |= MS_STRICTATIME;
+  r.mount.read_only = (current_st_flags & ST_RDONLY) != 0;
+  const std::span<const OptionSpec> table = OptionTable();
+  for (const std::string& given : o.given) {
+    if (!given.starts_with("--")) ApplyMountOption(&r, table, given);
+  }
+  return r.mount;
 }
 
 Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra) {

@@ -139,6 +139,11 @@ std::span<const OptionSpec> OptionTable();
 // std::invalid_argument with a one-line message (also for an `extra` whose
 // name is not a valid option name or is already taken).
 Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra = {});
+// `-o remount,...` as given in `o`, applied over the running mount's
+// statfs(2) f_flags (ST_RDONLY, ST_NOSUID, ...): a flag the command line
+// does not name keeps its current value, as when mount(8) restates them
+// all.
+transport::MountRequest RemountRequest(const Options& o, unsigned long current_st_flags);
 // Generated from OptionTable, with `extra` after the daemon's options.
 std::string Usage(const char* argv0, std::span<const ModuleOption> extra = {});
 

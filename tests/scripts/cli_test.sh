@@ -309,6 +309,18 @@ rm "$MNT/rw-file"
 info=$(mount_info "$MNT")
 ! grep -qwE 'nosuid|nodev|ro' <<<"$info" || fail "harmless options: dev,suid,rw not applied: $info"
 pid=$(daemon_pid_for "$MNT")
+# Issue 20: a direct `passthroughfs -o remount,ro` made this suid,dev mount
+# nosuid,nodev (a new mount's defaults); flags not named stay as they are.
+run "$DAEMON" -o remount,ro "$MNT"
+((RC == 0)) || fail "direct remount,ro: exit $RC: $(cat "$ERR")"
+info=$(mount_info "$MNT")
+grep -qw ro <<<"$info" && ! grep -qwE 'nosuid|nodev' <<<"$info" ||
+  fail "direct remount,ro changed more than ro: $info"
+run "$DAEMON" -o remount,rw,nodev "$MNT"
+info=$(mount_info "$MNT")
+((RC == 0)) && grep -qw nodev <<<"$info" && ! grep -qwE 'nosuid|ro' <<<"$info" ||
+  fail "direct remount,rw,nodev: exit $RC, mount $info"
+log "direct -o remount keeps the flags it does not name: $info"
 umount "$MNT"
 wait_gone "$pid" 10 || fail "harmless options: daemon still running after umount"
 log "harmless options: accepted, mount is '$info'"

@@ -197,6 +197,22 @@ TEST(OptionTable, RemountTakesWhatMountPassesAndNeedsNoSource) {
   EXPECT_EQ(m.mountpoint, "/mnt");
   EXPECT_EQ(m.mount.mountpoint, "/mnt");
   EXPECT_FALSE(Parse({}).remount);
+  // Issue 20: a direct `passthroughfs -o remount,rw MNT` changed a suid,dev
+  // mount to nosuid,nodev (the defaults of a new mount); a flag not named
+  // keeps the mount's current value, as does the access-time rule.
+  const unsigned long suid_dev_noatime_ro = ST_RDONLY | ST_NOATIME;
+  transport::MountRequest r = RemountRequest(m, suid_dev_noatime_ro);
+  EXPECT_FALSE(r.read_only);
+  EXPECT_EQ(r.flags, static_cast<unsigned long>(MS_NOATIME));
+  r = RemountRequest(ParseArgv({"-o", "remount,nosuid", "/mnt"}), ST_NODEV | ST_RELATIME);
+  EXPECT_FALSE(r.read_only);
+  EXPECT_EQ(r.flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_RELATIME));
+  r = RemountRequest(ParseArgv({"-o", "remount,ro,dev", "/mnt"}), ST_NODEV | ST_NOEXEC);
+  EXPECT_TRUE(r.read_only);
+  EXPECT_EQ(r.flags, static_cast<unsigned long>(MS_NOEXEC | MS_STRICTATIME));
+  // What mount(8) restates replaces the current flags entirely.
+  EXPECT_EQ(RemountRequest(o, ST_NOEXEC | ST_NOATIME).flags,
+            static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_RELATIME | MS_NOEXEC));
   try {
     ParseArgv({"-o", "ro", "/mnt"});
     ADD_FAILURE() << "one positional without remount accepted";
