@@ -52,6 +52,7 @@
 #include "session/session.h"
 #include "transport/channel.h"
 #include "transport/mount.h"
+#include "transport/unmount_guard.h"
 #include "transport/uring.h"
 #include "util/log.h"
 
@@ -612,6 +613,12 @@ int Run(Options o) {
   std::string why;
   auto mounted = transport::Mount(plan.mount, &why);
   if (!mounted.ok()) Die(why);
+  if (o.mount.auto_unmount) {
+    if (Errno e = transport::StartUnmountGuard(o.mountpoint, &*mounted)) {
+      LOG_WARN("-o auto_unmount: cannot start the unmount guard (%s): a daemon killed with -9 "
+               "leaves its mount behind", strerror(e.value()));
+    }
+  }
   // The transport is decided before INIT (which asks for FUSE_OVER_IO_URING
   // only when the rings can be used), and probed after the mount, which has
   // loaded the fuse module and with it /sys/module/fuse/parameters.
@@ -635,6 +642,10 @@ int Run(Options o) {
 
 int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extra) {
   try {
+    // The daemon's executable run as its own -o auto_unmount guard.
+    if (argc >= 1 && std::string_view(argv[0]) == ptfs::transport::kUnmountGuardName) {
+      return ptfs::transport::RunUnmountGuard(argc, argv);
+    }
     if (argc >= 2 && std::string_view(argv[1]) == "status") {
       // `passthroughfs status MOUNTPOINT`: mounting needs two operands, so a
       // SOURCE directory named "status" still mounts as before.

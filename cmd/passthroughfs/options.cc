@@ -385,7 +385,10 @@ constexpr OptionSpec kOptions[] = {
     {"", 0, "rootmode", "M", "", &KernelShown},
     {"", 0, "max_read", "N", "", &KernelShown},
     {"", 0, "blksize", "N", "", &KernelShown},
-    {"", 0, "auto_unmount", "", "for fusermount3 (unprivileged mounts)", &FusermountOption},
+    {"", 0, "auto_unmount", "",
+     "unmount when the daemon ends however it ends (kill -9, a crash), as root too: a guard "
+     "process (passthroughfs-unmount-guard) waits for it",
+     &FusermountOption},
     {"", 0, "allow_root", "", "", &FusermountOption},
     // Only mount(8) and fstab act on these; they mean nothing to the filesystem.
     {"", 0, "defaults", "", kFstabOnly, &Ignored},

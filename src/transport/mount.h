@@ -34,6 +34,9 @@ struct Mounted {
   // reading; when it closes, as this process ends however it ends,
   // fusermount3 unmounts. Kept for as long as the mount is served.
   sys::UniqueFd auto_unmount_socket;
+  // With -o auto_unmount: the write end of the unmount guard's pipe
+  // (unmount_guard.h), held for as long as the mount is served.
+  sys::UniqueFd unmount_guard;
 };
 
 // Mounts; on failure returns the errno and fills `why` with a one-line reason.

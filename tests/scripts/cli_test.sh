@@ -422,3 +422,32 @@ wait_gone "$pid" 10 || fail "auto_unmount: daemon still running after fusermount
 for _ in $(seq 50); do pgrep -f "auto_unmount -- $UMNT" >/dev/null || break; sleep 0.1; done
 ! pgrep -f "auto_unmount -- $UMNT" >/dev/null || fail "auto_unmount: fusermount3 still waiting 5 s after the daemon ended"
 log "auto_unmount (unprivileged): returns, serves, fusermount3 -u ends the daemon and its fusermount3"
+
+# -o auto_unmount when the daemon is killed with -9 (fusermount3 3.14 opens
+# the dead mount as root, gets EACCES without allow_other and leaves it:
+# libfuse #586; as root there was no auto-unmount at all). The daemon's own
+# unmount guard unmounts it, for a normal user and for root; after a clean
+# umount the guard just exits.
+guard_pids() { pgrep -f "^passthroughfs-unmount-guard $1 " || true; }
+auto_unmount_after_kill() {
+  local who=$1 mnt=$2 pid
+  shift 2
+  run "$@" -o auto_unmount "${mnt%/mnt}/src" "$mnt"
+  ((RC == 0)) || fail "auto_unmount ($who): exit $RC: $(cat "$ERR")"
+  [[ -n $(guard_pids "$mnt") ]] || fail "auto_unmount ($who): no unmount guard running"
+  pid=$(daemon_pid_for "$mnt")
+  kill -KILL "$pid"
+  for _ in $(seq 50); do is_mounted "$mnt" || break; sleep 0.1; done
+  ! is_mounted "$mnt" || fail "auto_unmount ($who): mount still there 5 s after kill -9 of the daemon"
+  for _ in $(seq 50); do [[ -z $(guard_pids "$mnt") ]] && break; sleep 0.1; done
+  [[ -z $(guard_pids "$mnt") ]] || fail "auto_unmount ($who): the guard did not exit"
+  log "auto_unmount ($who): kill -9 of the daemon -> unmounted by its guard"
+}
+auto_unmount_after_kill "unprivileged" "$UMNT" setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups "$DAEMON"
+auto_unmount_after_kill "root" "$MNT" "$DAEMON"
+run "$DAEMON" -o auto_unmount "$SRC" "$MNT"
+guard=$(guard_pids "$MNT")
+[[ -n $guard ]] || fail "auto_unmount (root): no guard"
+umount "$MNT"
+wait_gone "$guard" 10 || fail "auto_unmount: the guard stayed after a clean umount"
+log "auto_unmount: after a clean umount the guard exits"

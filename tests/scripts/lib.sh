@@ -76,12 +76,14 @@ alive() {
 }
 
 # PIDs of live processes running $DAEMON_REAL with an argument equal to $1 or,
-# with a trailing "/", starting with $1.
+# with a trailing "/", starting with $1 (daemons, not their unmount guards).
 daemon_pids() {
   local want=$1 p exe
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
     [[ $exe == "$DAEMON_REAL" ]] || continue
+    # Not the -o auto_unmount guard (the same executable under another name).
+    [[ $(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1) != passthroughfs-unmount-guard ]] || continue
     if tr '\0' '\n' <"$p/cmdline" 2>/dev/null |
       awk -v w="$want" 'substr(w, length(w)) == "/" ? index($0, w) == 1 : $0 == w { f = 1 } END { exit !f }'; then
       echo "${p#/proc/}"
