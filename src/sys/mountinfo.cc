@@ -85,6 +85,7 @@ std::optional<MountInfo> ParseMountInfoLine(std::string_view line) {
   MountInfo m;
   const std::string dev(f[2]);
   if (sscanf(dev.c_str(), "%u:%u", &m.major, &m.minor) != 2) return std::nullopt;
+  if (sscanf(std::string(f[0]).c_str(), "%u", &m.id) != 1) return std::nullopt;
   m.mount_point = Unescape(f[4]);
   m.fstype = Unescape(f[dash + 1]);
   m.source = Unescape(f[dash + 2]);

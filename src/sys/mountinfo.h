@@ -10,6 +10,7 @@
 namespace ptfs::sys {
 
 struct MountInfo {
+  unsigned id = 0;     // the mount's id (first field)
   unsigned major = 0;  // the superblock's device: FUSE mounts have major 0 and
   unsigned minor = 0;  // the connection's number as minor
   std::string mount_point;  // unescaped ("\040" is a space)

@@ -20,8 +20,12 @@ namespace {
 
 constexpr int kGuardFd = 3;
 
-std::string DeviceOf(const sys::MountInfo& m) {
-  return std::to_string(m.major) + ":" + std::to_string(m.minor);
+// What identifies the mount: its id, its device and its source (an id and
+// a device number are reused once free, so one alone could name a later
+// mount at the same place).
+std::string IdentityOf(const sys::MountInfo& m) {
+  return std::to_string(m.id) + ":" + std::to_string(m.major) + ":" + std::to_string(m.minor) +
+         ":" + m.source;
 }
 
 }  // namespace
@@ -47,11 +51,11 @@ Errno StartUnmountGuard(const std::string& mountpoint, Mounted* mounted) {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  const std::string device = DeviceOf(*mount);
+  const std::string identity = IdentityOf(*mount);
   const std::string method = mounted->method == MountMethod::kSyscall ? "syscall" : "fusermount";
   std::vector<char*> argv = {const_cast<char*>(kUnmountGuardName),
                              const_cast<char*>(mount->mount_point.c_str()),
-                             const_cast<char*>(device.c_str()), const_cast<char*>(method.c_str()),
+                             const_cast<char*>(identity.c_str()), const_cast<char*>(method.c_str()),
                              nullptr};
   pid_t pid;
   const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv.data(), environ);
@@ -64,7 +68,7 @@ Errno StartUnmountGuard(const std::string& mountpoint, Mounted* mounted) {
 
 int RunUnmountGuard(int argc, char** argv) {
   if (argc != 4) return 2;
-  const std::string mountpoint = argv[1], device = argv[2], method = argv[3];
+  const std::string mountpoint = argv[1], identity = argv[2], method = argv[3];
   ::close_range(kGuardFd + 1, ~0U, 0);
   char byte;
   for (;;) {
@@ -73,7 +77,7 @@ int RunUnmountGuard(int argc, char** argv) {
     if (n < 0 && errno != EINTR) return 1;   // not a pipe: nothing to guard
   }
   const auto mount = sys::FindMount(sys::ReadMountInfo(), mountpoint);
-  if (!mount || DeviceOf(*mount) != device) return 0;  // unmounted already
+  if (!mount || IdentityOf(*mount) != identity) return 0;  // unmounted already
   if (method == "syscall") return ::umount2(mountpoint.c_str(), MNT_DETACH) == 0 ? 0 : 1;
   const char* fusermount[] = {"fusermount3", "-u", "-q", "-z", "--", mountpoint.c_str(), nullptr};
   pid_t pid;

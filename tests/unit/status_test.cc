@@ -17,6 +17,7 @@ TEST(MountInfo, ParsesAFuseLineWithOptionalFieldsAndEscapes) {
       "812 29 0:84 / /tmp/my\\040mnt rw,nosuid,nodev,relatime shared:455 master:1 - "
       "fuse.passthroughfs /srv/data rw,user_id=1000,group_id=1000,allow_other");
   ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->id, 812u);
   EXPECT_EQ(m->major, 0u);
   EXPECT_EQ(m->minor, 84u);
   EXPECT_EQ(m->mount_point, "/tmp/my mnt");
