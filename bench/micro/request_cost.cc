@@ -1,5 +1,7 @@
 // Server cost per request: decode + handler + encode for GETATTR, LOOKUP and
-// READDIRPLUS, in-process, with no kernel in the way. The real Session
+// READDIRPLUS, and of a CREATE + RELEASE + UNLINK cycle with each policy
+// module in front of the mirror (and none), in-process, with no kernel in
+// the way. The real Session
 // decodes each message and dispatches it to a real MirrorFs on a
 // temporary directory; the reply goes to a channel that only counts bytes.
 //
@@ -22,6 +24,12 @@
 
 #include "abi/fuse_abi.h"
 #include "mirror/mirror_fs.h"
+#include "modules/audit.h"
+#include "modules/audit_log.h"
+#include "modules/hide.h"
+#include "modules/map_owner.h"
+#include "modules/read_only.h"
+#include "ptfs/module.h"
 #include "session/session.h"
 #include "transport/channel.h"
 #include "util/log.h"
@@ -73,10 +81,12 @@ std::string Message(uint32_t opcode, uint64_t nodeid, std::string_view arg,
   return m;
 }
 
-// A Session over a MirrorFs on a fresh directory of `files` files.
+// A Session over a MirrorFs on a fresh directory of `files` files, with the
+// policy modules `policy` names in front ("none", "hide", "read-only",
+// "audit", "map-owner" or "all": the bench suite's ptfs-* variants).
 class Rig {
  public:
-  explicit Rig(int files) {
+  explicit Rig(int files, const std::string& policy = "none") {
     char tmpl[] = "/tmp/ptfs-reqcost-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     for (int i = 0; i < files; ++i) {
@@ -94,7 +104,45 @@ class Rig {
       std::exit(1);
     }
     fs_ = std::move(fs.value());
-    session_ = std::make_unique<session::Session>(fs_.get(), session::SessionOptions{});
+    FileSystem* served = fs_.get();
+    if (policy != "none") {
+      std::vector<ModuleChain::Factory> chain;
+      const bool all = policy == "all";
+      if (all || policy == "audit") {
+        audit_ = std::make_unique<modules::AuditLog>(
+            dir_ + ".audit", modules::AuditLog::OnFailure::kRefuse, [](const std::string&) {});
+        if (audit_->Open()) std::exit(1);
+        chain.push_back([this](FileSystem* inner) {
+          return std::make_unique<modules::AuditModule>(inner, audit_.get(), false);
+        });
+      }
+      if (all || policy == "hide") {
+        chain.push_back([](FileSystem* inner) {
+          return std::make_unique<modules::HideModule>(
+              inner, std::vector<std::string>{"*.key", "secret*", "build/*/cache"});
+        });
+      }
+      if (all || policy == "read-only") {
+        chain.push_back([](FileSystem* inner) {
+          return std::make_unique<modules::ReadOnlyModule>(
+              inner, std::vector<std::string>{"elsewhere/frozen"});
+        });
+      }
+      if (all || policy == "map-owner") {
+        chain.push_back([](FileSystem* inner) {
+          return std::make_unique<modules::MapOwnerModule>(
+              inner, std::vector<modules::IdMap>{{4242, 4343}},
+              std::vector<modules::IdMap>{{4242, 4343}});
+        });
+      }
+      if (chain.empty()) {
+        std::fprintf(stderr, "unknown policy %s\n", policy.c_str());
+        std::exit(2);
+      }
+      chain_ = std::make_unique<ModuleChain>(fs_.get(), chain);
+      served = chain_.get();
+    }
+    session_ = std::make_unique<session::Session>(served, session::SessionOptions{});
     bufs_ = std::make_unique<session::WorkerBuffers>(session::kRequestBufferSize);
     fuse_init_in in{};
     in.major = kKernelVersion;
@@ -104,9 +152,11 @@ class Rig {
   }
   ~Rig() {
     session_.reset();
+    chain_.reset();
     fs_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
+    if (audit_) std::filesystem::remove(dir_ + ".audit", ec);
   }
   void Send(const std::string& m) { session_->HandleMessage(m, channel_, *bufs_); }
   CountingChannel& channel() { return channel_; }
@@ -129,6 +179,8 @@ class Rig {
  private:
   std::string dir_;
   std::unique_ptr<mirror::MirrorFs> fs_;
+  std::unique_ptr<modules::AuditLog> audit_;
+  std::unique_ptr<ModuleChain> chain_;
   std::unique_ptr<session::Session> session_;
   std::unique_ptr<session::WorkerBuffers> bufs_;
   CountingChannel channel_;
@@ -177,15 +229,79 @@ void Run(benchmark::State& state, const std::string& op) {
   state.counters["reply_bytes"] = static_cast<double>(w.rig->channel().last_size);
 }
 
+// One CREATE + RELEASE + UNLINK (+ FORGET) of a new file, as `touch f; rm f`
+// sends them, through `policy`'s modules.
+class CreateCycle {
+ public:
+  explicit CreateCycle(const std::string& policy) : rig_(1, policy) {
+    fuse_create_in in{};
+    in.flags = O_CREAT | O_WRONLY;
+    in.mode = S_IFREG | 0644;
+    create_ = Message(FUSE_CREATE, kRootId, Bytes(in), "new");
+    unlink_ = Message(FUSE_UNLINK, kRootId, {}, "new");
+  }
+  bool Once() {
+    rig_.Send(create_);
+    if (rig_.channel().last_error != 0) return false;
+    fuse_entry_out e;
+    fuse_open_out o;
+    std::memcpy(&e, rig_.channel().last_payload.data(), sizeof(e));
+    std::memcpy(&o, rig_.channel().last_payload.data() + sizeof(e), sizeof(o));
+    fuse_release_in rel{};
+    rel.fh = o.fh;
+    rig_.Send(Message(FUSE_RELEASE, e.nodeid, Bytes(rel)));
+    rig_.Send(unlink_);
+    if (rig_.channel().last_error != 0) return false;
+    fuse_forget_in f{};
+    f.nlookup = 1;
+    rig_.Send(Message(FUSE_FORGET, e.nodeid, Bytes(f)));
+    return true;
+  }
+
+ private:
+  Rig rig_;
+  std::string create_, unlink_;
+};
+
+void RunCreate(benchmark::State& state, const std::string& policy) {
+  CreateCycle cycle(policy);
+  for (auto _ : state) {
+    if (!cycle.Once()) {
+      state.SkipWithError("create/unlink failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_Getattr(benchmark::State& s) { Run(s, "getattr"); }
 void BM_Lookup(benchmark::State& s) { Run(s, "lookup"); }
 void BM_ReaddirPlus100(benchmark::State& s) { Run(s, "readdirplus"); }
 BENCHMARK(BM_Getattr);
 BENCHMARK(BM_Lookup);
 BENCHMARK(BM_ReaddirPlus100);
+BENCHMARK_CAPTURE(RunCreate, none, std::string("none"));
+BENCHMARK_CAPTURE(RunCreate, hide, std::string("hide"));
+BENCHMARK_CAPTURE(RunCreate, read_only, std::string("read-only"));
+BENCHMARK_CAPTURE(RunCreate, audit, std::string("audit"));
+BENCHMARK_CAPTURE(RunCreate, map_owner, std::string("map-owner"));
+BENCHMARK_CAPTURE(RunCreate, all, std::string("all"));
 
 // --count=N OP: exactly N requests with callgrind collecting only them.
+// OP "create:POLICY": N create/release/unlink cycles through POLICY.
 int CountMode(long n, const std::string& op) {
+  if (op.starts_with("create:")) {
+    CreateCycle cycle(op.substr(7));
+    CALLGRIND_ZERO_STATS;
+    CALLGRIND_START_INSTRUMENTATION;
+    for (long i = 0; i < n; ++i) {
+      if (!cycle.Once()) return 1;
+    }
+    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_DUMP_STATS_AT(op.c_str());
+    std::printf("%s: %ld cycles\n", op.c_str(), n);
+    return 0;
+  }
   Workload w = Prepare(op);
   CALLGRIND_ZERO_STATS;
   CALLGRIND_START_INSTRUMENTATION;
