@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "modules/listing_veto.h"
 #include "modules/paths.h"
@@ -77,15 +78,44 @@ std::optional<std::string> AuditModule::PathOfName(NodeId parent, std::string_vi
   return JoinPath(*dir, name);
 }
 
+// "2026-12-06T21:20:57.123456Z" into `out` (28 bytes with the NUL). Written
+// digit by digit: snprintf cost more than the rest of an audit line; the
+// calendar part is worked out once per second per thread.
+void FormatAuditTime(const struct timespec& t, char out[32]) {
+  thread_local time_t cached_sec = -1;
+  thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS"
+  if (t.tv_sec != cached_sec) {
+    struct tm tm;
+    ::gmtime_r(&t.tv_sec, &tm);
+    auto put = [](char* at, int value, int digits) {
+      for (int i = digits - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+    };
+    put(cached, tm.tm_year + 1900, 4);
+    cached[4] = '-';
+    put(cached + 5, tm.tm_mon + 1, 2);
+    cached[7] = '-';
+    put(cached + 8, tm.tm_mday, 2);
+    cached[10] = 'T';
+    put(cached + 11, tm.tm_hour, 2);
+    cached[13] = ':';
+    put(cached + 14, tm.tm_min, 2);
+    cached[16] = ':';
+    put(cached + 17, tm.tm_sec, 2);
+    cached_sec = t.tv_sec;
+  }
+  std::memcpy(out, cached, 19);
+  out[19] = '.';
+  long micros = t.tv_nsec / 1000;
+  for (int i = 25; i >= 20; --i, micros /= 10) out[i] = static_cast<char>('0' + micros % 10);
+  out[26] = 'Z';
+  out[27] = '\0';
+}
+
 JsonLine AuditModule::Begin(std::string_view op, uint32_t uid, uint32_t gid, uint32_t pid) {
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
-  struct tm tm;
-  ::gmtime_r(&now.tv_sec, &tm);
-  char time[96];
-  std::snprintf(time, sizeof(time), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                now.tv_nsec / 1000);
+  char time[32];
+  FormatAuditTime(now, time);
   JsonLine line;
   line.Str("time", time).Str("op", op).Int("uid", uid).Int("gid", gid).Int("pid", pid);
   return line;

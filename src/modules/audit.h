@@ -25,6 +25,8 @@
 // through: give --audit first to record attempts other policies refuse.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <optional>
 #include <string>
@@ -35,6 +37,10 @@
 #include "ptfs/module.h"
 
 namespace ptfs::modules {
+
+// An audit line's time: UTC, microseconds ("2026-12-06T21:20:57.123456Z",
+// 27 characters and a NUL).
+void FormatAuditTime(const struct timespec& t, char out[32]);
 
 class AuditModule final : public Module {
  public:

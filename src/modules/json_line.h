@@ -7,6 +7,7 @@
 // ambiguous.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,7 +47,10 @@ inline size_t Utf8SequenceLength(std::string_view s) {
 
 class JsonLine {
  public:
-  JsonLine() : text_("{") {}
+  JsonLine() {
+    text_.reserve(256);  // an audit line, without growing
+    text_ += '{';
+  }
 
   JsonLine& Str(std::string_view key, std::string_view value) {
     Key(key);
@@ -92,11 +96,26 @@ class JsonLine {
     Quote(key);
     text_ += ':';
   }
+  // Bytes written as they are: printable ASCII but '"' and '\\'.
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7F; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
   // Appends `s` as a JSON string; false if it was not valid UTF-8.
   bool Quote(std::string_view s) {
     bool exact = true;
     text_ += '"';
     for (size_t i = 0; i < s.size();) {
+      // Printable ASCII other than '"' and '\\' goes as it is, a run at a
+      // time (nearly every byte of a path).
+      size_t run = i;
+      while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
+      if (run > i) {
+        text_.append(s.data() + i, run - i);
+        i = run;
+        continue;
+      }
       const unsigned char c = static_cast<unsigned char>(s[i]);
       if (c == '"' || c == '\\') {
         text_ += '\\';

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "modules/audit.h"
 #include "modules/audit_log.h"
 #include "modules/json_line.h"
 #include "modules/paths.h"
@@ -41,6 +42,29 @@ TEST(JsonLine, NamesThatAreNotUtf8KeepTheirExactBytesInHex) {
             "\"x\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"x_hex\":\"c0af\","
             "\"y\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\",\"y_hex\":\"eda080\","
             "\"gone\":null}\n");
+}
+
+// The time is written digit by digit (snprintf cost more than the rest of
+// a line): the same text strftime gives, at every field's edges.
+TEST(AuditTime, MatchesStrftimeWithMicroseconds) {
+  const struct timespec times[] = {
+      {0, 0},                      // 1970-01-01T00:00:00.000000Z
+      {951782400, 999999999},      // 2000-02-29 (leap day), last microsecond
+      {1798761599, 123456789},     // 2026-12-31T23:59:59
+      {1798761600, 1000},          // the next second: a new calendar part
+      {1798761600, 5000},          // the same second again: the cached part
+      {4102444800, 42000},         // 2100-01-01
+  };
+  for (const struct timespec& t : times) {
+    char got[32];
+    FormatAuditTime(t, got);
+    struct tm tm;
+    gmtime_r(&t.tv_sec, &tm);
+    char want[64];
+    const size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(want + n, sizeof(want) - n, ".%06ldZ", t.tv_nsec / 1000);
+    EXPECT_STREQ(got, want);
+  }
 }
 
 TEST(AuditLog, RefuseModeHoldsChangesWhileALineWaits) {
