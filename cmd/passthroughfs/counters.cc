@@ -10,7 +10,7 @@ namespace ptfs::cmd {
 
 Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
                          const session::Server& server, const transport::UringTransport* uring,
-                         const session::MemoryReleaser& releaser) {
+                         const session::MemoryReleaser& releaser, const modules::AuditLog* audit) {
   using namespace ptfs::abi;  // NOLINT
   const auto& dp = fs.data_path();
   Counters out;
@@ -87,6 +87,15 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
     line("watch_overflows", static_cast<long long>(c.overflows.load()));
     line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
     line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
+  }
+  // The audit file (--audit; docs/audit.md): lines written, and those
+  // held back or lost while it could not be written.
+  if (audit != nullptr) {
+    const modules::AuditLog::Counters c = audit->counters();
+    line("audit_lines_written", static_cast<long long>(c.lines_written));
+    line("audit_lines_waiting", static_cast<long long>(c.lines_waiting));
+    line("audit_lines_dropped", static_cast<long long>(c.lines_dropped));
+    line("audit_write_failures", static_cast<long long>(c.write_failures));
   }
   return out;
 }

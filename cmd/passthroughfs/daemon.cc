@@ -339,7 +339,8 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
         continue;
       }
       if (sig == SIGUSR1) {
-        const std::string text = FormatStats(CollectCounters(session, fs, server, uring, releaser));
+        const std::string text =
+            FormatStats(CollectCounters(session, fs, server, uring, releaser, audit));
         LOG_INFO("stats:\n%s", text.c_str());
         if (!stats_file.empty()) WriteStats(stats_file, text);
         continue;
@@ -420,6 +421,7 @@ struct StatusSources {
   const session::Server& server;
   const transport::UringTransport* uring;
   const session::MemoryReleaser& releaser;
+  const modules::AuditLog* audit;
 };
 
 std::string Joined(const std::vector<std::string>& items, const char* separator) {
@@ -467,7 +469,7 @@ StatusReport MakeStatus(const StatusSources& in) {
   r.Text("started", started);
   r.Number("uptime_seconds", std::time(nullptr) - in.started);
   for (const auto& [name, value] :
-       CollectCounters(in.session, in.fs, in.server, in.uring, in.releaser)) {
+       CollectCounters(in.session, in.fs, in.server, in.uring, in.releaser, in.audit)) {
     r.Number(name, value);
   }
   return r;
@@ -560,8 +562,8 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser,
                     audit);
   // Declared after everything it reads: it stops answering first.
-  const StatusSources sources{o,       plan,           log_where, std::time(nullptr), session,
-                              *fs,     server,         uring.get(), releaser};
+  const StatusSources sources{o,      plan,   log_where,   std::time(nullptr), session,
+                              *fs,    server, uring.get(), releaser,           audit};
   std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, sources);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/harness/mount_harness.h"
 
@@ -27,17 +28,26 @@ std::set<std::string> DocumentedNames() {
   return names;
 }
 
-class StatsDoc : public MountTestBase {};
+// With --audit, so that the audit_* lines appear too.
+class StatsDoc : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--audit=" + root() + "/audit.jsonl"};
+  }
+};
 
 TEST_F(StatsDoc, EveryCounterIsDocumentedAndEveryDocumentedOneExists) {
   const std::set<std::string> documented = DocumentedNames();
   ASSERT_GT(documented.size(), 30u) << "cannot read docs/stats.md";
   ASSERT_TRUE(WriteFile(Src("f"), "x"));  // something to count
   ASSERT_EQ(ReadFileOrError(Mnt("f")), "x");
+  ASSERT_TRUE(WriteFile(Mnt("g"), "y"));  // an audited change
   const auto stats = daemon().Stats();
   ASSERT_FALSE(stats.empty());
   ASSERT_EQ(stats.count("watch_on"), 1u);
   ASSERT_EQ(stats.at("watch_on"), 1) << "the default mount watches SOURCE; all lines appear";
+  ASSERT_EQ(stats.count("audit_lines_written"), 1u);
+  EXPECT_GE(stats.at("audit_lines_written"), 1) << "the write of g was audited";
   std::set<std::string> printed;
   for (const auto& [name, value] : stats) {
     printed.insert(name.starts_with("opcode_") ? "opcode_NAME" : name);
