@@ -28,6 +28,19 @@ std::string IdentityOf(const sys::MountInfo& m) {
          ":" + m.source;
 }
 
+// The id of the mount `fd` lies on, from /proc/self/fdinfo; -1 if unknown.
+long MountIdOfFd(int fd) {
+  FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(fd)).c_str(), "re");
+  if (f == nullptr) return -1;
+  long id = -1;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "mnt_id: %ld", &id) == 1) break;
+  }
+  std::fclose(f);
+  return id;
+}
+
 }  // namespace
 
 Errno StartUnmountGuard(const std::string& mountpoint, Mounted* mounted) {
@@ -78,7 +91,17 @@ int RunUnmountGuard(int argc, char** argv) {
   }
   const auto mount = sys::FindMount(sys::ReadMountInfo(), mountpoint);
   if (!mount || IdentityOf(*mount) != identity) return 0;  // unmounted already
-  if (method == "syscall") return ::umount2(mountpoint.c_str(), MNT_DETACH) == 0 ? 0 : 1;
+  if (method == "syscall") {
+    // As root, never by path alone: whoever can write a directory above
+    // MOUNTPOINT could swap it for a symlink between the check above and
+    // umount2, and have another mount unmounted. The mount is opened, its
+    // id checked on the open directory (fdinfo: no request to the dead
+    // daemon), and that very mount unmounted through the fd's magic link.
+    sys::UniqueFd root(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid() || MountIdOfFd(root.get()) != static_cast<long>(mount->id)) return 1;
+    const std::string magic = "/proc/self/fd/" + std::to_string(root.get());
+    return ::umount2(magic.c_str(), MNT_DETACH) == 0 ? 0 : 1;
+  }
   const char* fusermount[] = {"fusermount3", "-u", "-q", "-z", "--", mountpoint.c_str(), nullptr};
   pid_t pid;
   if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(fusermount),

@@ -10,8 +10,9 @@
 // end of a pipe whose write end only the daemon holds. When the daemon is
 // gone, however it ended, the read sees end-of-file, and the guard unmounts
 // MOUNTPOINT if the mount there is still this one (the same mount id,
-// device and source in mountinfo; after a clean unmount it is not), with umount2(MNT_DETACH) as
-// root or `fusermount3 -u -z` as a normal user, then exits.
+// device and source in mountinfo; after a clean unmount it is not), with
+// umount2(MNT_DETACH) as root (through an fd on that mount, never by path
+// alone) or `fusermount3 -u -z` as a normal user, then exits.
 #pragma once
 
 #include <string>
