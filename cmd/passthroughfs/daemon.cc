@@ -324,12 +324,14 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
 }
 
 // A thread that waits for the blocked signals: SIGUSR1 logs (and writes) the
-// counters, the others unmount, which ends the workers' reads with ENODEV.
+// counters, the others unmount (this very mount: `mount_id`, 0 if unknown),
+// which ends the workers' reads with ENODEV.
 void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
-                       const session::Session& session, const mirror::MirrorFs& fs,
+                       unsigned mount_id, const session::Session& session, const mirror::MirrorFs& fs,
                        const session::Server& server, const transport::UringTransport* uring,
                        const session::MemoryReleaser& releaser, modules::AuditLog* audit) {
-  std::thread([signals, mountpoint = o.mountpoint, method, stats_file = o.stats_file, &session,
+  std::thread([signals, mountpoint = o.mountpoint, method, mount_id, stats_file = o.stats_file,
+               &session,
                &fs, &server, uring, &releaser, audit]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
@@ -347,7 +349,7 @@ void StartSignalThread(sigset_t signals, const Options& o, transport::MountMetho
       }
       LOG_INFO("signal %d: unmounting %s", sig, mountpoint.c_str());
       NotifyServiceManager("STOPPING=1");
-      if (Errno e = transport::Unmount(mountpoint, method)) {
+      if (Errno e = transport::Unmount(mountpoint, method, mount_id)) {
         LOG_ERROR("unmounting %s failed: %s", mountpoint.c_str(), strerror(e.value()));
       }
     }
@@ -475,12 +477,12 @@ StatusReport MakeStatus(const StatusSources& in) {
   return r;
 }
 
-// Listens for `passthroughfs status` under the name of this mount's device,
-// read back from mountinfo; without it the daemon serves on, and says why
-// there is no status.
+// Listens for `passthroughfs status` under the name of this mount's device
+// (`mount`: as mountinfo showed it after mounting); without it the daemon
+// serves on, and says why there is no status.
 std::unique_ptr<StatusServer> StartStatusServer(const std::string& mountpoint,
+                                                const std::optional<sys::MountInfo>& mount,
                                                 const StatusSources& sources) {
-  const auto mount = sys::FindMount(sys::ReadMountInfo(), sys::MountPointPath(mountpoint));
   if (!mount) {
     LOG_WARN("no status command: %s is not in /proc/self/mountinfo", mountpoint.c_str());
     return nullptr;
@@ -559,12 +561,12 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   };
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
-  StartSignalThread(signals, o, mounted.method, session, *fs, server, uring.get(), releaser,
-                    audit);
+  StartSignalThread(signals, o, mounted.method, mounted.info ? mounted.info->id : 0, session, *fs,
+                    server, uring.get(), releaser, audit);
   // Declared after everything it reads: it stops answering first.
   const StatusSources sources{o,      plan,   log_where,   std::time(nullptr), session,
                               *fs,    server, uring.get(), releaser,           audit};
-  std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, sources);
+  std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, mounted.info, sources);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
@@ -616,7 +618,7 @@ int Run(Options o) {
   auto mounted = transport::Mount(plan.mount, &why);
   if (!mounted.ok()) Die(why);
   if (o.mount.auto_unmount) {
-    if (Errno e = transport::StartUnmountGuard(o.mountpoint, &*mounted)) {
+    if (Errno e = transport::StartUnmountGuard(&*mounted)) {
       LOG_WARN("-o auto_unmount: cannot start the unmount guard (%s): a daemon killed with -9 "
                "leaves its mount behind", strerror(e.value()));
     }

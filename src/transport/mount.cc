@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -108,6 +109,20 @@ int RunFusermount(const std::vector<std::string>& args, int pass_fd) {
   return WaitFusermount(SpawnFusermount(args, pass_fd));
 }
 
+// The id of the mount `fd` lies on, from /proc/self/fdinfo (which asks
+// nothing of a FUSE daemon); -1 if unknown.
+long MountIdOfFd(int fd) {
+  FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(fd)).c_str(), "re");
+  if (f == nullptr) return -1;
+  long id = -1;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "mnt_id: %ld", &id) == 1) break;
+  }
+  std::fclose(f);
+  return id;
+}
+
 Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return Errno::Last();
@@ -179,8 +194,12 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why) {
     *why = "mountpoint " + request.mountpoint + " is not a directory";
     return Errno(ENOTDIR);
   }
-  if (::geteuid() == 0) return MountSyscall(request, stx.stx_mode, why);
-  return MountFusermount(request, why);
+  Result<Mounted> mounted = ::geteuid() == 0 ? MountSyscall(request, stx.stx_mode, why)
+                                              : MountFusermount(request, why);
+  if (mounted.ok()) {
+    mounted->info = sys::FindMount(sys::ReadMountInfo(), sys::MountPointPath(request.mountpoint));
+  }
+  return mounted;
 }
 
 Errno Remount(const MountRequest& request, std::string* why) {
@@ -224,9 +243,14 @@ Errno Remount(const MountRequest& request, std::string* why) {
   return Errno::Ok();
 }
 
-Errno Unmount(const std::string& mountpoint, MountMethod method) {
+Errno Unmount(const std::string& mountpoint, MountMethod method, unsigned mount_id) {
   if (method == MountMethod::kSyscall) {
-    return CheckSys(::umount2(mountpoint.c_str(), MNT_DETACH));
+    if (mount_id == 0) return CheckSys(::umount2(mountpoint.c_str(), MNT_DETACH));
+    sys::UniqueFd root(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid()) return Errno::Last();
+    if (MountIdOfFd(root.get()) != static_cast<long>(mount_id)) return Errno(ESTALE);
+    const std::string magic = "/proc/self/fd/" + std::to_string(root.get());
+    return CheckSys(::umount2(magic.c_str(), MNT_DETACH));
   }
   int rc = RunFusermount({"fusermount3", "-u", "-q", "-z", "--", mountpoint}, -1);
   return rc == 0 ? Errno::Ok() : Errno(EIO);

@@ -3,9 +3,11 @@
 // setuid helper fusermount3, which passes the device fd back over a socket.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "sys/fd.h"
+#include "sys/mountinfo.h"
 #include "ptfs/result.h"
 
 namespace ptfs::transport {
@@ -34,6 +36,10 @@ struct Mounted {
   // reading; when it closes, as this process ends however it ends,
   // fusermount3 unmounts. Kept for as long as the mount is served.
   sys::UniqueFd auto_unmount_socket;
+  // The mount as /proc/self/mountinfo shows it right after mounting (its
+  // id and device), read once for all who need it: the unmount guard, the
+  // status socket's name, and Unmount's check; nullopt if it did not show.
+  std::optional<sys::MountInfo> info;
   // With -o auto_unmount: the write end of the unmount guard's pipe
   // (unmount_guard.h), held for as long as the mount is served.
   sys::UniqueFd unmount_guard;
@@ -48,7 +54,13 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why);
 // files itself (docs/decisions.md), so a remount that would change it is
 // refused. Needs CAP_SYS_ADMIN (fusermount3 has no remount).
 Errno Remount(const MountRequest& request, std::string* why);
-// Lazily unmounts (MNT_DETACH / fusermount3 -u -z).
-Errno Unmount(const std::string& mountpoint, MountMethod method);
+// Lazily unmounts (MNT_DETACH / fusermount3 -u -z). With `mount_id`
+// (mountinfo's first field, Mounted::info) and mount(2)'s method, never by
+// path alone: MOUNTPOINT is opened (O_PATH, no request to the daemon), the
+// fd's mount checked to be that one (ESTALE if not) and unmounted through
+// the fd, so that whoever can write a directory above MOUNTPOINT cannot
+// swap in a symlink and have another mount unmounted. (fusermount3 does its
+// own checks.)
+Errno Unmount(const std::string& mountpoint, MountMethod method, unsigned mount_id = 0);
 
 }  // namespace ptfs::transport

@@ -1,14 +1,13 @@
 #include "transport/unmount_guard.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sys/mountinfo.h"
@@ -28,23 +27,10 @@ std::string IdentityOf(const sys::MountInfo& m) {
          ":" + m.source;
 }
 
-// The id of the mount `fd` lies on, from /proc/self/fdinfo; -1 if unknown.
-long MountIdOfFd(int fd) {
-  FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(fd)).c_str(), "re");
-  if (f == nullptr) return -1;
-  long id = -1;
-  char line[256];
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "mnt_id: %ld", &id) == 1) break;
-  }
-  std::fclose(f);
-  return id;
-}
-
 }  // namespace
 
-Errno StartUnmountGuard(const std::string& mountpoint, Mounted* mounted) {
-  const auto mount = sys::FindMount(sys::ReadMountInfo(), sys::MountPointPath(mountpoint));
+Errno StartUnmountGuard(Mounted* mounted) {
+  const std::optional<sys::MountInfo>& mount = mounted->info;
   if (!mount) return Errno(ENOENT);
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return Errno::Last();
@@ -91,27 +77,8 @@ int RunUnmountGuard(int argc, char** argv) {
   }
   const auto mount = sys::FindMount(sys::ReadMountInfo(), mountpoint);
   if (!mount || IdentityOf(*mount) != identity) return 0;  // unmounted already
-  if (method == "syscall") {
-    // As root, never by path alone: whoever can write a directory above
-    // MOUNTPOINT could swap it for a symlink between the check above and
-    // umount2, and have another mount unmounted. The mount is opened, its
-    // id checked on the open directory (fdinfo: no request to the dead
-    // daemon), and that very mount unmounted through the fd's magic link.
-    sys::UniqueFd root(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!root.valid() || MountIdOfFd(root.get()) != static_cast<long>(mount->id)) return 1;
-    const std::string magic = "/proc/self/fd/" + std::to_string(root.get());
-    return ::umount2(magic.c_str(), MNT_DETACH) == 0 ? 0 : 1;
-  }
-  const char* fusermount[] = {"fusermount3", "-u", "-q", "-z", "--", mountpoint.c_str(), nullptr};
-  pid_t pid;
-  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(fusermount),
-                   environ) != 0) {
-    return 1;
-  }
-  int status;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+  const MountMethod how = method == "syscall" ? MountMethod::kSyscall : MountMethod::kFusermount;
+  return Unmount(mountpoint, how, mount->id) ? 1 : 0;
 }
 
 }  // namespace ptfs::transport

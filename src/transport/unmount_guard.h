@@ -11,8 +11,9 @@
 // gone, however it ended, the read sees end-of-file, and the guard unmounts
 // MOUNTPOINT if the mount there is still this one (the same mount id,
 // device and source in mountinfo; after a clean unmount it is not), with
-// umount2(MNT_DETACH) as root (through an fd on that mount, never by path
-// alone) or `fusermount3 -u -z` as a normal user, then exits.
+// transport::Unmount given the mount id (as root through an fd on that
+// mount, never by path alone; `fusermount3 -u -z` as a normal user), then
+// exits.
 #pragma once
 
 #include <string>
@@ -25,9 +26,9 @@ namespace ptfs::transport {
 // argv[0] under which the daemon's executable runs as the guard.
 inline constexpr const char* kUnmountGuardName = "passthroughfs-unmount-guard";
 
-// Starts the guard for the mount at `mountpoint` (absolute) just made by
-// `mounted`, and keeps the pipe's write end in mounted->unmount_guard.
-Errno StartUnmountGuard(const std::string& mountpoint, Mounted* mounted);
+// Starts the guard for the mount just made (`mounted`, whose info names
+// it), and keeps the pipe's write end in mounted->unmount_guard.
+Errno StartUnmountGuard(Mounted* mounted);
 
 // The guard's main: argv as given to the executable (argv[0] is
 // kUnmountGuardName); fd 3 is the pipe's read end. Returns the exit status.
