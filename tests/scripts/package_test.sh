@@ -87,7 +87,10 @@ s.bind(sys.argv[1]); s.settimeout(20)
 print("listening", flush=True)
 while True:
     msg = s.recv(4096).decode()
-    live = os.path.ismount(sys.argv[2]) and open(os.path.join(sys.argv[2], "hello")).read().strip()
+    try:  # at STOPPING=1 the mount may be going away under the read
+        live = os.path.ismount(sys.argv[2]) and open(os.path.join(sys.argv[2], "hello")).read().strip()
+    except OSError as e:
+        live = f"not readable ({e.strerror})"
     print(repr(msg), "live:", live, flush=True)
     if "STOPPING=1" in msg:
         break
