@@ -62,8 +62,35 @@ step git-status-2 git status --porcelain
 $(head -20 "$TMP/git-status-2.out")"
 cd /
 
-step diff diff -r "$SRC" "$MNT"
-[[ ! -s $TMP/diff.out ]] || fail "diff -r SOURCE MOUNT printed: $(head -20 "$TMP/diff.out")"
+# A difference here once showed an empty mount root in CI (every entry "Only
+# in SOURCE", the mount still there, the daemon alive): say what the mount,
+# the kernel's cached listing and the daemon show, so such a failure says
+# where the listing went wrong.
+diagnose_listing() {
+  echo "--- mountinfo:"
+  grep -F " $MNT " /proc/self/mountinfo
+  echo "--- stat MOUNT:"
+  stat "$MNT"
+  echo "--- ls -fa MOUNT:"
+  ls -fa "$MNT"
+  echo "--- ls -fa MOUNT after echo 1 > drop_caches (drops a cached listing):"
+  echo 1 >/proc/sys/vm/drop_caches
+  ls -fa "$MNT"
+  echo "--- passthroughfs status MOUNT:"
+  "$DAEMON" status "$MNT"
+  echo "--- daemon log:"
+  tail -20 "$TMP/daemon.log"
+}
+set +e
+diff -r "$SRC" "$MNT" >"$TMP/diff.out" 2>&1
+rc=$?
+set -e
+log "diff exit $rc"
+if ((rc != 0)) || [[ -s $TMP/diff.out ]]; then
+  (diagnose_listing >"$TMP/diagnosis.out" 2>&1)
+  fail "diff -r SOURCE MOUNT (exit $rc) printed: $(head -20 "$TMP/diff.out")
+$(cat "$TMP/diagnosis.out")"
+fi
 log "tree: $(find "$MNT" | wc -l) entries, $(du -sh "$SRC" | cut -f1) in SOURCE"
 
 umount "$MNT" || fail "umount failed"
