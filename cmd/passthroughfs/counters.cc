@@ -61,6 +61,9 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("invalidations_for_writers", static_cast<long long>(fs.invalidations_for_writers()));
   line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
   line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
+  // --export (docs/persistent-identity.md).
+  line("handles_decoded", static_cast<long long>(fs.handles_decoded()));
+  line("handles_refused", static_cast<long long>(fs.handles_refused()));
   // Confinement: by-name operations only in directories under SOURCE.
   const auto& conf = fs.confinement().counters();
   line("confinement_watch", fs.confinement().watching() ? 1 : 0);

@@ -268,6 +268,11 @@ constexpr OptionSpec kOptions[] = {
      }},
     {"no-handles", 0, "no_handles", "", "hold an O_PATH fd per inode instead of a file handle",
      [](Options& o, const OptionValue&) { o.fs.handles = Handles::kOff; }},
+    {"export", 0, "export", "",
+     "make the mount's file handles last (NFS export, open_by_handle_at after the kernel "
+     "forgot the inode): nodeids are derived from SOURCE's own handles. Needs root and SOURCE "
+     "on ext4, xfs or tmpfs; mounts inside SOURCE answer EXDEV; excludes --inode-passthrough",
+     [](Options& o, const OptionValue&) { o.fs.export_handles = true; }},
     {"hide", 0, "hide", "GLOB",
      "policy: names matching GLOB do not exist through the mount (not listed, not found, "
      "cannot be created or renamed onto: EACCES); without '/' GLOB matches a name's last "
@@ -675,6 +680,14 @@ Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra)
       !o.mount.default_permissions) {
     throw std::invalid_argument(
         "--map-owner/--map-group need default_permissions: the kernel checks the owners shown");
+  }
+  if (o.fs.export_handles && o.fs.inode_passthrough_ops != 0) {
+    throw std::invalid_argument(
+        "--export and --inode-passthrough exclude each other: one derives nodeids from file "
+        "handles, the other needs nodeid == st_ino");
+  }
+  if (o.fs.export_handles && o.fs.handles == Handles::kOff) {
+    throw std::invalid_argument("--export needs file handles (not --no-handles)");
   }
   if (o.audit_file.empty() && (o.audit_reads || o.audit_full_given)) {
     throw std::invalid_argument(std::string(o.audit_reads ? "--audit-reads" : "--audit-full") +

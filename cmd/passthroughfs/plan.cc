@@ -46,6 +46,8 @@ uint64_t WantedInitFlags(const Options& o, const transport::MountRequest& mount,
   // membership is permitted on the host too.
   f |= FUSE_CREATE_SUPP_GROUP;
   if (passthrough) f |= FUSE_PASSTHROUGH;
+  // --export: the kernel may then LOOKUP "." and ".." to decode handles.
+  if (o.fs.export_handles) f |= FUSE_EXPORT_SUPPORT;
   // The DRAFT inode-passthrough flag only when asked for (its bit is claimed
   // by other in-flight kernel work too).
   f |= session::WantedInodePassthroughFlags(o.fs.inode_passthrough_ops, passthrough);

@@ -55,7 +55,8 @@ size_t FdCache::Shed() {
 InodeTable::Shard& InodeTable::ShardOf(const InodeKey& key) const {
   // The root's nodeid is fixed (1), so its key must live in that id's shard.
   if (key == root_key_) return ShardOf(kRootNode);
-  if (ino_is_nodeid()) return ShardOf(NodeId{key.ino});
+  // Derived nodeids keep the inode number's low bits (handle_identity.h).
+  if (ino_is_nodeid() || handle_node_ids()) return ShardOf(NodeId{key.ino});
   return shards_[(InodeKeyHash()(key) >> 32) & (kShards - 1)];
 }
 
@@ -71,8 +72,9 @@ InodeTable::InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat,
   root->nlookup_ = std::numeric_limits<uint64_t>::max() / 2;  // never forgotten
   if (options_.use_handles) {
     int mount_id;
-    if (sys::NameToHandle(root_fd_->get(), "", &mount_id).ok()) {
-      (void)MountFd(mount_id, root_fd_->get());
+    if (sys::NameToHandle(root_fd_->get(), "", &mount_id).ok() &&
+        MountFd(mount_id, root_fd_->get()).ok()) {
+      root_mount_id_ = mount_id;
     }
   }
   Shard& shard = ShardOf(kRootNode);
@@ -127,6 +129,44 @@ Result<NodeId> InodeTable::NewNodeId(Shard& shard, const InodeKey& key) {
   return id;
 }
 
+Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key,
+                                             const sys::HandleBlob& handle) {
+  std::optional<HandleIdentity> id;
+  if (key.dev == root_key_.dev) id = IdentityOfHandle(handle, options_.node_ids);
+  if (id) return *id;
+  if (!warned_not_exportable_.exchange(true)) {
+    LOG_WARN("inode %llu on device %u:%u cannot be exported (%s): with --export only SOURCE's "
+             "own filesystem is served; it answers EXDEV",
+             static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev),
+             key.dev != root_key_.dev ? "a mount inside SOURCE" : "its file handle does not fit");
+  }
+  return Errno(EXDEV);
+}
+
+Result<sys::UniqueFd> InodeTable::OpenNode(NodeId id) {
+  std::optional<sys::HandleBlob> handle = HandleOfNode(id, options_.node_ids);
+  if (!handle || id == kRootNode) return Errno(ESTALE);
+  int mount_fd;
+  {
+    MutexLock lock(&mounts_mu_);
+    auto it = mount_fds_.find(root_mount_id_);
+    if (it == mount_fds_.end()) return Errno(ESTALE);
+    mount_fd = it->second.get();
+  }
+  auto fd = sys::OpenByHandle(mount_fd, *handle, O_PATH | O_NOFOLLOW);
+  if (fd.ok()) return fd;
+  // Gone (ESTALE), never was (ENOENT, EINVAL from the filesystem's decoder):
+  // to the kernel all of them are a stale handle.
+  const int e = fd.error().value();
+  return Errno(e == ENOMEM || e == EMFILE || e == ENFILE ? e : ESTALE);
+}
+
+bool InodeTable::HeldFileBefore(NodeId id) const {
+  Shard& shard = ShardOf(id);
+  ReaderLock lock(&shard.mu);
+  return shard.files_held.contains(id.value);
+}
+
 Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx,
                                     uint64_t refs, InodePtr* replaced_out) {
   const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
@@ -137,6 +177,21 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
   MutexLock lock(&shard.mu);
   uint64_t inherited_refs = 0;
   uint64_t generation = 0;
+  std::optional<NodeId> derived;
+  if (handle_node_ids() && key != root_key_) {  // SOURCE stays nodeid 1
+    PTFS_ASSIGN_OR_RETURN(const HandleIdentity identity, IdentityFor(key, handle));
+    derived = identity.node;
+    generation = identity.generation;
+    // A handle names one object, and so does the nodeid made of it: if that
+    // nodeid is in the table, this is its inode (even when the key now
+    // points elsewhere, as after a newer file took the number and left).
+    auto same = shard.by_id.find(identity.node.value);
+    if (same != shard.by_id.end()) {
+      shard.by_key[key] = identity.node;
+      same->second->nlookup_ += refs;
+      return same->second;
+    }
+  }
   auto kit = shard.by_key.find(key);
   if (kit != shard.by_key.end()) {
     InodePtr& existing = shard.by_id[kit->second.value];
@@ -158,7 +213,12 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
       shard.by_id.erase(replaced->id_.value);
     }
   }
-  PTFS_ASSIGN_OR_RETURN(const NodeId id, NewNodeId(shard, key));
+  NodeId id;
+  if (derived) {
+    id = *derived;
+  } else {
+    PTFS_ASSIGN_OR_RETURN(id, NewNodeId(shard, key));
+  }
   auto inode = std::make_shared<Inode>(id, key, stx.stx_mode & S_IFMT);
   inode->generation_ = generation;
   refs += inherited_refs;
@@ -172,6 +232,7 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
     inode->pinned_fd_ = shared_fd;
   }
   inode->nlookup_ = refs;
+  if (options_.remember_files && derived && !inode->is_dir()) shard.files_held.insert(id.value);
   shard.by_id[id.value] = inode;
   shard.by_key[key] = id;
   return inode;

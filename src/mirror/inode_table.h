@@ -31,8 +31,10 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "mirror/handle_identity.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
 #include "sys/syscalls.h"
@@ -155,6 +157,14 @@ class FdCache {
 struct InodeTableOptions {
   size_t fd_cache_slots = 8192;
   bool use_handles = true;  // false: every inode pins an O_PATH fd
+  // Export mode (--export): every nodeid is derived from its inode's file
+  // handle (handle_identity.h), so it can be opened again from the nodeid
+  // alone (OpenNode), after a FORGET or in another process. Needs
+  // use_handles. kNone: nodeids from a counter.
+  HandleLayout node_ids = HandleLayout::kNone;
+  // Export mode: remember every non-directory nodeid handed out
+  // (HeldFileBefore), for a SOURCE that is not its filesystem's root.
+  bool remember_files = false;
 };
 
 class InodeTable {
@@ -195,6 +205,20 @@ class InodeTable {
   void UseInoAsNodeId();
   bool ino_is_nodeid() const { return ino_is_nodeid_.load(std::memory_order_relaxed); }
 
+  // Export mode: whether nodeids are derived from handles, and an O_PATH
+  // fd (O_NOFOLLOW) on the host inode a nodeid names, found from the nodeid
+  // alone (for a nodeid not in the table). ESTALE if it names no inode of
+  // SOURCE's filesystem (any longer). Where that inode lies is not checked:
+  // the caller confines it to SOURCE.
+  bool handle_node_ids() const { return options_.node_ids != HandleLayout::kNone; }
+  Result<sys::UniqueFd> OpenNode(NodeId id);
+  // Export mode: whether this table ever held the non-directory `id`, which
+  // was then in SOURCE (a file has no way up to prove it later: see
+  // MirrorFs::ConfineFoundByHandle). Kept after the inode is forgotten;
+  // 8 bytes and a hash slot per file (only when remember_files is set).
+  bool HeldFileBefore(NodeId id) const;
+  const InodeKey& root_key() const { return root_key_; }
+
   // An O_PATH fd for the inode: pinned, cached, or reopened by handle.
   Result<SharedFd> PathFd(const Inode& inode);
 
@@ -219,6 +243,7 @@ class InodeTable {
     mutable Mutex mu;
     std::unordered_map<uint64_t, InodePtr> by_id GUARDED_BY(mu);
     std::unordered_map<InodeKey, NodeId, InodeKeyHash> by_key GUARDED_BY(mu);
+    std::unordered_set<uint64_t> files_held GUARDED_BY(mu);  // remember_files
     uint64_t next_seq GUARDED_BY(mu) = 1;  // nodeid = seq << kShardBits | shard
   };
   Shard& ShardOf(NodeId id) const { return shards_[id.value & (kShards - 1)]; }
@@ -230,11 +255,17 @@ class InodeTable {
   // passthrough (EXDEV if another inode already has it), else the next
   // never-reused number.
   Result<NodeId> NewNodeId(Shard& shard, const InodeKey& key) REQUIRES(shard.mu);
+  // Export mode: the nodeid and generation `handle` stands for; EXDEV for
+  // an inode of another filesystem than SOURCE's or a handle that does not
+  // fit a nodeid (logged once).
+  Result<HandleIdentity> IdentityFor(const InodeKey& key, const sys::HandleBlob& handle);
 
   InodeTableOptions options_;
   std::atomic<bool> ino_is_nodeid_{false};
   SharedFd root_fd_;
   InodeKey root_key_;
+  int root_mount_id_ = -1;  // SOURCE's mount, for OpenNode
+  std::atomic<bool> warned_not_exportable_{false};
   FdCache cache_;
   mutable std::array<Shard, kShards> shards_;
   Mutex mounts_mu_;

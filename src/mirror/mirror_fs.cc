@@ -6,10 +6,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -18,6 +20,7 @@
 #include "mirror/caller.h"
 #include "mirror/wire_to_host.h"
 #include "mirror/xattr_presence.h"
+#include "sys/mountinfo.h"
 #include "sys/syscalls.h"
 #include "util/log.h"
 
@@ -81,6 +84,37 @@ InodeTableOptions TableOptions(const MirrorOptions& options, int root, int root_
   return topts;
 }
 
+// --export: how SOURCE's handles become nodeids, or why they cannot.
+Result<HandleLayout> ExportLayout(const MirrorOptions& options, const InodeTableOptions& topts,
+                                  int root) {
+  if (!topts.use_handles) {
+    LOG_ERROR("--export needs file handles on SOURCE: open_by_handle_at needs "
+              "CAP_DAC_READ_SEARCH (run as root), and not --no-handles");
+    return Errno(EOPNOTSUPP);
+  }
+  struct statfs sfs;
+  if (::fstatfs(root, &sfs) < 0) return Errno::Last();
+  const HandleLayout layout = LayoutForFilesystem(static_cast<int64_t>(sfs.f_type));
+  if (layout == HandleLayout::kNone) {
+    LOG_ERROR("--export: the file handles of %s's filesystem (type 0x%llx) are not an inode "
+              "number and a generation (ext4, xfs and tmpfs are supported)",
+              options.source.c_str(), static_cast<unsigned long long>(sfs.f_type));
+    return Errno(EOPNOTSUPP);
+  }
+  return layout;
+}
+
+// Whether SOURCE is the root of its filesystem (mounted there, and not a
+// bind mount of a directory inside it).
+bool IsFilesystemRoot(const std::string& source) {
+  char* real = ::realpath(source.c_str(), nullptr);
+  if (real == nullptr) return false;
+  const std::string path(real);
+  ::free(real);
+  const auto mount = sys::FindMount(sys::ReadMountInfo(), path);
+  return mount && mount->root == "/";
+}
+
 // The source watch, or nullptr where fanotify cannot watch SOURCE;
 // `status` says which, for INIT's log.
 std::unique_ptr<SourceWatcher> WatchSource(const MirrorOptions& options, int root_dir,
@@ -129,7 +163,12 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root, OpenSource(options, watch, &own_mounts));
   PTFS_ASSIGN_OR_RETURN(sys::UniqueFd root_dir, sys::Reopen(root.get(), O_RDONLY | O_DIRECTORY));
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(root.get(), kStatxMask));
-  const InodeTableOptions topts = TableOptions(options, root.get(), root_dir.get());
+  InodeTableOptions topts = TableOptions(options, root.get(), root_dir.get());
+  const bool fs_root = options.export_handles && IsFilesystemRoot(options.source);
+  if (options.export_handles) {
+    PTFS_ASSIGN_OR_RETURN(topts.node_ids, ExportLayout(options, topts, root.get()));
+    topts.remember_files = !fs_root;
+  }
   auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
   std::unique_ptr<SourceWatcher> watcher;
   std::string watch_status;
@@ -140,6 +179,7 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
   fs->confinement_ = std::move(confinement);
   fs->watcher_ = std::move(watcher);
   fs->watch_status_ = std::move(watch_status);
+  fs->source_is_fs_root_ = fs_root;
   // At the process's fd limit, cached O_PATH fds are what can go: an open
   // that hit EMFILE closes half of them and tries again.
   fs->fd_pressure_token_ = sys::SetFdPressureHandler(
@@ -184,10 +224,14 @@ Result<std::string> MirrorFs::PathOf(NodeId node) {
   if (node == kRootNode) return std::string();
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   PTFS_ASSIGN_OR_RETURN(SharedFd fd, inodes_->PathFd(*inode));
+  return PathUnderSource(fd->get(), inode->key());
+}
+
+Result<std::string> MirrorFs::PathUnderSource(int fd, const InodeKey& key) const {
   // /proc/self/fd names where the inode is now; but a removed file's name,
   // or one moved out of SOURCE, can still read as a path under it, so the
   // answer counts only if it leads back to this very inode.
-  const std::optional<std::string> link = LinkOf(fd->get());
+  const std::optional<std::string> link = LinkOf(fd);
   if (!link || root_link_.empty()) return Errno(ENOENT);
   std::string rel;
   if (root_link_ == "/") {
@@ -200,7 +244,7 @@ Result<std::string> MirrorFs::PathOf(NodeId node) {
   struct stat st;
   if (rel.empty() ||
       ::fstatat(inodes_->root_fd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0 ||
-      InodeKey{st.st_dev, st.st_ino} != inode->key()) {
+      InodeKey{st.st_dev, st.st_ino} != key) {
     return Errno(ENOENT);
   }
   return rel;
@@ -237,7 +281,10 @@ void MirrorFs::Init(const ConnectionInfo& info) {
   writeback_ = (info.flags & abi::FUSE_WRITEBACK_CACHE) != 0;
   if ((info.flags & abi::FUSE_PASSTHROUGH) != 0 && registrar_ != nullptr) {
     backing_.Enable(registrar_);
-    if (info.inode_passthrough && options_.inode_passthrough_ops != 0) {
+    // Inode passthrough wants nodeid == st_ino; --export derives nodeids
+    // from handles (the option parser does not let both be asked for).
+    if (info.inode_passthrough && options_.inode_passthrough_ops != 0 &&
+        !inodes_->handle_node_ids()) {
       inode_passthrough_ = true;
       inodes_->UseInoAsNodeId();
     }
@@ -354,7 +401,61 @@ Entry MirrorFs::MakeEntry(const Inode& inode, const struct statx& stx) const {
   return e;
 }
 
+Result<Entry> MirrorFs::LookupSelfOrParent(NodeId node, bool parent) {
+  if (!inodes_->handle_node_ids()) return Errno(EINVAL);  // not asked for without export
+  if (parent) {
+    // SOURCE's parent is not in the mount (the kernel stops at its root).
+    if (node == kRootNode) return Errno(ENOENT);
+    // A directory proven in SOURCE, and not SOURCE: its parent is in it.
+    PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(node));
+    return LookupAt(dir.fd->get(), "..", 1);
+  }
+  if (node == kRootNode) return LookupAt(inodes_->root_fd(), ".", 1);
+  sys::UniqueFd fd;
+  if (auto known = inodes_->Get(node); known.ok()) {
+    PTFS_ASSIGN_OR_RETURN(SharedFd held, inodes_->PathFd(**known));
+    PTFS_ASSIGN_OR_RETURN(fd, sys::Reopen(held->get(), O_PATH | O_NOFOLLOW));
+  } else {
+    // Forgotten (or never handed out by this process): the nodeid itself
+    // says which inode, anywhere on SOURCE's filesystem.
+    PTFS_ASSIGN_OR_RETURN(fd, inodes_->OpenNode(node));
+    PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(fd.get(), kStatxMask));
+    if (Errno refused = ConfineFoundByHandle(node, fd.get(), stx)) {
+      handles_refused_.fetch_add(1, std::memory_order_relaxed);
+      return refused;
+    }
+    handles_decoded_.fetch_add(1, std::memory_order_relaxed);
+  }
+  PTFS_ASSIGN_OR_RETURN(Entry e, EntryFor(std::move(fd), 1));
+  if (e.node != node) {
+    // Cannot be with derived nodeids; never answer one nodeid with another.
+    Forget(e.node, 1);
+    return Errno(ESTALE);
+  }
+  return e;
+}
+
+Errno MirrorFs::ConfineFoundByHandle(NodeId node, int fd, const struct statx& stx) {
+  const InodeKey key{DevOf(stx), stx.stx_ino};
+  if (key.dev != inodes_->root_key().dev) return Errno(ESTALE);
+  if (S_ISDIR(stx.stx_mode)) {
+    // A directory found by handle is connected to its filesystem's root by
+    // the kernel: the walk up through ".." meets SOURCE or not.
+    std::atomic<uint64_t> unproven{0};
+    return confinement_->Check(fd, key.dev, key.ino, &unproven) ? Errno(ESTALE) : Errno::Ok();
+  }
+  if (source_is_fs_root_) return Errno::Ok();
+  // Any other file has no way up. It is in SOURCE if this daemon handed it
+  // out before (it was then; a file moved out on the host since stays
+  // reachable by its old handle, as with nfsd's no_subtree_check), or if a
+  // name under SOURCE leads to it (the host kernel knows the name while the
+  // file's dentry is cached). Otherwise: ESTALE (docs/persistent-identity.md).
+  if (inodes_->HeldFileBefore(node)) return Errno::Ok();
+  return PathUnderSource(fd, key).ok() ? Errno::Ok() : Errno(ESTALE);
+}
+
 Result<Entry> MirrorFs::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
+  if (name == "." || name == "..") return LookupSelfOrParent(parent, name == "..");
   PTFS_ASSIGN_OR_RETURN(DirFd dir, DirOf(parent));
   if (!options_.default_permissions && !RunsAsDaemon(ctx)) {
     // The kernel did not check search permission on the parent: SOURCE

@@ -55,6 +55,12 @@ struct MirrorOptions {
   // costs no registration (BackingManager); 0 closes them at the last close.
   size_t idle_backings = BackingManager::kDefaultMaxIdle;
   enum class Handles { kAuto, kOff } handles = Handles::kAuto;
+  // --export: nodeids derived from SOURCE's file handles, so that the kernel
+  // can turn a FUSE file handle back into an inode after forgetting it
+  // (LOOKUP of "." and "..", FUSE_EXPORT_SUPPORT): NFS export and
+  // open_by_handle_at on the mount. Needs handles and a filesystem whose
+  // handles are an inode number and generation (docs/persistent-identity.md).
+  bool export_handles = false;
   // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
   // did not: "--passthrough=off", "--writeback", "no CAP_SYS_ADMIN", ...
   std::string no_passthrough_reason;
@@ -185,6 +191,10 @@ class MirrorFs final : public FileSystem {
   }
   // FLUSHes answered without closing a duplicate on SOURCE, whose filesystem
   // reports nothing at close (see Flush).
+  // --export: inodes found again from a nodeid alone (LOOKUP of "." for a
+  // nodeid not in the table), and those refused as not in SOURCE.
+  uint64_t handles_decoded() const { return handles_decoded_.load(std::memory_order_relaxed); }
+  uint64_t handles_refused() const { return handles_refused_.load(std::memory_order_relaxed); }
   uint64_t flush_close_skipped() const {
     return flush_close_skipped_.load(std::memory_order_relaxed);
   }
@@ -217,6 +227,16 @@ class MirrorFs final : public FileSystem {
   Result<Entry> LookupAt(int dir_fd, std::string_view name, uint64_t refs);
   // LookupAt for a name whose inode is not in the table: no fast path.
   Result<Entry> LookupNew(int dir_fd, std::string_view name, uint64_t refs);
+  // LOOKUP of "." (the inode `node` names, maybe forgotten: found again
+  // from the nodeid) or ".." (its parent), as FUSE_EXPORT_SUPPORT asks.
+  Result<Entry> LookupSelfOrParent(NodeId node, bool parent);
+  // Whether the host inode behind `fd` (found by handle from `node`, so
+  // anywhere on SOURCE's filesystem) lies in SOURCE; ESTALE if not or not
+  // provably.
+  Errno ConfineFoundByHandle(NodeId node, int fd, const struct statx& stx);
+  // Where `fd`'s inode `key` is under SOURCE ("a/b"), as /proc/self/fd says
+  // and a walk from SOURCE by that path confirms; ENOENT if it is not.
+  Result<std::string> PathUnderSource(int fd, const InodeKey& key) const;
   Result<Entry> EntryFor(sys::UniqueFd path_fd, uint64_t refs);
   Entry MakeEntry(const Inode& inode, const struct statx& stx) const;
   // Cache timeouts for an inode on device `dev`: long where the source watch
@@ -269,6 +289,8 @@ class MirrorFs final : public FileSystem {
   // What /proc/self/fd shows for SOURCE's root: "/" through the daemon's
   // private mount, SOURCE's host path otherwise (PathOf strips it).
   std::string root_link_;
+  // SOURCE is the root of its filesystem: every inode of it is in SOURCE.
+  bool source_is_fs_root_ = false;
   HandleTable<FileState> files_;
   HandleTable<DirState> dirs_;
   // The kernel lists directories without opening them (no OPENDIR or
@@ -291,6 +313,8 @@ class MirrorFs final : public FileSystem {
   // Whether close(2) on a SOURCE device can report an error (see Flush).
   CloseReports close_reports_;
   std::atomic<uint64_t> flush_close_skipped_{0};
+  std::atomic<uint64_t> handles_decoded_{0};
+  std::atomic<uint64_t> handles_refused_{0};
   ListingCounters listing_counters_;
   std::unique_ptr<Confinement> confinement_;
   BackingRegistrar* registrar_ = nullptr;

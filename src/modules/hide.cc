@@ -79,7 +79,37 @@ bool HideModule::Hidden(NodeId parent, std::string_view name,
   return false;
 }
 
+bool HideModule::HiddenPath(std::string_view path) const {
+  if (path.empty()) return false;  // SOURCE itself
+  for (size_t end = path.find('/');; end = path.find('/', end + 1)) {
+    const std::string prefix(path.substr(0, end));
+    const size_t slash = prefix.rfind('/');
+    const std::string last = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
+    for (const std::string& g : name_globs_) {
+      if (::fnmatch(g.c_str(), last.c_str(), 0) == 0) return true;
+    }
+    for (const PathGlob& g : path_globs_) {
+      if (::fnmatch(g.full.c_str(), prefix.c_str(), FNM_PATHNAME) == 0) return true;
+    }
+    if (end == std::string_view::npos) return false;
+  }
+}
+
 Result<Entry> HideModule::Lookup(const Context& ctx, NodeId parent, std::string_view name) {
+  if (name == "." || name == "..") {
+    // An inode found again by its nodeid (a file handle: NFS, open_by_handle_at)
+    // or a directory's parent, with no name to judge: judged by where it is.
+    // One that cannot be placed under SOURCE is refused too.
+    Result<Entry> e = Module::Lookup(ctx, parent, name);
+    if (e.ok() && e->node != kRootNode) {
+      Result<std::string> path = inner()->PathOf(e->node);
+      if (!path.ok() || HiddenPath(*path)) {
+        inner()->Forget(e->node, 1);
+        return Errno(ESTALE);
+      }
+    }
+    return WithoutReaddirPassthrough(e);
+  }
   if (Hidden(parent, name)) return Errno(ENOENT);
   return WithoutReaddirPassthrough(Module::Lookup(ctx, parent, name));
 }

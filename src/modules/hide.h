@@ -55,6 +55,10 @@ class HideModule final : public Module {
   Errno ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
                 DirentSink& sink) override;
 
+  // Whether the inode at `path` (under SOURCE) is hidden: any of its
+  // components is, or lies under one that is.
+  bool HiddenPath(std::string_view path) const;
+
   // Whether the directory at `path` (under SOURCE) lies on the way to what
   // a path glob matches: its components match the glob's first ones.
   bool LeadsToPathGlob(std::string_view path) const;

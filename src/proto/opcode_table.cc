@@ -16,7 +16,7 @@ constexpr std::array<OpInfo, kMaxOpcode + 1> MakeTable() {
                   Payload p = Payload::kNone, bool answered = true, bool needs_node = true) {
     t[op] = OpInfo{name, fixed, s, p, answered, needs_node};
   };
-  set(FUSE_LOOKUP, "LOOKUP", 0, Strings::kName);
+  set(FUSE_LOOKUP, "LOOKUP", 0, Strings::kLookupName);
   set(FUSE_FORGET, "FORGET", sizeof(fuse_forget_in), Strings::kNone, Payload::kNone, false, false);
   set(FUSE_GETATTR, "GETATTR", sizeof(fuse_getattr_in));
   set(FUSE_SETATTR, "SETATTR", sizeof(fuse_setattr_in));

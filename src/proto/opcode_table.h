@@ -10,6 +10,7 @@ namespace ptfs::proto {
 enum class Strings : uint8_t {
   kNone,
   kName,          // one entry name
+  kLookupName,    // LOOKUP's: an entry name, or "." / ".." (FUSE_EXPORT_SUPPORT)
   kTwoNames,      // old name, new name (RENAME, RENAME2)
   kNameAndPath,   // name, symlink target (SYMLINK)
   kXattrName,     // one xattr name (GETXATTR, REMOVEXATTR)

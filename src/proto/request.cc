@@ -41,6 +41,13 @@ Errno DecodeStrings(const OpInfo& op, std::span<const char>* body_in, Request* r
       if (!TakeString(&body, &r->name)) return Errno(EINVAL);
       PTFS_TRY(CheckEntryName(r->name));
       break;
+    case Strings::kLookupName:
+      // With FUSE_EXPORT_SUPPORT the kernel looks up "." (a nodeid it may
+      // have forgotten, to decode a file handle) and ".." (a directory's
+      // parent); the filesystem refuses them unless it exports.
+      if (!TakeString(&body, &r->name)) return Errno(EINVAL);
+      if (r->name != "." && r->name != "..") PTFS_TRY(CheckEntryName(r->name));
+      break;
     case Strings::kTmpName:
       if (!TakeString(&body, &r->name)) return Errno(EINVAL);
       break;
@@ -115,8 +122,8 @@ Errno DecodeBody(std::span<const char> body, const DecodeOptions& opts, Request*
   // An entry name is the last thing in its request (extensions were split
   // off above): bytes after its NUL mean an embedded NUL ("a\0/../b"), which
   // must not be read as the name "a".
-  if ((op.strings == Strings::kName || op.strings == Strings::kTwoNames ||
-       op.strings == Strings::kNameAndPath) &&
+  if ((op.strings == Strings::kName || op.strings == Strings::kLookupName ||
+       op.strings == Strings::kTwoNames || op.strings == Strings::kNameAndPath) &&
       !body.empty()) {
     return Errno(EINVAL);
   }

@@ -86,6 +86,7 @@ std::optional<MountInfo> ParseMountInfoLine(std::string_view line) {
   const std::string dev(f[2]);
   if (sscanf(dev.c_str(), "%u:%u", &m.major, &m.minor) != 2) return std::nullopt;
   if (sscanf(std::string(f[0]).c_str(), "%u", &m.id) != 1) return std::nullopt;
+  m.root = Unescape(f[3]);
   m.mount_point = Unescape(f[4]);
   m.fstype = Unescape(f[dash + 1]);
   m.source = Unescape(f[dash + 2]);

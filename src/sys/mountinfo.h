@@ -13,6 +13,7 @@ struct MountInfo {
   unsigned id = 0;     // the mount's id (first field)
   unsigned major = 0;  // the superblock's device: FUSE mounts have major 0 and
   unsigned minor = 0;  // the connection's number as minor
+  std::string root;         // the directory of the filesystem mounted there ("/": its root)
   std::string mount_point;  // unescaped ("\040" is a space)
   std::string fstype;       // "fuse.passthroughfs"
   std::string source;       // the fsname

@@ -20,6 +20,7 @@ TEST(MountInfo, ParsesAFuseLineWithOptionalFieldsAndEscapes) {
   EXPECT_EQ(m->id, 812u);
   EXPECT_EQ(m->major, 0u);
   EXPECT_EQ(m->minor, 84u);
+  EXPECT_EQ(m->root, "/");
   EXPECT_EQ(m->mount_point, "/tmp/my mnt");
   EXPECT_EQ(m->fstype, "fuse.passthroughfs");
   EXPECT_EQ(m->source, "/srv/data");
@@ -27,6 +28,12 @@ TEST(MountInfo, ParsesAFuseLineWithOptionalFieldsAndEscapes) {
   EXPECT_EQ(m->SuperOption("group_id"), "1000");
   EXPECT_EQ(m->SuperOption("user"), std::nullopt);  // a prefix of user_id, not a key
   EXPECT_EQ(m->SuperOption("allow_other"), std::nullopt);  // no value
+}
+
+TEST(MountInfo, NamesTheDirectoryABindMountShows) {
+  const auto m = sys::ParseMountInfoLine("90 29 8:1 /srv/my\\040dir /mnt/a rw - ext4 /dev/sda1 rw");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->root, "/srv/my dir");
 }
 
 TEST(MountInfo, RejectsLinesWithoutTheSeparator) {
