@@ -25,7 +25,7 @@ struct Expected {
 
 // Written out from the protocol description, one row per opcode.
 const Expected kExpected[] = {
-    {1, "LOOKUP", 0, Strings::kName, Payload::kNone, true, true},
+    {1, "LOOKUP", 0, Strings::kLookupName, Payload::kNone, true, true},
     {2, "FORGET", sizeof(abi::fuse_forget_in), Strings::kNone, Payload::kNone, false, false},
     {3, "GETATTR", sizeof(abi::fuse_getattr_in), Strings::kNone, Payload::kNone, true, true},
     {4, "SETATTR", sizeof(abi::fuse_setattr_in), Strings::kNone, Payload::kNone, true, true},

@@ -387,6 +387,7 @@ TEST(Resolve, RootWithDefaults) {
   EXPECT_TRUE(Has(f, abi::FUSE_DO_READDIRPLUS | abi::FUSE_READDIRPLUS_AUTO));
   EXPECT_TRUE(Has(f, abi::FUSE_HANDLE_KILLPRIV_V2 | abi::FUSE_CREATE_SUPP_GROUP));
   EXPECT_FALSE(Has(f, abi::FUSE_WRITEBACK_CACHE));
+  EXPECT_FALSE(Has(f, abi::FUSE_EXPORT_SUPPORT)) << "only with --export";
   EXPECT_FALSE(Has(f, abi::FUSE_OVER_IO_URING));  // added only once the rings exist
   EXPECT_EQ(plan.session.init.max_write, session::kMaxWriteSupported);
   EXPECT_EQ(plan.session.init.max_stack_depth, 1u);
@@ -397,6 +398,18 @@ TEST(Resolve, RootWithDefaults) {
   EXPECT_FALSE(plan.fs.per_caller_lookups);
   EXPECT_EQ(plan.fs.atime, sys::AtimeRule::kRelatime);
   EXPECT_TRUE(plan.log.empty());
+}
+
+TEST(Resolve, ExportAsksForExportSupportAndExcludesInodePassthrough) {
+  for (const char* given : {"--export", "-oexport"}) {
+    const Plan plan = Resolve(Parse({given}), kRoot);
+    EXPECT_TRUE(Has(plan.session.init.wanted_flags, abi::FUSE_EXPORT_SUPPORT)) << given;
+    EXPECT_TRUE(plan.fs.export_handles);
+  }
+  EXPECT_NE(ParseError({"--export", "--inode-passthrough=all"}).find("exclude each other"),
+            std::string::npos);
+  EXPECT_NE(ParseError({"--export", "--no-handles"}).find("needs file handles"),
+            std::string::npos);
 }
 
 TEST(Resolve, NotRootNoPassthroughAndAllowOtherWarns) {

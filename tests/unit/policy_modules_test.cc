@@ -127,6 +127,53 @@ TEST(HideRules, RefusesWithoutAskingBelow) {
   EXPECT_EQ(dir->inode_passthrough_ops, kInodeOpsAll & ~kInodeOpReaddir);
 }
 
+TEST(HideRules, APathIsHiddenIfAnyComponentIs) {
+  PathFs fs;
+  HideModule hide(&fs, {"*.key", "build/*/cache"});
+  EXPECT_FALSE(hide.HiddenPath("")) << "SOURCE itself";
+  EXPECT_FALSE(hide.HiddenPath("build/a/b"));
+  EXPECT_TRUE(hide.HiddenPath("id.key"));
+  EXPECT_TRUE(hide.HiddenPath("keys.key/inner/deeper")) << "below a hidden directory";
+  EXPECT_TRUE(hide.HiddenPath("build/a/cache"));
+  EXPECT_TRUE(hide.HiddenPath("build/a/cache/x")) << "below a path glob's match";
+  EXPECT_FALSE(hide.HiddenPath("build/a/b/cache")) << "'*' stops at '/'";
+  EXPECT_FALSE(hide.HiddenPath("id.key.pub/x"));
+}
+
+// Answers LOOKUP "." and ".." (export) with the node named in `found`.
+class ByNodeFs : public PathFs {
+ public:
+  uint64_t found = 0;
+  std::vector<uint64_t> forgotten;
+  Result<std::string> PathOf(NodeId node) override {
+    if (node.value == 7) return std::string("keys.key/inner");
+    if (node.value == 8) return std::string("build/a/plain");
+    return PathFs::PathOf(node);
+  }
+  Result<Entry> Lookup(const Context&, NodeId, std::string_view) override {
+    Entry e;
+    e.node = NodeId{found};
+    e.attr.stx_mode = S_IFREG | 0644;
+    return e;
+  }
+  void Forget(NodeId node, uint64_t) override { forgotten.push_back(node.value); }
+};
+
+TEST(HideRules, InodesFoundByNodeAreJudgedByWhereTheyAre) {
+  ByNodeFs fs;
+  HideModule hide(&fs, {"*.key"});
+  fs.found = 7;  // keys.key/inner
+  EXPECT_EQ(hide.Lookup(kCaller, NodeId{7}, ".").error().value(), ESTALE);
+  EXPECT_EQ(fs.forgotten, std::vector<uint64_t>{7}) << "the reference taken below is given back";
+  fs.found = 8;  // build/a/plain
+  ASSERT_TRUE(hide.Lookup(kCaller, NodeId{8}, ".").ok());
+  fs.found = 99;  // no path under SOURCE: cannot be judged, so refused
+  EXPECT_EQ(hide.Lookup(kCaller, NodeId{99}, ".").error().value(), ESTALE);
+  fs.found = 1;  // ".." of a top-level directory: SOURCE
+  ASSERT_TRUE(hide.Lookup(kCaller, kBuildA, "..").ok());
+  EXPECT_EQ(fs.forgotten, (std::vector<uint64_t>{7, 99}));
+}
+
 TEST(ReadOnlyRules, AtOrUnderARootByWholeComponents) {
   PathFs fs;
   ReadOnlyModule ro(&fs, {"etc", "releases/v1"});
