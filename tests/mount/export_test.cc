@@ -128,6 +128,9 @@ TEST_F(Export, ADirectoryFoundByHandleIsConnectedThroughItsParents) {
   ASSERT_EQ(mkdir(Src("a/b").c_str(), 0755), 0);
   ASSERT_EQ(mkdir(Src("a/b/c").c_str(), 0755), 0);
   ASSERT_TRUE(WriteFile(Src("a/b/c/x"), "x"));
+  // Made on the host: the watch's invalidations (and their delayed repeats)
+  // would unhash the dentries the kernel connects below ("c (deleted)").
+  daemon().SettleWatch();
   std::optional<Handle> h = HandleOf(Mnt("a/b/c"));
   ASSERT_TRUE(h.has_value()) << strerror(errno);
   DropCaches();
