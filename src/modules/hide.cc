@@ -51,6 +51,13 @@ HideModule::HideModule(FileSystem* inner, const std::vector<std::string>& globs)
   }
 }
 
+bool HideModule::NameGlobMatches(const std::string& name) const {
+  for (const std::string& g : name_globs_) {
+    if (::fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
 bool HideModule::Hidden(NodeId parent, std::string_view name) {
   std::optional<std::string> dir_path;
   return Hidden(parent, name, &dir_path);
@@ -60,9 +67,7 @@ bool HideModule::Hidden(NodeId parent, std::string_view name,
                         std::optional<std::string>* dir_path) {
   if (name == "." || name == "..") return false;
   const std::string n(name);
-  for (const std::string& g : name_globs_) {
-    if (::fnmatch(g.c_str(), n.c_str(), 0) == 0) return true;
-  }
+  if (NameGlobMatches(n)) return true;
   for (const PathGlob& g : path_globs_) {
     if (::fnmatch(g.last.c_str(), n.c_str(), 0) != 0) continue;
     // Only a name that could match costs a look at where the directory is
@@ -85,9 +90,7 @@ bool HideModule::HiddenPath(std::string_view path) const {
     const std::string prefix(path.substr(0, end));
     const size_t slash = prefix.rfind('/');
     const std::string last = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
-    for (const std::string& g : name_globs_) {
-      if (::fnmatch(g.c_str(), last.c_str(), 0) == 0) return true;
-    }
+    if (NameGlobMatches(last)) return true;
     for (const PathGlob& g : path_globs_) {
       if (::fnmatch(g.full.c_str(), prefix.c_str(), FNM_PATHNAME) == 0) return true;
     }

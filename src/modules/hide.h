@@ -64,6 +64,9 @@ class HideModule final : public Module {
   bool LeadsToPathGlob(std::string_view path) const;
 
  private:
+  // Whether a name glob matches the single component `name`.
+  bool NameGlobMatches(const std::string& name) const;
+
   std::vector<std::string> name_globs_;  // match the final component
   // Match the path under SOURCE. Under FNM_PATHNAME only a '/' in the glob
   // matches a '/', so a path can match only if its last component matches
