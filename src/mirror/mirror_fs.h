@@ -99,6 +99,12 @@ struct ListingCounters {
   // earlier file of the same chunk was one it did not hold (ReadDir stops
   // checking there).
   std::atomic<uint64_t> files_bare{0};
+  // Streams found at a host offset other than the start they recorded (then
+  // rewound), and listings from the start that came back empty (a directory
+  // always has "." and ".."). Both stay 0 unless a stream went wrong; each
+  // is logged.
+  std::atomic<uint64_t> empty_starts{0};
+  std::atomic<uint64_t> misplaced_streams{0};
 };
 
 class MirrorFs final : public FileSystem {
@@ -282,6 +288,11 @@ class MirrorFs final : public FileSystem {
   Entry PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name, uint64_t ino,
                   uint8_t type, ListingTally* tally);
   void CountListing(const InodePtr& dir, const ListingTally& tally);
+  // The entries from `offset` on that fit in `sink`; *any says whether one was added.
+  Errno FillListing(const ListingPlan& plan, DirState& dir, uint64_t offset, DirentSink& sink,
+                    ListingTally* tally, bool* any) REQUIRES(dir.mu);
+  void ReportMisplacedStream(const DirState& dir, off_t host_offset);
+  void ReportEmptyStart(const DirState& dir) REQUIRES(dir.mu);
 
   MirrorOptions options_;
   std::unique_ptr<InodeTable> inodes_;

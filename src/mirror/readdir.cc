@@ -2,12 +2,14 @@
 // READDIRPLUS, RELEASEDIR, FSYNCDIR).
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "abi/fuse_abi.h"
 #include "mirror/caller.h"
 #include "mirror/mirror_fs.h"
 #include "sys/syscalls.h"
+#include "util/log.h"
 
 namespace ptfs::mirror {
 
@@ -118,6 +120,23 @@ Errno SeekDirStream(DirState& dir, uint64_t offset) REQUIRES(dir.mu) {
   return Errno::Ok();
 }
 
+// Back to the start, whatever the stream says it is at: one lseek per
+// listing, so a stream whose recorded offset and host position disagree
+// cannot make a listing start in the middle (or at the end). Such a
+// disagreement is reported through `misplaced_at` (the host position of a
+// stream that claimed to be at the start with nothing buffered), else -1.
+Errno RewindDirStream(DirState& dir, off_t* misplaced_at) REQUIRES(dir.mu) {
+  *misplaced_at = -1;
+  if (dir.offset == 0 && dir.buf_pos >= dir.buf_len) {
+    const off_t at = ::lseek(dir.fd.get(), 0, SEEK_CUR);
+    if (at != 0) *misplaced_at = at;
+  }
+  if (::lseek(dir.fd.get(), 0, SEEK_SET) < 0) return Errno::Last();
+  dir.offset = 0;
+  dir.buf_pos = dir.buf_len = 0;
+  return Errno::Ok();
+}
+
 // The stream's next entry, reading another getdents64 batch when the last is
 // used up; nullptr at the end of the directory.
 Result<const struct dirent64*> PeekDirent(DirState& dir) REQUIRES(dir.mu) {
@@ -146,27 +165,68 @@ Errno MirrorFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t
   const ListingPlan plan = PlanListing(ctx, *dir, offset, sink);
   ListingTally tally;
   MutexLock lock(&dir->mu);
-  PTFS_TRY(SeekDirStream(*dir, offset));
+  if (offset == 0) {
+    off_t misplaced_at = -1;
+    PTFS_TRY(RewindDirStream(*dir, &misplaced_at));
+    if (misplaced_at != -1) ReportMisplacedStream(*dir, misplaced_at);
+  }
   bool any = false;
+  const Errno e = FillListing(plan, *dir, offset, sink, &tally, &any);
+  // A directory that exists lists "." and ".." at least: an empty start
+  // would be cached by the kernel as the complete listing (until the
+  // directory changes). Never seen since streams are rewound; counted and
+  // logged should it happen.
+  if (!e && !any && offset == 0 && sink.Fits("..")) ReportEmptyStart(*dir);
+  CountListing(dir->inode, tally);
+  return any ? Errno::Ok() : e;
+}
+
+Errno MirrorFs::FillListing(const ListingPlan& plan, DirState& dir, uint64_t offset,
+                                 DirentSink& sink, ListingTally* tally, bool* any) {
+  PTFS_TRY(SeekDirStream(dir, offset));
   for (;;) {
-    auto peeked = PeekDirent(*dir);
-    if (!peeked.ok()) return any ? Errno::Ok() : peeked.error();
+    auto peeked = PeekDirent(dir);
+    if (!peeked.ok()) return peeked.error();
     const struct dirent64* d = *peeked;
-    if (d == nullptr) break;
+    if (d == nullptr) return Errno::Ok();
     const std::string_view name(d->d_name);
-    if (!sink.Fits(name)) break;
+    if (!sink.Fits(name)) return Errno::Ok();
     const uint64_t next = static_cast<uint64_t>(d->d_off);
     if (!sink.plus()) {
       sink.Add(name, d->d_ino, d->d_type, next);
     } else {
-      sink.AddPlus(name, PlusEntry(plan, *dir, name, d->d_ino, d->d_type, &tally), next);
+      sink.AddPlus(name, PlusEntry(plan, dir, name, d->d_ino, d->d_type, tally), next);
     }
-    any = true;
-    dir->buf_pos += d->d_reclen;
-    dir->offset = next;
+    *any = true;
+    dir.buf_pos += d->d_reclen;
+    dir.offset = next;
   }
-  CountListing(dir->inode, tally);
-  return Errno::Ok();
+}
+
+void MirrorFs::ReportMisplacedStream(const DirState& dir, off_t host_offset) {
+  listing_counters_.misplaced_streams.fetch_add(1, std::memory_order_relaxed);
+  const InodeKey key = dir.inode->key();
+  LOG_WARN("the listing stream of directory %llu:%llu said it was at the start with nothing "
+           "read, but its host offset was %lld; rewound",
+           static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
+           static_cast<long long>(host_offset));
+}
+
+void MirrorFs::ReportEmptyStart(const DirState& dir) {
+  listing_counters_.empty_starts.fetch_add(1, std::memory_order_relaxed);
+  const off_t pos = ::lseek(dir.fd.get(), 0, SEEK_CUR);
+  struct stat st{};
+  const bool stat_ok = ::fstat(dir.fd.get(), &st) == 0;
+  const InodeKey key = dir.inode->key();
+  LOG_WARN("listing of directory %llu:%llu from its start came back empty (stream fd %d at "
+           "host offset %lld, names %s, %llu links)",
+           static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
+           dir.fd.get(), static_cast<long long>(pos),
+           !stat_ok                 ? "an unknown inode"
+           : st.st_ino != key.ino  ? "another inode"
+           : !S_ISDIR(st.st_mode)  ? "a non-directory"
+                                   : "the directory",
+           static_cast<unsigned long long>(st.st_nlink));
 }
 
 Entry MirrorFs::PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name,

@@ -93,6 +93,22 @@ $(cat "$TMP/diagnosis.out")"
 fi
 log "tree: $(find "$MNT" | wc -l) entries, $(du -sh "$SRC" | cut -f1) in SOURCE"
 
+# Directory streams: a listing from the start that came back empty is a
+# defect (the kernel caches it as complete); a stream found away from the
+# start it recorded was rewound before it could cause one, and is reported
+# (its warning is expected in the log then, not a failure).
+"$DAEMON" status "$MNT" >"$TMP/status.out" 2>&1 || fail "status failed: $(cat "$TMP/status.out")"
+counter() { awk -v k="$1:" '$1 == k { print $2 }' "$TMP/status.out"; }
+empty_starts=$(counter listing_empty_starts)
+misplaced=$(counter listing_misplaced_streams)
+log "listing streams: $empty_starts empty starts, $misplaced misplaced (rewound)"
+[[ $empty_starts == 0 ]] || fail "$empty_starts listings from the start came back empty:
+$(grep -F 'came back empty' "$TMP/daemon.log" | head -5)"
+if [[ $misplaced != 0 ]]; then
+  log "NOTE: the daemon rewound $misplaced misplaced directory streams:
+$(grep -F 'listing stream of directory' "$TMP/daemon.log" | head -5)"
+fi
+
 umount "$MNT" || fail "umount failed"
 wait_gone "$pid" 20 || fail "daemon still running 20 s after umount"
 set +e
@@ -101,6 +117,5 @@ rc=$?
 set -e
 ((rc == 0)) || fail "daemon exit status $rc; log: $(tail -5 "$TMP/daemon.log")"
 bad='EMFILE|too many open files|: error: |: warning: '
-if grep -qiE "$bad" "$TMP/daemon.log"; then
-  fail "daemon logged problems: $(grep -iE "$bad" "$TMP/daemon.log" | head -5)"
-fi
+problems=$(grep -iE "$bad" "$TMP/daemon.log" | grep -vF 'listing stream of directory' || true)
+[[ -z $problems ]] || fail "daemon logged problems: $(head -5 <<<"$problems")"

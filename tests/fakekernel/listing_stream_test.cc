@@ -1,0 +1,116 @@
+// A listing from the start never trusts where the directory stream says it
+// is. A CI run once saw a mount root list as empty (every entry "Only in
+// SOURCE" after a build inside the mount): a READDIR at offset 0 answered
+// from a stream whose recorded offset was 0 while its host position was at
+// the end gives exactly that, and the kernel then caches the empty listing
+// as complete. Here the host position is moved behind the daemon's back;
+// the listing from the start must still name everything, and the
+// disagreement is counted.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/fakekernel/fake_kernel.h"
+
+namespace ptfs::testing {
+namespace {
+
+using namespace ptfs::abi;  // NOLINT
+
+// Names in a READDIR reply, and the offset after the last one.
+std::vector<std::string> NamesIn(const KernelReply& r, uint64_t* next_off) {
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while (pos + sizeof(fuse_dirent) <= r.payload.size()) {
+    fuse_dirent d;
+    std::memcpy(&d, r.payload.data() + pos, sizeof(d));
+    names.emplace_back(r.payload.data() + pos + sizeof(d), d.namelen);
+    *next_off = d.off;
+    pos += (sizeof(fuse_dirent) + d.namelen + 7) & ~size_t{7};
+  }
+  return names;
+}
+
+// Every name from offset 0 on, READDIR after READDIR.
+std::vector<std::string> ListAll(FakeKernel& k, uint64_t node, uint64_t fh) {
+  std::vector<std::string> all;
+  uint64_t off = 0;
+  for (int i = 0; i < 100; ++i) {
+    KernelReply r = k.ReadDir(FUSE_READDIR, node, fh, off, 4096);
+    EXPECT_EQ(r.error(), 0);
+    if (r.error() != 0 || r.payload.empty()) break;
+    for (auto& n : NamesIn(r, &off)) all.push_back(std::move(n));
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+// The fds of this process open on `dir` for reading (not O_PATH): the
+// daemon's directory streams on it.
+std::vector<int> StreamFdsOn(const std::string& dir) {
+  std::vector<int> fds;
+  struct stat want;
+  if (::stat(dir.c_str(), &want) != 0) return fds;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return fds;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const int fd = std::atoi(e->d_name);
+    if (fd == ::dirfd(d)) continue;
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || st.st_dev != want.st_dev || st.st_ino != want.st_ino) continue;
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_PATH) == 0) fds.push_back(fd);
+  }
+  ::closedir(d);
+  return fds;
+}
+
+TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBack) {
+  FakeKernel k;
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_EQ(k.Create(kRootId, name, O_WRONLY | O_CREAT).error(), 0);
+  }
+  const std::vector<std::string> want = {".", "..", "a", "b", "c"};
+  KernelReply opened = k.OpenDir(kRootId);
+  ASSERT_EQ(opened.error(), 0);
+  const uint64_t fh = opened.As<fuse_open_out>().fh;
+  // A first listing makes the stream read its directory.
+  EXPECT_EQ(ListAll(k, kRootId, fh), want);
+  EXPECT_EQ(k.fs().listings().misplaced_streams.load(), 0u);
+
+  // Another open: a fresh stream, recorded at offset 0 with nothing read.
+  // Its host position is then moved to the end behind the daemon's back.
+  const std::vector<int> before = StreamFdsOn(k.source());
+  KernelReply again = k.OpenDir(kRootId);
+  ASSERT_EQ(again.error(), 0);
+  const uint64_t fh2 = again.As<fuse_open_out>().fh;
+  int stream = -1;
+  for (int fd : StreamFdsOn(k.source())) {
+    if (std::find(before.begin(), before.end(), fd) == before.end()) stream = fd;
+  }
+  ASSERT_GE(stream, 0) << "the new stream's fd was not found";
+  char buf[32 * 1024];
+  while (::syscall(SYS_getdents64, stream, buf, sizeof buf) > 0) {
+  }
+
+  // Without the rewind this listing was empty.
+  EXPECT_EQ(ListAll(k, kRootId, fh2), want);
+  EXPECT_EQ(k.fs().listings().misplaced_streams.load(), 1u);
+  EXPECT_EQ(k.fs().listings().empty_starts.load(), 0u);
+  EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
+  EXPECT_EQ(k.Release(kRootId, fh2, FUSE_RELEASEDIR).error(), 0);
+  k.ForgetAll();
+  EXPECT_TRUE(k.Shutdown().ok());
+}
+
+}  // namespace
+}  // namespace ptfs::testing
