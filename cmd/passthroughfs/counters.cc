@@ -67,6 +67,13 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   // --export (docs/persistent-identity.md).
   line("handles_decoded", static_cast<long long>(fs.handles_decoded()));
   line("handles_refused", static_cast<long long>(fs.handles_refused()));
+  // --restartable: what this server took over from the one before it.
+  const mirror::RestoreCounts& restored = fs.restored();
+  line("restored_files", static_cast<long long>(restored.files));
+  line("restored_dirs", static_cast<long long>(restored.dirs));
+  line("restored_backings", static_cast<long long>(restored.backings));
+  line("restore_failures", static_cast<long long>(restored.failed));
+  line("adopted_nodes", static_cast<long long>(fs.adopted_nodes()));
   // Confinement: by-name operations only in directories under SOURCE.
   const auto& conf = fs.confinement().counters();
   line("confinement_watch", fs.confinement().watching() ? 1 : 0);

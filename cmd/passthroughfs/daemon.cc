@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -33,6 +34,7 @@
 #include "cmd/passthroughfs/plan.h"
 #include "cmd/passthroughfs/sd_notify.h"
 #include "cmd/passthroughfs/status.h"
+#include "cmd/passthroughfs/supervisor.h"
 #include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
 #include "modules/audit.h"
@@ -48,6 +50,7 @@
 #include "session/device_backing.h"
 #include "session/device_notifier.h"
 #include "session/memory_releaser.h"
+#include "session/restart_state.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/channel.h"
@@ -499,8 +502,61 @@ std::unique_ptr<StatusServer> StartStatusServer(const std::string& mountpoint,
 
 // Wires the session to the mounted device and serves until unmounted.
 // `ready_fd` (daemon mode): told once the daemon serves.
+// --restartable (supervisor.h): the state file the supervisor holds, and
+// which server this is (0: the first, which answers INIT; later ones take the
+// connection over).
+struct RestartRole {
+  int state_fd = -1;
+  int generation = 0;
+  int ready_fd = -1;  // told once this server serves (supervisor.h)
+};
+
+void TellSupervisorReady(const RestartRole& restart) {
+  if (restart.ready_fd < 0) return;
+  const char byte = 1;
+  if (::write(restart.ready_fd, &byte, 1) != 1) {
+    // The supervisor is gone: so is the connection; nothing to tell.
+  }
+}
+
+// The first server records how INIT was answered and journals opens; a
+// restarted one takes over from that record. Returns false (logged) if the
+// state cannot be taken over.
+bool PrepareRestart(const RestartRole& restart, Plan* plan, mirror::MirrorFs* fs) {
+  if (restart.state_fd < 0) return true;
+  auto header = session::ReadRestartHeader(restart.state_fd);
+  if (!header.ok()) {
+    LOG_ERROR("--restartable: the restart state is unreadable (%s)",
+              strerror(header.error().value()));
+    return false;
+  }
+  if (restart.generation == 0) {
+    plan->session.init_accepted = [fd = restart.state_fd,
+                                   h = *header](const proto::InitOutcome& out) mutable {
+      h.initialized = true;
+      h.init = out;
+      if (Errno e = session::WriteRestartHeader(fd, h)) {
+        LOG_WARN("--restartable: cannot record the INIT outcome (%s): a restart will fail",
+                 strerror(e.value()));
+      }
+    };
+    fs->KeepRestartJournal(restart.state_fd);
+    return true;
+  }
+  const mirror::InodeKey root = fs->root_key();
+  if (!header->initialized || header->source_dev != root.dev || header->source_ino != root.ino) {
+    LOG_ERROR("--restartable: the connection %s; not taken over",
+              header->initialized ? "serves another SOURCE" : "was never initialized");
+    return false;
+  }
+  return true;
+}
+
 int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted mounted,
-          sigset_t signals, int ready_fd, modules::AuditLog* audit, const std::string& log_where) {
+          sigset_t signals, int ready_fd, modules::AuditLog* audit, const std::string& log_where,
+          RestartRole restart = {}) {
+  if (!PrepareRestart(restart, &plan, fs)) return 1;
+  plan.transport.share_device_fd = restart.state_fd >= 0;
   // Memory freed for forgotten inodes goes back to the OS, after each burst
   // of forgets (memory_releaser.h). Declared before the session: workers
   // call it until the server has joined them.
@@ -539,7 +595,8 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   // Once INIT is answered and the transport decided, the mount is live as
   // it will be served: say so in one line, to the log and (daemon mode)
   // through `ready_fd` to the parent, which returns only then.
-  plan.transport.initialized = [&o, fs, ready_fd](bool uring_in_use) {
+  plan.transport.initialized = [&o, fs, ready_fd, restart](bool uring_in_use) {
+    TellSupervisorReady(restart);
     std::string summary = "mounted " + o.source + " at " + o.mountpoint + ": data path " +
                           (fs->passthrough_enabled() ? "kernel passthrough" : "served by the daemon") +
                           ", transport " + (uring_in_use ? "io_uring" : "/dev/fuse") +
@@ -559,6 +616,31 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
       ::close(ready_fd);
     }
   };
+  if (restart.generation > 0) {
+    // Taking over: the connection's parameters as the first server
+    // negotiated them, the open files and backings the kernel still holds,
+    // and every request the dead server had read and not answered.
+    const auto header = session::ReadRestartHeader(restart.state_fd);
+    session.Adopt(header->init);
+    auto restored = fs->RestoreFrom(restart.state_fd);
+    if (!restored.ok()) {
+      LOG_ERROR("--restartable: cannot take over the open files: %s",
+                strerror(restored.error().value()));
+      return 1;
+    }
+    LOG_INFO("restart %d: took over %llu open files, %llu open directories, %llu backing ids "
+             "(%llu opens could not be reopened)",
+             restart.generation, static_cast<unsigned long long>(restored->files),
+             static_cast<unsigned long long>(restored->dirs),
+             static_cast<unsigned long long>(restored->backings),
+             static_cast<unsigned long long>(restored->failed));
+    if (notifier == nullptr) {
+      LOG_ERROR("--restartable: no notification channel: the requests in flight cannot be resent");
+    } else if (Errno e = notifier->ResendUnanswered()) {
+      LOG_WARN("--restartable: FUSE_NOTIFY_RESEND failed (%s): requests the dead server had "
+               "read stay unanswered", strerror(e.value()));
+    }
+  }
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
   StartSignalThread(signals, o, mounted.method, mounted.info ? mounted.info->id : 0, session, *fs,
@@ -578,6 +660,44 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   }
   LOG_INFO("unmounted %s", o.mountpoint.c_str());
   return 0;
+}
+
+// --restartable: this process keeps the connection (the device fd in
+// `mounted`, never given up here) and the restart state, and serves in
+// children (supervisor.h), each a copy of this process as it is now.
+int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
+               transport::Mounted& mounted, sigset_t signals, int ready_fd,
+               modules::AuditLog* audit, const std::string& log_where) {
+  sys::UniqueFd state(::memfd_create("passthroughfs-restart", MFD_CLOEXEC));
+  if (!state.valid()) {
+    LOG_ERROR("--restartable: no state file (memfd_create: %s)", strerror(errno));
+    (void)transport::Unmount(o.mountpoint, mounted.method);
+    return 1;
+  }
+  session::RestartHeader header;
+  header.source_dev = fs->root_key().dev;
+  header.source_ino = fs->root_key().ino;
+  if (Errno e = session::WriteRestartHeader(state.get(), header)) {
+    LOG_ERROR("--restartable: cannot write the state file: %s", strerror(e.value()));
+    (void)transport::Unmount(o.mountpoint, mounted.method);
+    return 1;
+  }
+  SupervisorConfig config;
+  config.mount_id = mounted.info ? mounted.info->id : 0;
+  config.mountpoint = o.mountpoint;
+  config.signals = signals;
+  config.close_after_first_start = ready_fd;
+  return Supervise(config, [&](int generation, int supervisor_ready_fd) {
+    // In the child: its own copies of the objects (never used by the
+    // supervisor), and the connection's fd duplicated as this server's.
+    transport::Mounted own;
+    own.device = sys::UniqueFd(::fcntl(mounted.device.get(), F_DUPFD_CLOEXEC, 0));
+    own.method = mounted.method;
+    own.info = mounted.info;
+    if (!own.device.valid()) return 1;
+    return Serve(o, plan, fs, std::move(own), signals, generation == 0 ? ready_fd : -1, audit,
+                 log_where, RestartRole{state.get(), generation, supervisor_ready_fd});
+  });
 }
 
 // -o remount: the running daemon keeps serving; this process only asks the
@@ -637,6 +757,8 @@ int Run(Options o) {
   if (!log_warning.empty()) LOG_WARN("%s", log_warning.c_str());
   const int ready_fd =
       o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
+  if (o.restartable) return Supervised(o, plan, fs->get(), *mounted, signals, ready_fd,
+                                       audit.get(), log_where);
   return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
                audit.get(), log_where);
 }

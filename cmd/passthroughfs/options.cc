@@ -273,6 +273,14 @@ constexpr OptionSpec kOptions[] = {
      "forgot the inode): nodeids are derived from SOURCE's own handles. Needs root and SOURCE "
      "on ext4, xfs or tmpfs; mounts inside SOURCE answer EXDEV; excludes --inode-passthrough",
      [](Options& o, const OptionValue&) { o.fs.export_handles = true; }},
+    {"restartable", 0, "restartable", "",
+     "a supervisor process keeps the FUSE connection and starts the server again if it dies "
+     "(kill -9, a crash): open files, working directories and mappings in the mount go on, "
+     "and requests in flight are sent again. Implies --export; serves /dev/fuse",
+     [](Options& o, const OptionValue&) {
+       o.restartable = true;
+       o.fs.export_handles = true;
+     }},
     {"hide", 0, "hide", "GLOB",
      "policy: names matching GLOB do not exist through the mount (not listed, not found, "
      "cannot be created or renamed onto: EACCES); without '/' GLOB matches a name's last "
@@ -686,6 +694,14 @@ Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra)
         "--export and --inode-passthrough exclude each other: one derives nodeids from file "
         "handles, the other needs nodeid == st_ino");
   }
+  if (o.restartable && o.transport == Options::Transport::kUring) {
+    // A request made while no process has ring entries registered is lost
+    // (docs/persistent-identity.md); on /dev/fuse it waits in the queue.
+    throw std::invalid_argument(
+        "--restartable serves /dev/fuse: a request made while the server restarts would be "
+        "lost over io_uring");
+  }
+  if (o.restartable) o.transport = Options::Transport::kDev;
   if (o.fs.export_handles && o.fs.handles == Handles::kOff) {
     throw std::invalid_argument("--export needs file handles (not --no-handles)");
   }

@@ -43,6 +43,9 @@ struct Options {
   // io_uring, or io_uring when the kernel offers it (the default;
   // docs/transport.md).
   enum class Transport { kDev, kUring, kAuto } transport = Transport::kAuto;
+  // --restartable: a supervisor keeps the connection and starts the server
+  // again when it dies (supervisor.h). Implies --export; serves /dev/fuse.
+  bool restartable = false;
   // --nocache, and whether -o [no]default_permissions was given: with
   // nothing cached the kernel's permission checks would each need fresh
   // attributes (a GETATTR per path component), while the daemon checks every

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "mirror/open_journal.h"
 #include "sys/syscalls.h"
 
 #include "util/log.h"
@@ -53,8 +54,10 @@ void BackingManager::Unidle(State& s) {
 void BackingManager::Close(std::unordered_map<uint64_t, State>::iterator it) {
   Unidle(it->second);
   const BackingId id = it->second.id;
+  const NodeId node{it->first};
   inodes_.erase(it);
   if (id.value == 0) return;
+  if (journal_ != nullptr) journal_->BackingClosed(node);
   // Closed under the lock, so a concurrent Acquire of this inode registers
   // afresh only after the old id is gone.
   if (Errno e = registrar_->Close(id)) {
@@ -63,7 +66,7 @@ void BackingManager::Close(std::unordered_map<uint64_t, State>::iterator it) {
   counters_.backing_open_now.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void BackingManager::FirstUse(State& s, int fd, uint32_t inode_ops) {
+void BackingManager::FirstUse(NodeId node, State& s, int fd, uint32_t inode_ops) {
   if (s.idle) {
     Unidle(s);
     counters_.backing_reused.fetch_add(1, std::memory_order_relaxed);
@@ -71,6 +74,28 @@ void BackingManager::FirstUse(State& s, int fd, uint32_t inode_ops) {
   }
   s.id = Register(fd, inode_ops);
   s.inode_ops = inode_ops;
+  if (s.id.value != 0 && journal_ != nullptr) journal_->BackingRegistered(node, s.id);
+}
+
+void BackingManager::Restore(NodeId node, BackingId id, uint64_t opens) {
+  if (registrar_ == nullptr) {
+    LOG_WARN("restart: backing id %d cannot be taken over without passthrough; it stays "
+             "registered until the mount ends", id.value);
+    return;
+  }
+  MutexLock lock(&mu_);
+  State& s = inodes_[node.value];
+  s.id = id;
+  s.opens = opens;
+  counters_.backing_open_now.fetch_add(1, std::memory_order_relaxed);
+  if (opens == 0) {
+    // Kept idle, as the last release would have: reused by the next open,
+    // closed by Forget or when the idle list is full.
+    s.idle_pos = idle_.insert(idle_.end(), node.value);
+    s.idle = true;
+    counters_.backing_idle_now.fetch_add(1, std::memory_order_relaxed);
+    if (idle_.size() > max_idle_) Close(inodes_.find(idle_.front()));
+  }
 }
 
 BackingId BackingManager::Acquire(NodeId node, int fd) {
@@ -82,7 +107,7 @@ BackingId BackingManager::Acquire(NodeId node, int fd) {
   // lock is what keeps a racing Release from closing the id we hand out.
   MutexLock lock(&mu_);
   State& s = inodes_[node.value];
-  if (s.opens++ == 0) FirstUse(s, fd, 0);
+  if (s.opens++ == 0) FirstUse(node, s, fd, 0);
   if (s.id.value != 0) {
     counters_.opens_passthrough.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -108,7 +133,7 @@ BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int
     // registers the backing; should an open have registered it first
     // (without inode ops), the kernel gets that id and serves no inode op
     // from it, which is still correct.
-    if (s.opens++ == 0) FirstUse(s, path_fd, inode_ops);
+    if (s.opens++ == 0) FirstUse(node, s, path_fd, inode_ops);
   }
   return s.id;
 }

@@ -38,6 +38,8 @@
 
 namespace ptfs::mirror {
 
+class OpenJournal;
+
 struct DataPathCounters {
   std::atomic<uint64_t> opens_passthrough{0};
   std::atomic<uint64_t> opens_served{0};
@@ -75,6 +77,13 @@ class BackingManager {
   // with Release(node) when it leaves the table. `path_fd` is an O_PATH fd.
   BackingId HoldForInode(NodeId node, std::atomic<bool>* held, int path_fd, uint32_t inode_ops);
 
+  // Restart (OpenJournal): every registration and close is recorded there.
+  // Called once, before any open.
+  void SetJournal(OpenJournal* journal) { journal_ = journal; }
+  // A restarted daemon takes over a backing the kernel still holds for
+  // `node`, used by `opens` restored open files (idle if none).
+  void Restore(NodeId node, BackingId id, uint64_t opens);
+
   bool enabled() const { return registrar_ != nullptr; }
   const DataPathCounters& counters() const { return counters_; }
 
@@ -90,13 +99,14 @@ class BackingManager {
   BackingId Register(int fd, uint32_t inode_ops) REQUIRES(mu_);
   // The inode goes from no user to one: reuses its idle backing, or
   // registers `fd` (with `inode_ops`).
-  void FirstUse(State& s, int fd, uint32_t inode_ops) REQUIRES(mu_);
+  void FirstUse(NodeId node, State& s, int fd, uint32_t inode_ops) REQUIRES(mu_);
   // Takes `s` off the idle list: it is in use again or closing.
   void Unidle(State& s) REQUIRES(mu_);
   // Closes the backing of `node` and forgets its state.
   void Close(std::unordered_map<uint64_t, State>::iterator it) REQUIRES(mu_);
   const size_t max_idle_;
   BackingRegistrar* registrar_ = nullptr;
+  OpenJournal* journal_ = nullptr;
   DataPathCounters counters_;
   Mutex mu_;
   std::unordered_map<uint64_t, State> inodes_ GUARDED_BY(mu_);

@@ -164,6 +164,7 @@ Result<Opened> MirrorFs::Open(const Context& ctx, NodeId node, OpenFlags open) {
   Opened o;
   AttachBacking(*file, flags, /*reply_has_attrs=*/false, &o);
   o.fh = files_.Add(std::move(file));
+  if (journal_) journal_->FileOpened(o.fh, node, JournaledFlags(flags));
   return o;
 }
 
@@ -187,6 +188,7 @@ Result<Created> MirrorFs::FinishCreate(sys::UniqueFd open_fd, uint32_t flags) {
   if (file->mappable_writer) entry.attr_timeout = Timeout{};                // see AttrTimeoutFor
   c.entry = entry;
   c.open.fh = files_.Add(std::move(file));
+  if (journal_) journal_->FileOpened(c.open.fh, entry.node, JournaledFlags(flags));
   return c;
 }
 
@@ -274,6 +276,7 @@ Errno MirrorFs::Release(const Context&, NodeId node, FileHandle fh, uint32_t rel
                              uint64_t lock_owner) {
   std::shared_ptr<FileState> file = files_.Remove(fh);
   if (!file) return Errno(EBADF);
+  if (journal_) journal_->FileClosed(fh);
   // RELEASE_FLUSH: the kernel folded the final FLUSH into this RELEASE.
   if (release_flags & abi::FUSE_RELEASE_FLUSH) locks_.DropOwner(node, lock_owner);
   // Owners that locked through no other live handle hold nothing any more:

@@ -2,6 +2,7 @@
 // from a counter and are never reused, so a forged or stale fh is EBADF.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -53,6 +54,13 @@ class HandleTable {
     const FileHandle fh{next_++};
     map_.emplace(fh.value, std::move(value));
     return fh;
+  }
+  // A handle given out by a previous process (restart): kept as it was;
+  // later handles come after it.
+  void Insert(FileHandle fh, std::shared_ptr<T> value) {
+    MutexLock lock(&mu_);
+    map_[fh.value] = std::move(value);
+    next_ = std::max(next_, fh.value + 1);
   }
   Result<std::shared_ptr<T>> Get(FileHandle fh) const {
     ReaderLock lock(&mu_);

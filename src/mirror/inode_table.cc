@@ -84,6 +84,12 @@ InodeTable::InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat,
 }
 
 Result<InodePtr> InodeTable::Get(NodeId id) const {
+  Result<InodePtr> found = Find(id);
+  if (found.ok() || !adopter_) return found;
+  return adopter_(id);
+}
+
+Result<InodePtr> InodeTable::Find(NodeId id) const {
   Shard& shard = ShardOf(id);
   ReaderLock lock(&shard.mu);
   auto it = shard.by_id.find(id.value);

@@ -28,6 +28,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -172,8 +173,20 @@ class InodeTable {
   // `root_fd` is an O_PATH fd on SOURCE; the root inode is NodeId 1 forever.
   InodeTable(sys::UniqueFd root_fd, const struct statx& root_stat, InodeTableOptions options);
 
-  // The inode for a live nodeid, or ESTALE.
+  // The inode for a live nodeid, or ESTALE. After a restart (SetAdopter) a
+  // nodeid this process never handed out is taken over from its handle.
   Result<InodePtr> Get(NodeId id) const;
+  // Get without taking anything over: only what this process holds.
+  Result<InodePtr> Find(NodeId id) const;
+  // Restart: how Get takes over an unknown nodeid (MirrorFs::AdoptNode).
+  // The kernel holds the nodeids it sends, which the previous process handed
+  // out, so they are served as that process would; their lookup counts are
+  // unknown, so such an inode starts at zero and leaves the table at the
+  // first FORGET (taken over again if the kernel still names it). Set once,
+  // before serving.
+  void SetAdopter(std::function<Result<InodePtr>(NodeId)> adopter) {
+    adopter_ = std::move(adopter);
+  }
 
   // Finds or creates the inode for the host file behind `path_fd` (an O_PATH
   // fd) with attributes `stx`, and takes `refs` lookup references. In the
@@ -261,6 +274,7 @@ class InodeTable {
   Result<HandleIdentity> IdentityFor(const InodeKey& key, const sys::HandleBlob& handle);
 
   InodeTableOptions options_;
+  std::function<Result<InodePtr>(NodeId)> adopter_;
   std::atomic<bool> ino_is_nodeid_{false};
   SharedFd root_fd_;
   InodeKey root_key_;

@@ -412,7 +412,7 @@ Result<Entry> MirrorFs::LookupSelfOrParent(NodeId node, bool parent) {
   }
   if (node == kRootNode) return LookupAt(inodes_->root_fd(), ".", 1);
   sys::UniqueFd fd;
-  if (auto known = inodes_->Get(node); known.ok()) {
+  if (auto known = inodes_->Find(node); known.ok()) {
     PTFS_ASSIGN_OR_RETURN(SharedFd held, inodes_->PathFd(**known));
     PTFS_ASSIGN_OR_RETURN(fd, sys::Reopen(held->get(), O_PATH | O_NOFOLLOW));
   } else {

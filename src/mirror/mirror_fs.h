@@ -18,6 +18,7 @@
 #include "mirror/inode_table.h"
 #include "mirror/listing_advisor.h"
 #include "mirror/locks.h"
+#include "mirror/open_journal.h"
 #include "mirror/source_watcher.h"
 #include "ptfs/backing.h"
 #include "ptfs/filesystem.h"
@@ -105,6 +106,14 @@ struct ListingCounters {
   // is logged.
   std::atomic<uint64_t> empty_starts{0};
   std::atomic<uint64_t> misplaced_streams{0};
+};
+
+// What RestoreFrom took over.
+struct RestoreCounts {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t backings = 0;
+  uint64_t failed = 0;  // opens that could not be reopened (logged)
 };
 
 class MirrorFs final : public FileSystem {
@@ -201,6 +210,24 @@ class MirrorFs final : public FileSystem {
   // nodeid not in the table), and those refused as not in SOURCE.
   uint64_t handles_decoded() const { return handles_decoded_.load(std::memory_order_relaxed); }
   uint64_t handles_refused() const { return handles_refused_.load(std::memory_order_relaxed); }
+
+  // ---- restart (docs/persistent-identity.md; src/mirror/restart.cc)
+  // Records every open file and directory and every backing id in `fd` (the
+  // state file a supervisor holds), so that another process can take over.
+  // Called once, after Init, before serving.
+  void KeepRestartJournal(int fd);
+  // Takes over from a process that served this connection before: opens
+  // again the files and directories the kernel holds handles of, takes
+  // over the backing ids, serves nodeids it never handed out (derived
+  // nodeids only: --export), and goes on journaling into `fd`. Called once,
+  // after Init, instead of KeepRestartJournal.
+  Result<RestoreCounts> RestoreFrom(int fd);
+  // SOURCE's root: the identity a restarted server checks.
+  const InodeKey& root_key() const { return inodes_->root_key(); }
+  // What RestoreFrom took over (all 0 in a first server).
+  const RestoreCounts& restored() const { return restored_; }
+  // Nodeids taken over from their handle since a restart.
+  uint64_t adopted_nodes() const { return adopted_nodes_.load(std::memory_order_relaxed); }
   uint64_t flush_close_skipped() const {
     return flush_close_skipped_.load(std::memory_order_relaxed);
   }
@@ -236,6 +263,12 @@ class MirrorFs final : public FileSystem {
   // LOOKUP of "." (the inode `node` names, maybe forgotten: found again
   // from the nodeid) or ".." (its parent), as FUSE_EXPORT_SUPPORT asks.
   Result<Entry> LookupSelfOrParent(NodeId node, bool parent);
+  // Restart (restart.cc): the flags an open is journaled with; a nodeid
+  // taken over from its handle; one open file or directory reopened.
+  static uint32_t JournaledFlags(uint32_t flags);
+  Result<InodePtr> AdoptNode(NodeId id);
+  Errno RestoreFile(NodeId node, FileHandle fh, uint32_t flags, bool passthrough);
+  Errno RestoreDir(NodeId node, FileHandle fh);
   // Whether the host inode behind `fd` (found by handle from `node`, so
   // anywhere on SOURCE's filesystem) lies in SOURCE; ESTALE if not or not
   // provably.
@@ -326,6 +359,9 @@ class MirrorFs final : public FileSystem {
   std::atomic<uint64_t> flush_close_skipped_{0};
   std::atomic<uint64_t> handles_decoded_{0};
   std::atomic<uint64_t> handles_refused_{0};
+  std::atomic<uint64_t> adopted_nodes_{0};
+  RestoreCounts restored_;  // written before serving
+  std::unique_ptr<OpenJournal> journal_;  // set before serving, then only read
   ListingCounters listing_counters_;
   std::unique_ptr<Confinement> confinement_;
   BackingRegistrar* registrar_ = nullptr;

@@ -45,6 +45,7 @@ Result<Opened> MirrorFs::OpenDir(const Context& ctx, NodeId node, OpenFlags open
   // kernel drop them, costing `ls -l` one GETXATTR per file per run).
   if (keep_cache_) o.open_flags |= abi::FOPEN_CACHE_DIR | abi::FOPEN_KEEP_CACHE;
   o.fh = dirs_.Add(std::move(dir));
+  if (journal_) journal_->DirOpened(o.fh, node);
   return o;
 }
 
@@ -282,7 +283,9 @@ void MirrorFs::CountListing(const InodePtr& dir, const ListingTally& tally) {
 
 Errno MirrorFs::ReleaseDir(const Context&, NodeId, FileHandle fh) {
   if (fh.value == 0 && dirs_without_open_) return Errno::Ok();
-  return dirs_.Remove(fh) ? Errno::Ok() : Errno(EBADF);
+  if (!dirs_.Remove(fh)) return Errno(EBADF);
+  if (journal_) journal_->DirClosed(fh);
+  return Errno::Ok();
 }
 
 Errno MirrorFs::FsyncDir(const Context&, NodeId node, FileHandle fh, SyncKind kind) {

@@ -42,4 +42,6 @@ Errno DeviceNotifier::InvalidateEntry(NodeId parent, std::string_view name) {
   return Send(FUSE_NOTIFY_INVAL_ENTRY, iov);
 }
 
+Errno DeviceNotifier::ResendUnanswered() { return Send(FUSE_NOTIFY_RESEND, {}); }
+
 }  // namespace ptfs::session

@@ -21,6 +21,10 @@ class DeviceNotifier final : public KernelNotifier {
       : channel_(std::move(channel)) {}
   Errno InvalidateInode(NodeId node, int64_t offset, int64_t length) override;
   Errno InvalidateEntry(NodeId parent, std::string_view name) override;
+  // FUSE_NOTIFY_RESEND (protocol 7.40): the kernel queues again every
+  // request a server had read and not answered (a restarted server's first
+  // word: the dead one's requests are not lost).
+  Errno ResendUnanswered();
 
  private:
   Errno Send(int32_t code, std::span<const struct iovec> payload);

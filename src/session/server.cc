@@ -97,7 +97,7 @@ void Server::DecideTransport() {
 }
 
 Errno Server::WorkerLoop(transport::Channel* channel) {
-  WorkerBuffers bufs(kRequestBufferSize);
+  WorkerBuffers bufs(kRequestBufferSize, /*populate_in=*/plan_.share_device_fd);
   for (;;) {
     auto n = channel->Receive(bufs.in);
     if (!n.ok()) {
@@ -129,9 +129,12 @@ Errno Server::WorkerLoop(transport::Channel* channel) {
 }
 
 Errno Server::Run() {
+  // A connection taken over after a restart was initialized by another
+  // process: no INIT comes, the transport is decided now.
+  if (session_->initialized()) DecideTransport();
   std::vector<std::unique_ptr<transport::Channel>> clones;
   bool warned = false;
-  for (int i = 1; i < threads_; ++i) {
+  for (int i = 1; i < threads_ && !plan_.share_device_fd; ++i) {
     auto clone = control_->Clone();
     if (clone.ok()) {
       clones.push_back(std::move(*clone));

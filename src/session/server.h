@@ -31,6 +31,13 @@ struct TransportPlan {
   // Called once, after INIT has been answered and the transport decided
   // (whether the rings serve): the mount is then live as it will be served.
   std::function<void(bool uring_in_use)> initialized;
+  // Every reader thread reads the main fd instead of a clone of its own
+  // (--restartable): requests a reader has taken and not answered sit in
+  // the processing queue of the fd they were read from. A clone's queue is
+  // failed (ECONNABORTED) when a killed server's clone closes; the main fd's
+  // description is shared with the supervisor, so it lives on and
+  // FUSE_NOTIFY_RESEND hands its requests to the next server.
+  bool share_device_fd = false;
 };
 
 class Server {

@@ -17,16 +17,17 @@ using namespace ptfs::abi;  // NOLINT: wire names
 
 namespace {
 
-void* AllocAligned(size_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+void* AllocAligned(size_t size, bool populate = false) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return p;
 }
 
 }  // namespace
 
-WorkerBuffers::WorkerBuffers(size_t size)
-    : in_mem_(static_cast<char*>(AllocAligned(size))),
+WorkerBuffers::WorkerBuffers(size_t size, bool populate_in)
+    : in_mem_(static_cast<char*>(AllocAligned(size, populate_in))),
       out_mem_(static_cast<char*>(AllocAligned(size))) {
   in = {in_mem_, size};
   out = {out_mem_, size};
@@ -112,18 +113,29 @@ void Session::HandleInit(const proto::Request& req, Reply reply) {
     case proto::InitOutcome::Kind::kAccepted:
       break;
   }
-  init_ = outcome;
-  decode_.setxattr_ext = (outcome.flags & FUSE_SETXATTR_EXT) != 0;
   LOG_DEBUG("INIT: kernel protocol %u.%u, offered %s", outcome.kernel_major, outcome.kernel_minor,
             proto::DescribeInitFlags(outcome.kernel_flags).c_str());
   LOG_DEBUG("INIT: negotiated %s; max_write=%u max_readahead=%u max_pages=%u",
             proto::DescribeInitFlags(outcome.flags).c_str(), outcome.max_write,
             outcome.max_readahead, outcome.out.max_pages);
+  if (options_.init_accepted) options_.init_accepted(outcome);
+  Begin(outcome);
+  reply.SendStruct(outcome.out, outcome.out_size);
+}
+
+void Session::Adopt(const proto::InitOutcome& outcome) {
+  LOG_INFO("taking over the connection: protocol 7.%u, %s", outcome.kernel_minor,
+           proto::DescribeInitFlags(outcome.flags).c_str());
+  Begin(outcome);
+}
+
+void Session::Begin(const proto::InitOutcome& outcome) {
+  init_ = outcome;
+  decode_.setxattr_ext = (outcome.flags & FUSE_SETXATTR_EXT) != 0;
   inode_passthrough_ = InodePassthroughNegotiated(outcome.flags);
   fs_->Init(ConnectionInfo{outcome.kernel_minor, outcome.flags, outcome.kernel_flags,
                            outcome.max_write, outcome.max_readahead, inode_passthrough_});
   initialized_.store(true, std::memory_order_release);
-  reply.SendStruct(outcome.out, outcome.out_size);
 }
 
 void Session::DoForget(const proto::Request& req) {

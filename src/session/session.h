@@ -34,12 +34,19 @@ struct SessionOptions {
   // for them may be given back to the OS (cmd/passthroughfs passes
   // MemoryReleaser::Freed). Unset: nothing is called.
   std::function<void(uint64_t nodeids)> forgotten;
+  // Called once INIT is accepted, before it is answered (so before any
+  // other request can come): the restart state keeps the outcome.
+  std::function<void(const proto::InitOutcome&)> init_accepted;
 };
 
 // Per-worker scratch memory for reply payloads (READ data, directory
 // listings, xattr values). Sized for the largest reply.
 struct WorkerBuffers {
-  explicit WorkerBuffers(size_t size);
+  // `populate_in`: the request buffer's pages are made present now. The
+  // kernel copies a request into it as it reads; a page fault there, in a
+  // process being killed, fails the copy and the kernel ends the request
+  // with EIO instead of leaving it for the next server (--restartable).
+  explicit WorkerBuffers(size_t size, bool populate_in = false);
   // A view of memory owned elsewhere (a ring entry's payload buffer as `out`).
   WorkerBuffers(std::span<char> in_view, std::span<char> out_view)
       : in(in_view), out(out_view), in_mem_(nullptr), out_mem_(nullptr) {}
@@ -84,6 +91,11 @@ class Session {
   void AbandonParked() { lock_waiters_.Abandon(); }
   size_t parked_locks() const { return lock_waiters_.parked(); }
 
+  // Restart: takes over a connection whose INIT another process answered
+  // with `outcome` (kept in the restart state). Instead of waiting for an
+  // INIT; before any request is handled.
+  void Adopt(const proto::InitOutcome& outcome);
+
   bool initialized() const { return initialized_.load(std::memory_order_acquire); }
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   // REQUIRES: initialized().
@@ -92,6 +104,8 @@ class Session {
 
  private:
   void HandleInit(const proto::Request& req, Reply reply);
+  // The connection's parameters take effect (INIT accepted or adopted).
+  void Begin(const proto::InitOutcome& outcome);
   // Hands a request that came after INIT to the handler of its opcode.
   void Dispatch(const proto::Request& req, const Context& ctx, Reply reply, WorkerBuffers& bufs);
   void DoForget(const proto::Request& req);

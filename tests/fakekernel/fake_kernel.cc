@@ -72,7 +72,8 @@ Errno FakeDeviceControl::BackingClose(int32_t id) {
 
 FakeKernel::FakeKernel(FakeKernelOptions options) {
   char tmpl[] = "/tmp/ptfs-fakekernel-XXXXXX";
-  const char* dir = ::mkdtemp(tmpl);
+  own_source_ = options.source.empty();
+  const char* dir = own_source_ ? ::mkdtemp(tmpl) : options.source.c_str();
   if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
   source_ = dir;
   if (!DevicesUnreachableUnder(source_)) {
@@ -116,6 +117,7 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
   if (options.decorate) decorator_ = options.decorate(fs_.get());
   session_ = std::make_unique<session::Session>(
       decorator_ ? decorator_.get() : static_cast<FileSystem*>(fs_.get()), sopts);
+  if (options.before_serving) options.before_serving(*session_, *fs_);
   server_ = std::make_unique<session::Server>(
       session_.get(), control_.get(),
       std::make_unique<transport::FdChannel>(server_fd_, /*owned=*/false), options.threads);
@@ -130,7 +132,7 @@ FakeKernel::FakeKernel(FakeKernelOptions options) {
 FakeKernel::~FakeKernel() {
   (void)Shutdown();
   std::error_code ec;
-  std::filesystem::remove_all(source_, ec);
+  if (own_source_) std::filesystem::remove_all(source_, ec);
 }
 
 Errno FakeKernel::Shutdown() {

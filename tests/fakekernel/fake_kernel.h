@@ -131,6 +131,12 @@ struct FakeKernelOptions {
   int threads = 2;
   mirror::MirrorOptions fs;    // .source is filled in by the harness
   bool init = true;                      // send INIT in the constructor
+  // SOURCE: empty for a fresh temporary directory (removed at the end);
+  // otherwise this directory, left as it is (a restart test's second server).
+  std::string source;
+  // Called once the session exists, before the server reads any request
+  // (a restart test takes the connection over here).
+  std::function<void(session::Session&, mirror::MirrorFs&)> before_serving;
   // SessionOptions::forgotten (the daemon's memory release hook).
   std::function<void(uint64_t nodeids)> forgotten;
   // Wraps the MirrorFs in a policy layer; the session talks to the
@@ -195,6 +201,7 @@ class FakeKernel {
   void ReaderLoop();
 
   std::string source_;
+  bool own_source_ = true;  // created here, removed at the end
   int kernel_fd_ = -1;
   int server_fd_ = -1;
   std::unique_ptr<mirror::MirrorFs> fs_;

@@ -1,0 +1,42 @@
+// --restartable: the process that mounted stays as a supervisor holding the
+// FUSE connection (the /dev/fuse fd and the restart state file) and runs the
+// server in a child. When the child dies of a signal (kill -9, a crash) and
+// the mount is still there, it starts another, which takes the connection
+// over (docs/persistent-identity.md): the kernel keeps the mount, its
+// inodes, open files and queued requests meanwhile; nothing is unmounted.
+#pragma once
+
+#include <signal.h>
+
+#include <functional>
+#include <string>
+
+namespace ptfs::cmd {
+
+struct SupervisorConfig {
+  // The mount: its id (0: unknown) says whether it is still there.
+  unsigned mount_id = 0;
+  std::string mountpoint;
+  // Blocked in this process; forwarded to the serving child.
+  sigset_t signals;
+  // When to stop (the supervisor ends, and the connection with it): after
+  // this many servers in a row died before they served (a server that
+  // cannot take over), or this many in a row lived less than
+  // `short_life_ms` (a request that kills every server it is resent to).
+  int max_failed_starts = 3;
+  int max_short_lives = 10;
+  int short_life_ms = 500;
+  // Closed once the first child runs (its copy is the one that is used:
+  // daemon mode's readiness pipe to the waiting parent).
+  int close_after_first_start = -1;
+};
+
+// Runs `serve(generation, ready_fd)` in a child process (generation 0, then
+// 1, 2, ... for each restart) and returns the exit status of the last child
+// that exited by itself (0 once unmounted), or 1 when it gave up. The child
+// writes a byte to `ready_fd` once it serves (INIT answered, or the
+// connection taken over).
+int Supervise(const SupervisorConfig& config,
+              const std::function<int(int generation, int ready_fd)>& serve);
+
+}  // namespace ptfs::cmd

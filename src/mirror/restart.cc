@@ -1,0 +1,124 @@
+// MirrorFs across a restart of the serving process (docs/persistent-
+// identity.md): the journal of opens and backings it keeps while serving,
+// and what a new process rebuilds from it and from the nodeids.
+#include <fcntl.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include "mirror/mirror_fs.h"
+#include "mirror/open_journal.h"
+#include "mirror/wire_to_host.h"
+#include "sys/syscalls.h"
+#include "util/log.h"
+
+namespace ptfs::mirror {
+
+uint32_t MirrorFs::JournaledFlags(uint32_t flags) {
+  // What the reopen after a restart needs: the access mode and the flags
+  // that change how the fd behaves, not those that acted once at open.
+  return flags & ~static_cast<uint32_t>(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+}
+
+void MirrorFs::KeepRestartJournal(int fd) {
+  journal_ = std::make_unique<OpenJournal>(fd);
+  backing_.SetJournal(journal_.get());
+}
+
+Result<InodePtr> MirrorFs::AdoptNode(NodeId id) {
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, inodes_->OpenNode(id));
+  PTFS_ASSIGN_OR_RETURN(Entry e, EntryFor(std::move(fd), 0));
+  // Derived nodeids: the handle's object has this very nodeid.
+  if (e.node != id) return Errno(ESTALE);
+  adopted_nodes_.fetch_add(1, std::memory_order_relaxed);
+  return inodes_->Find(id);
+}
+
+Result<RestoreCounts> MirrorFs::RestoreFrom(int fd) {
+  if (!inodes_->handle_node_ids()) return Errno(EINVAL);  // nodeids mean nothing
+  PTFS_ASSIGN_OR_RETURN(std::vector<OpenJournal::Record> records, OpenJournal::Read(fd));
+  inodes_->SetAdopter([this](NodeId id) { return AdoptNode(id); });
+  RestoreCounts counts;
+  std::unordered_map<uint64_t, BackingId> backings;  // node -> id
+  std::unordered_map<uint64_t, uint64_t> passthrough_opens;
+  for (const auto& r : records) {
+    if (r.kind == OpenJournal::Kind::kBacking) backings[r.node] = BackingId{r.backing};
+  }
+  std::vector<OpenJournal::Record> kept, dropped;
+  for (const auto& r : records) {
+    if (r.kind == OpenJournal::Kind::kBacking) continue;
+    const NodeId node{r.node};
+    const FileHandle fh{r.fh};
+    Errno e = r.kind == OpenJournal::Kind::kDir
+                  ? RestoreDir(node, fh)
+                  : RestoreFile(node, fh, r.open_flags, backings.contains(r.node));
+    if (e) {
+      // Gone meanwhile (removed while no process served): the kernel's
+      // requests on this fh get EBADF; passthrough I/O goes on without us.
+      ++counts.failed;
+      dropped.push_back(r);
+      LOG_WARN("restart: cannot reopen %s fh %llu (nodeid %llu): %s",
+               r.kind == OpenJournal::Kind::kDir ? "directory" : "file",
+               static_cast<unsigned long long>(r.fh), static_cast<unsigned long long>(r.node),
+               strerror(e.value()));
+      continue;
+    }
+    kept.push_back(r);
+    if (r.kind == OpenJournal::Kind::kDir) {
+      ++counts.dirs;
+    } else {
+      ++counts.files;
+      if (backings.contains(r.node)) ++passthrough_opens[r.node];
+    }
+  }
+  for (const auto& r : records) {
+    if (r.kind == OpenJournal::Kind::kBacking) kept.push_back(r);
+  }
+  // The journal goes on from what was restored (failed opens dropped),
+  // before the backings are taken over: one closed meanwhile is recorded.
+  journal_ = std::make_unique<OpenJournal>(fd, kept, dropped);
+  backing_.SetJournal(journal_.get());
+  for (const auto& [node, id] : backings) {
+    ++counts.backings;
+    backing_.Restore(NodeId{node}, id, passthrough_opens[node]);
+  }
+  restored_ = counts;
+  return counts;
+}
+
+Errno MirrorFs::RestoreFile(NodeId node, FileHandle fh, uint32_t flags, bool passthrough) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  // As the daemon: the open was allowed when it was made.
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd caller_fd,
+                        sys::Reopen(path_fd->get(), HostOpenFlags(flags)));
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fd, WidenForServer(std::move(caller_fd), flags));
+  auto file = std::make_shared<FileState>();
+  file->inode = inode;
+  file->fd = std::move(fd);
+  file->access_mode = static_cast<int>(flags) & O_ACCMODE;
+  if (passthrough && file->access_mode != O_RDONLY) {
+    file->passthrough_writer = true;
+    inode->passthrough_writers.fetch_add(1);
+  }
+  if (passthrough && file->access_mode == O_RDWR) {
+    file->mappable_writer = true;
+    inode->mappable_writers.fetch_add(1);
+  }
+  inodes_->NoteOpened(*inode, path_fd);
+  files_.Insert(fh, std::move(file));
+  return Errno::Ok();
+}
+
+Errno MirrorFs::RestoreDir(NodeId node, FileHandle fh) {
+  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
+  if (!inode->is_dir()) return Errno(ENOTDIR);
+  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
+  auto dir = std::make_shared<DirState>();
+  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::ReopenDir(path_fd->get(), O_RDONLY | O_DIRECTORY));
+  dir->inode = std::move(inode);
+  dirs_.Insert(fh, std::move(dir));
+  return Errno::Ok();
+}
+
+}  // namespace ptfs::mirror
