@@ -19,8 +19,10 @@
 
 #include <array>
 #include <chrono>
+#include <climits>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -212,6 +214,7 @@ sigset_t BlockSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);  // --restartable: upgrade (supervisor), hand over (server)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return set;
@@ -331,16 +334,25 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
 // which ends the workers' reads with ENODEV.
 void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
                        unsigned mount_id, const session::Session& session, const mirror::MirrorFs& fs,
-                       const session::Server& server, const transport::UringTransport* uring,
+                       session::Server& server, const transport::UringTransport* uring,
                        const session::MemoryReleaser& releaser, modules::AuditLog* audit) {
   std::thread([signals, mountpoint = o.mountpoint, method, mount_id, stats_file = o.stats_file,
-               &session,
+               restartable = o.restartable, &session,
                &fs, &server, uring, &releaser, audit]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGHUP && audit != nullptr) {
         // logrotate moved the audit file: write the next lines to a new one.
         if (audit->Reopen().ok()) LOG_INFO("audit file %s reopened", audit->path().c_str());
+        continue;
+      }
+      if (sig == SIGUSR2) {
+        // The supervisor upgrades (--restartable): stop reading, answer
+        // what is held, and leave the connection to the next server.
+        if (restartable) {
+          LOG_INFO("handing the connection over to a new server");
+          server.Drain();
+        }
         continue;
       }
       if (sig == SIGUSR1) {
@@ -427,6 +439,7 @@ struct StatusSources {
   const transport::UringTransport* uring;
   const session::MemoryReleaser& releaser;
   const modules::AuditLog* audit;
+  int generation;  // --restartable: which server since the mount
 };
 
 std::string Joined(const std::vector<std::string>& items, const char* separator) {
@@ -440,6 +453,10 @@ StatusReport MakeStatus(const StatusSources& in) {
   r.Text("version", kVersion);
   r.Text("git_revision", PTFS_GIT_REVISION);
   r.Number("pid", ::getpid());
+  // --restartable: the process holding the connection (upgrade signals it),
+  // and which server this is since the mount (0: the first).
+  r.Number("supervisor_pid", in.o.restartable ? ::getppid() : 0);
+  r.Number("server_generation", in.generation);
   r.Number("uid", ::getuid());
   r.Text("source", in.o.source);
   r.Text("mountpoint", in.o.mountpoint);
@@ -647,12 +664,25 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
                     server, uring.get(), releaser, audit);
   // Declared after everything it reads: it stops answering first.
   const StatusSources sources{o,      plan,   log_where,   std::time(nullptr), session,
-                              *fs,    server, uring.get(), releaser,           audit};
+                              *fs,    server, uring.get(), releaser,           audit,
+                              restart.generation};
   std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, mounted.info, sources);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
            plan.threads, fs->handles_enabled() ? "file handles" : "O_PATH fds");
   Errno e = server.Run();
+  if (!e && server.drained()) {
+    // Handed over (upgrade): nothing is released, the open files, backings
+    // and journal are the next server's. It starts once this process is
+    // gone, with requests waiting meanwhile: end now, without the orderly
+    // teardown (the status and watch threads take up to half a second to
+    // stop). The process's end closes this server's fds and sockets.
+    LOG_INFO("handed the connection over (upgrade)");
+    status.reset();  // frees the status socket's name for the next server
+    (void)::kill(::getppid(), HandedOverSignal());
+    fflush(nullptr);
+    _exit(kExitHandedOver);
+  }
   fs->Destroy();  // stops the source watch before the notifier goes
   if (e) {
     LOG_ERROR("stopped: %s", strerror(e.value()));
@@ -662,31 +692,133 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   return 0;
 }
 
+// Live upgrade (--restartable): what a supervisor hands the binary on disk
+// when it execs it. The fds stay open across the exec; their numbers and
+// the running server travel as the first argument, before the original
+// ones: --take-over=DEV:STATE:SERVER:GENERATION:MOUNT_ID:METHOD:GUARD:AUTOSOCK
+struct TakeOver {
+  int dev_fd = -1;
+  int state_fd = -1;
+  pid_t server = 0;
+  int generation = 0;
+  unsigned mount_id = 0;
+  int method = 0;
+  int unmount_guard = -1;
+  int auto_unmount_socket = -1;
+};
+constexpr std::string_view kTakeOverFlag = "--take-over=";
+
+// The command line this process started with, and its executable's path
+// then (the binary on disk an upgrade runs: a package upgrade replaces the
+// file at that path).
+std::vector<std::string> g_args;
+std::string g_self_path;
+
+std::optional<TakeOver> ParseTakeOver(std::string_view arg) {
+  if (!arg.starts_with(kTakeOverFlag)) return std::nullopt;
+  TakeOver t;
+  long long v[8];
+  if (sscanf(std::string(arg.substr(kTakeOverFlag.size())).c_str(),
+             "%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+             &v[6], &v[7]) != 8) {
+    throw std::invalid_argument("malformed " + std::string(arg));
+  }
+  t.dev_fd = static_cast<int>(v[0]);
+  t.state_fd = static_cast<int>(v[1]);
+  t.server = static_cast<pid_t>(v[2]);
+  t.generation = static_cast<int>(v[3]);
+  t.mount_id = static_cast<unsigned>(v[4]);
+  t.method = static_cast<int>(v[5]);
+  t.unmount_guard = static_cast<int>(v[6]);
+  t.auto_unmount_socket = static_cast<int>(v[7]);
+  return t;
+}
+
+void KeepAcrossExec(int fd, bool keep) {
+  if (fd < 0) return;
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, keep ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC);
+}
+
+// SIGUSR2 to the supervisor: exec the binary on disk as this supervisor,
+// handing it the connection, the state file and the running server (which
+// the new binary tells to hand over). Returns only if the exec failed.
+void ExecUpgrade(const transport::Mounted& mounted, int state_fd, pid_t server, int generation) {
+  if (g_self_path.empty()) {
+    LOG_ERROR("upgrade: this process's executable is unknown; not upgraded");
+    return;
+  }
+  const int fds[] = {mounted.device.get(), state_fd, mounted.unmount_guard.get(),
+                     mounted.auto_unmount_socket.get()};
+  char take_over[160];
+  snprintf(take_over, sizeof take_over, "%.*s%d:%d:%d:%d:%u:%d:%d:%d",
+           static_cast<int>(kTakeOverFlag.size()), kTakeOverFlag.data(), fds[0], fds[1],
+           static_cast<int>(server), generation, mounted.info ? mounted.info->id : 0u,
+           static_cast<int>(mounted.method), fds[2], fds[3]);
+  std::vector<std::string> args{g_self_path, take_over};
+  args.insert(args.end(), g_args.begin() + 1, g_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  LOG_INFO("upgrade: running %s (the server, process %d, hands over to it)", g_self_path.c_str(),
+           static_cast<int>(server));
+  for (int fd : fds) KeepAcrossExec(fd, true);
+  ::execv(g_self_path.c_str(), argv.data());
+  const int e = errno;
+  for (int fd : fds) KeepAcrossExec(fd, false);
+  LOG_ERROR("upgrade: cannot run %s: %s; the running server goes on", g_self_path.c_str(),
+            strerror(e));
+}
+
 // --restartable: this process keeps the connection (the device fd in
 // `mounted`, never given up here) and the restart state, and serves in
 // children (supervisor.h), each a copy of this process as it is now.
+// `take_over`: this process is an upgraded supervisor (exec'd by the
+// previous binary), with the state file and a server already running.
 int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
                transport::Mounted& mounted, sigset_t signals, int ready_fd,
-               modules::AuditLog* audit, const std::string& log_where) {
-  sys::UniqueFd state(::memfd_create("passthroughfs-restart", MFD_CLOEXEC));
-  if (!state.valid()) {
-    LOG_ERROR("--restartable: no state file (memfd_create: %s)", strerror(errno));
-    (void)transport::Unmount(o.mountpoint, mounted.method);
-    return 1;
-  }
-  session::RestartHeader header;
-  header.source_dev = fs->root_key().dev;
-  header.source_ino = fs->root_key().ino;
-  if (Errno e = session::WriteRestartHeader(state.get(), header)) {
-    LOG_ERROR("--restartable: cannot write the state file: %s", strerror(e.value()));
-    (void)transport::Unmount(o.mountpoint, mounted.method);
-    return 1;
+               modules::AuditLog* audit, const std::string& log_where,
+               const std::optional<TakeOver>& take_over) {
+  sys::UniqueFd state;
+  if (take_over) {
+    state = sys::UniqueFd(take_over->state_fd);
+    KeepAcrossExec(state.get(), false);
+    auto header = session::ReadRestartHeader(state.get());
+    if (!header.ok() || header->source_dev != fs->root_key().dev ||
+        header->source_ino != fs->root_key().ino) {
+      // Not this SOURCE's connection: refuse it (the old server goes on).
+      LOG_ERROR("upgrade: the connection handed over does not serve %s; refused",
+                o.source.c_str());
+      return 1;
+    }
+  } else {
+    state = sys::UniqueFd(::memfd_create("passthroughfs-restart", MFD_CLOEXEC));
+    if (!state.valid()) {
+      LOG_ERROR("--restartable: no state file (memfd_create: %s)", strerror(errno));
+      (void)transport::Unmount(o.mountpoint, mounted.method);
+      return 1;
+    }
+    session::RestartHeader header;
+    header.source_dev = fs->root_key().dev;
+    header.source_ino = fs->root_key().ino;
+    if (Errno e = session::WriteRestartHeader(state.get(), header)) {
+      LOG_ERROR("--restartable: cannot write the state file: %s", strerror(e.value()));
+      (void)transport::Unmount(o.mountpoint, mounted.method);
+      return 1;
+    }
   }
   SupervisorConfig config;
   config.mount_id = mounted.info ? mounted.info->id : 0;
   config.mountpoint = o.mountpoint;
   config.signals = signals;
   config.close_after_first_start = ready_fd;
+  if (take_over) {
+    config.hand_over_from = take_over->server;
+    config.first_generation = take_over->generation + 1;
+  }
+  config.upgrade = [&mounted, fd = state.get()](pid_t server, int generation) {
+    ExecUpgrade(mounted, fd, server, generation);
+  };
   return Supervise(config, [&](int generation, int supervisor_ready_fd) {
     // In the child: its own copies of the objects (never used by the
     // supervisor), and the connection's fd duplicated as this server's.
@@ -714,7 +846,7 @@ int Remount(const Options& o) {
   return 0;
 }
 
-int Run(Options o) {
+int Run(Options o, const std::optional<TakeOver>& take_over) {
   MakePathsAbsolute(&o);
   std::string log_warning, log_where;
   const bool log_is_stderr = SetUpLog(o, &log_warning, &log_where);
@@ -734,6 +866,27 @@ int Run(Options o) {
   }
   auto fs = mirror::MirrorFs::Create(plan.fs);
   if (!fs.ok()) Die("SOURCE " + o.source + ": " + strerror(fs.error().value()));
+  if (take_over) {
+    // An upgraded supervisor: the mount exists; its connection, state file
+    // and server came with the exec.
+    transport::Mounted mounted;
+    mounted.device = sys::UniqueFd(take_over->dev_fd);
+    mounted.method = static_cast<transport::MountMethod>(take_over->method);
+    mounted.unmount_guard = sys::UniqueFd(take_over->unmount_guard);
+    mounted.auto_unmount_socket = sys::UniqueFd(take_over->auto_unmount_socket);
+    for (int fd : {take_over->dev_fd, take_over->unmount_guard, take_over->auto_unmount_socket}) {
+      KeepAcrossExec(fd, false);
+    }
+    for (const sys::MountInfo& m : sys::ReadMountInfo()) {
+      if (m.id == take_over->mount_id) mounted.info = m;
+    }
+    o.transport = Options::Transport::kDev;
+    ResolveTransport(o.transport, transport::UringSupport{}, &plan);
+    LOG_INFO("upgrade: %s %s (git %s) takes over %s", g_self_path.c_str(), kVersion,
+             PTFS_GIT_REVISION, o.mountpoint.c_str());
+    return Supervised(o, plan, fs->get(), mounted, signals, -1, audit.get(), log_where,
+                      take_over);
+  }
   std::string why;
   auto mounted = transport::Mount(plan.mount, &why);
   if (!mounted.ok()) Die(why);
@@ -758,7 +911,7 @@ int Run(Options o) {
   const int ready_fd =
       o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
   if (o.restartable) return Supervised(o, plan, fs->get(), *mounted, signals, ready_fd,
-                                       audit.get(), log_where);
+                                       audit.get(), log_where, std::nullopt);
   return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
                audit.get(), log_where);
 }
@@ -780,6 +933,22 @@ int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extr
       for (const std::string& a : rest) operands += a.starts_with("-") ? 0 : 1;
       if (operands <= 1) return ptfs::cmd::RunStatus(rest);
     }
+    if (argc == 3 && std::string_view(argv[1]) == "upgrade" && argv[2][0] != '-') {
+      // `passthroughfs upgrade MOUNTPOINT`, as `status` (./upgrade names a
+      // SOURCE directory of that name).
+      return ptfs::cmd::RunUpgrade(std::vector<std::string>(argv + 2, argv + argc));
+    }
+    // The command line and executable an upgrade runs again (daemon.cc).
+    std::vector<char*> args(argv, argv + argc);
+    std::optional<ptfs::cmd::TakeOver> take_over;
+    if (argc >= 2) take_over = ptfs::cmd::ParseTakeOver(argv[1]);
+    if (take_over) args.erase(args.begin() + 1);
+    ptfs::cmd::g_args.assign(args.begin(), args.end());
+    char self[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) ptfs::cmd::g_self_path.assign(self, static_cast<size_t>(n));
+    argc = static_cast<int>(args.size());
+    argv = args.data();
     ptfs::cmd::Options o = ptfs::cmd::ParseOptions(argc, argv, extra);
     if (o.help) {
       fputs(ptfs::cmd::Usage(argv[0], extra).c_str(), stdout);
@@ -790,7 +959,7 @@ int ptfs::RunDaemon(int argc, char** argv, const std::vector<ModuleOption>& extr
              PTFS_GIT_REVISION, ptfs::abi::kKernelMinorVersion);
       return 0;
     }
-    return ptfs::cmd::Run(o);
+    return ptfs::cmd::Run(o, take_over);
   } catch (const std::exception& e) {
     fprintf(stderr, "passthroughfs: %s\n", e.what());
     return 1;

@@ -1,15 +1,20 @@
 #include "cmd/passthroughfs/status.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "modules/json_line.h"
 #include "sys/mountinfo.h"
@@ -171,6 +176,52 @@ void StatusServer::Answer(int conn) {
   SendAll(conn, "ok\n" + (request == "status json" ? report.Json() : report.Lines()));
 }
 
+// Asks the daemon serving `given` for its report: the report's text (the
+// lines after "ok"), or the reason, for the user, in *why.
+std::optional<std::string> QueryStatus(const std::string& given, bool json, std::string* why) {
+  auto fail = [why](std::string text) -> std::optional<std::string> {
+    *why = std::move(text);
+    return std::nullopt;
+  };
+  // Not stat(2): the mount's root belongs to the daemon, which may not answer.
+  const std::string path = sys::MountPointPath(given);
+  const std::optional<sys::MountInfo> mount = sys::FindMount(sys::ReadMountInfo(), path);
+  if (!mount) return fail(given + ": not a mount point");
+  if (mount->fstype != "fuse" && !mount->fstype.starts_with("fuse.")) {
+    return fail(given + ": a " + mount->fstype + " mount, not passthroughfs");
+  }
+  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(std::string("socket: ") + strerror(errno));
+  socklen_t len;
+  const sockaddr_un addr = AbstractAddress(StatusSocketName(mount->major, mount->minor), &len);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) < 0) {
+    return fail(given + ": no passthroughfs daemon answers for this " + mount->fstype +
+                " mount (another FUSE server, a daemon that has died, or one in another "
+                "network namespace)");
+  }
+  ucred server{};
+  const std::optional<std::string> owner = mount->SuperOption("user_id");
+  if (!PeerCredentials(fd.get(), &server) ||
+      (server.uid != 0 && (!owner || *owner != std::to_string(server.uid)))) {
+    return fail(given + ": the status socket is held by uid " + std::to_string(server.uid) +
+                " (pid " + std::to_string(server.pid) + "), not by root or the mount's owner (" +
+                (owner ? "uid " + *owner : "unknown") + "): not trusted");
+  }
+  const timeval timeout{kReplyTimeoutSeconds, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  SendAll(fd.get(), json ? "status json\n" : "status\n");
+  errno = 0;
+  const std::string reply = ReceiveAll(fd.get());
+  if (reply.empty() && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return fail(given + ": the daemon (pid " + std::to_string(server.pid) +
+                ") did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
+  }
+  if (reply.starts_with("ok\n")) return reply.substr(3);
+  const std::string reason = reply.substr(0, reply.find('\n'));
+  if (reason.empty()) return fail(given + ": the daemon closed the connection without a status");
+  return fail(given + ": " + (reason.starts_with("refused: ") ? reason.substr(9) : reason));
+}
+
 int RunStatus(const std::vector<std::string>& args) {
   bool json = false;
   std::string given;
@@ -186,46 +237,63 @@ int RunStatus(const std::vector<std::string>& args) {
     }
   }
   if (given.empty()) return Fail("usage: passthroughfs status [--json] MOUNTPOINT");
-  // Not stat(2): the mount's root belongs to the daemon, which may not answer.
-  const std::string path = sys::MountPointPath(given);
-  const std::optional<sys::MountInfo> mount = sys::FindMount(sys::ReadMountInfo(), path);
-  if (!mount) return Fail(given + ": not a mount point");
-  if (mount->fstype != "fuse" && !mount->fstype.starts_with("fuse.")) {
-    return Fail(given + ": a " + mount->fstype + " mount, not passthroughfs");
+  std::string why;
+  const std::optional<std::string> report = QueryStatus(given, json, &why);
+  if (!report) return Fail(why);
+  fputs(report->c_str(), stdout);
+  return 0;
+}
+
+namespace {
+// "name: value" lines of a status report, the value of `name`.
+std::string Field(const std::string& report, const std::string& name) {
+  const std::string key = name + ": ";
+  for (size_t pos = 0; pos < report.size();) {
+    const size_t end = report.find('\n', pos);
+    const std::string line = report.substr(pos, end - pos);
+    if (line.starts_with(key)) return line.substr(key.size());
+    if (end == std::string::npos) break;
+    pos = end + 1;
   }
-  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return Fail(std::string("socket: ") + strerror(errno));
-  socklen_t len;
-  const sockaddr_un addr = AbstractAddress(StatusSocketName(mount->major, mount->minor), &len);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) < 0) {
-    return Fail(given + ": no passthroughfs daemon answers for this " + mount->fstype +
-                " mount (another FUSE server, a daemon that has died, or one in another "
-                "network namespace)");
+  return "";
+}
+}  // namespace
+
+int RunUpgrade(const std::vector<std::string>& args) {
+  if (args.size() != 1 || args[0].starts_with("-")) {
+    return Fail("usage: passthroughfs upgrade MOUNTPOINT");
   }
-  ucred server{};
-  const std::optional<std::string> owner = mount->SuperOption("user_id");
-  if (!PeerCredentials(fd.get(), &server) ||
-      (server.uid != 0 && (!owner || *owner != std::to_string(server.uid)))) {
-    return Fail(given + ": the status socket is held by uid " + std::to_string(server.uid) +
-                " (pid " + std::to_string(server.pid) + "), not by root or the mount's owner (" +
-                (owner ? "uid " + *owner : "unknown") + "): not trusted");
+  const std::string& given = args[0];
+  std::string why;
+  const std::optional<std::string> before = QueryStatus(given, false, &why);
+  if (!before) return Fail(why);
+  const long supervisor = std::atol(Field(*before, "supervisor_pid").c_str());
+  if (supervisor <= 0) {
+    return Fail(given + ": not mounted with --restartable: there is no supervisor to hand the "
+                        "connection to a new server (unmount and mount again instead)");
   }
-  const timeval timeout{kReplyTimeoutSeconds, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  SendAll(fd.get(), json ? "status json\n" : "status\n");
-  errno = 0;
-  const std::string reply = ReceiveAll(fd.get());
-  if (reply.empty() && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    return Fail(given + ": the daemon (pid " + std::to_string(server.pid) +
-                ") did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
+  const std::string old_pid = Field(*before, "pid");
+  const auto t0 = std::chrono::steady_clock::now();
+  // The supervisor runs the binary on disk, which takes the connection over
+  // from the running server (docs/persistent-identity.md).
+  if (::kill(static_cast<pid_t>(supervisor), SIGUSR2) < 0) {
+    return Fail(given + ": cannot signal the supervisor (pid " + std::to_string(supervisor) +
+                "): " + strerror(errno));
   }
-  if (reply.starts_with("ok\n")) {
-    fputs(reply.c_str() + 3, stdout);
+  for (int i = 0; i < 6000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const std::optional<std::string> now = QueryStatus(given, false, &why);
+    if (!now) continue;  // between servers
+    const std::string pid = Field(*now, "pid");
+    if (pid.empty() || pid == old_pid) continue;
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    printf("upgraded %s: server %s -> %s, now %s (git %s), %.0f ms\n", given.c_str(),
+           old_pid.c_str(), pid.c_str(), Field(*now, "version").c_str(),
+           Field(*now, "git_revision").c_str(), ms);
     return 0;
   }
-  const std::string why = reply.substr(0, reply.find('\n'));
-  if (why.empty()) return Fail(given + ": the daemon closed the connection without a status");
-  return Fail(given + ": " + (why.starts_with("refused: ") ? why.substr(9) : why));
+  return Fail(given + ": no new server answered within 30 s (the supervisor's log says why)");
 }
 
 }  // namespace ptfs::cmd

@@ -81,5 +81,9 @@ class StatusServer {
 // The command: `args` are what follows "status". Prints the report (or one
 // line saying why not) and returns the exit status.
 int RunStatus(const std::vector<std::string>& args);
+// `passthroughfs upgrade MOUNTPOINT` (--restartable): the mount's supervisor
+// runs the binary on disk, which takes the connection over; prints the new
+// server's pid and version and how long the hand-over took.
+int RunUpgrade(const std::vector<std::string>& args);
 
 }  // namespace ptfs::cmd

@@ -23,20 +23,35 @@ bool StillMounted(unsigned mount_id) {
   return false;
 }
 
-// Waits for `pid` to end, forwarding the signals in `wait_for` (less
-// SIGCHLD) to it meanwhile; returns its wait status.
-int WaitForChild(pid_t pid, const sigset_t& wait_for) {
+// What WaitForChild saw: the child's wait status, or that it handed the
+// connection over and is exiting on its own (reaped later).
+constexpr int kHandedOverStatus = -1;
+
+// Waits for `pid` to end (or to say it handed over), forwarding the other
+// signals in `wait_for` to it meanwhile; returns its wait status. SIGUSR2
+// (upgrade) calls `upgrade` (which returns only if it could not exec).
+// Reaps any other child that ended (a server that handed over).
+int WaitForChild(pid_t pid, const sigset_t& wait_for, const std::function<void()>& upgrade) {
   for (;;) {
     siginfo_t info;
     const int sig = sigwaitinfo(&wait_for, &info);
     if (sig < 0) continue;  // EINTR
+    if (sig == SIGUSR2) {
+      if (upgrade) upgrade();
+      continue;
+    }
+    if (sig == HandedOverSignal()) {
+      if (info.si_pid == pid) return kHandedOverStatus;
+      continue;
+    }
     if (sig != SIGCHLD) {
       (void)::kill(pid, sig);  // SIGTERM unmounts, SIGUSR1 writes stats: the server's to do
       continue;
     }
     int status = 0;
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return status;
+    for (pid_t done; (done = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      if (done == pid) return status;
+    }
   }
 }
 
@@ -46,9 +61,21 @@ int Supervise(const SupervisorConfig& config,
               const std::function<int(int generation, int ready_fd)>& serve) {
   sigset_t wait_for = config.signals;
   sigaddset(&wait_for, SIGCHLD);
+  sigaddset(&wait_for, HandedOverSignal());
   pthread_sigmask(SIG_BLOCK, &wait_for, nullptr);
   int failed_starts = 0, short_lives = 0;
-  for (int generation = 0;; ++generation) {
+  if (config.hand_over_from != 0) {
+    // The previous binary's server: it answers what it holds, stops and
+    // exits kExitHandedOver; requests made meanwhile wait in the kernel.
+    (void)::kill(config.hand_over_from, SIGUSR2);
+    const int status = WaitForChild(config.hand_over_from, wait_for, nullptr);
+    if (status != kHandedOverStatus && WIFEXITED(status) &&
+        WEXITSTATUS(status) != kExitHandedOver) {
+      return WEXITSTATUS(status);  // it ended by itself first (unmounted: 0)
+    }
+    if (!StillMounted(config.mount_id)) return 0;
+  }
+  for (int generation = config.first_generation;; ++generation) {
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC | O_NONBLOCK) < 0) {
       LOG_ERROR("--restartable: cannot start the server: pipe: %s", strerror(errno));
@@ -73,16 +100,23 @@ int Supervise(const SupervisorConfig& config,
       _exit(code);
     }
     ::close(ready[1]);
-    if (generation == 0) {
+    if (generation == config.first_generation) {
       if (config.close_after_first_start >= 0) ::close(config.close_after_first_start);
       LOG_INFO("--restartable: serving in process %d; this process (%d) keeps the connection",
                pid, getpid());
     }
-    const int status = WaitForChild(pid, wait_for);
+    const int status = WaitForChild(pid, wait_for, [&] {
+      if (config.upgrade) config.upgrade(pid, generation);
+    });
     char byte;
     const bool served = ::read(ready[0], &byte, 1) == 1;
     ::close(ready[0]);
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (status == kHandedOverStatus) {
+      // Told to hand over (SIGUSR2 sent to it directly): the next one takes over.
+      failed_starts = short_lives = 0;
+      continue;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) != kExitHandedOver) return WEXITSTATUS(status);
     const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (!StillMounted(config.mount_id)) {
       LOG_INFO("the server (process %d) ended by signal %d and %s is no longer mounted", pid, sig,

@@ -13,6 +13,14 @@
 
 namespace ptfs::cmd {
 
+// A server's exit status when it handed the connection over (live upgrade):
+// it answered what it held and stopped reading; nothing was released.
+inline constexpr int kExitHandedOver = 75;
+// Sent by such a server to the supervisor as soon as it has stopped reading
+// (before its exit, which takes a while in a large process): the next server
+// may start at once.
+inline int HandedOverSignal() { return SIGRTMIN + 1; }
+
 struct SupervisorConfig {
   // The mount: its id (0: unknown) says whether it is still there.
   unsigned mount_id = 0;
@@ -29,6 +37,16 @@ struct SupervisorConfig {
   // Closed once the first child runs (its copy is the one that is used:
   // daemon mode's readiness pipe to the waiting parent).
   int close_after_first_start = -1;
+  // Live upgrade, in the supervisor that took over by exec: the server the
+  // previous binary started, told to hand over (SIGUSR2) and waited for
+  // before the first server of this binary starts; and that one's
+  // generation (it takes the connection over).
+  pid_t hand_over_from = 0;
+  int first_generation = 0;
+  // SIGUSR2 to the supervisor: upgrade. Called with the serving child's
+  // pid and generation; execs the binary on disk (supervisor, take-over
+  // mode) and returns only if that failed (logged; serving goes on).
+  std::function<void(pid_t server, int generation)> upgrade;
 };
 
 // Runs `serve(generation, ready_fd)` in a child process (generation 0, then

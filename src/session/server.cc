@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -96,9 +97,55 @@ void Server::DecideTransport() {
   });
 }
 
+namespace {
+// Wakes a reader from read(2) for Drain: a handler that does nothing,
+// installed without SA_RESTART, so the read fails with EINTR.
+int WakeSignal() { return SIGRTMIN; }
+void IgnoreWake(int) {}
+}  // namespace
+
+void Server::Drain() {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction sa{};
+    sa.sa_handler = IgnoreWake;
+    sigemptyset(&sa.sa_mask);
+    sigaction(WakeSignal(), &sa, nullptr);
+  });
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  if (stopped_ || draining_.load(std::memory_order_relaxed)) return;
+  draining_.store(true, std::memory_order_release);
+  // A reader between its check of the flag and its read(2) misses one
+  // signal: wake them again until every reader has returned. Joined by Run.
+  waker_ = std::thread([this] {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(readers_mu_);
+        if (readers_running_ == 0) return;
+        for (pthread_t t : readers_) pthread_kill(t, WakeSignal());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+}
+
 Errno Server::WorkerLoop(transport::Channel* channel) {
   WorkerBuffers bufs(kRequestBufferSize, /*populate_in=*/plan_.share_device_fd);
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    readers_.push_back(pthread_self());
+    ++readers_running_;
+  }
+  struct Leaving {
+    Server* s;
+    ~Leaving() {
+      std::lock_guard<std::mutex> lock(s->readers_mu_);
+      s->readers_.erase(std::find(s->readers_.begin(), s->readers_.end(), pthread_self()));
+      --s->readers_running_;
+    }
+  } leaving{this};
   for (;;) {
+    if (draining_.load(std::memory_order_acquire)) return Errno::Ok();
     auto n = channel->Receive(bufs.in);
     if (!n.ok()) {
       const int e = n.error().value();
@@ -155,6 +202,13 @@ Errno Server::Run() {
   // After DESTROY (or unmount) the other workers may still sit in read();
   // the kernel wakes them with ENODEV when the connection is torn down.
   for (auto& t : workers) t.join();
+  std::thread waker;
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    stopped_ = true;  // no Drain from here on
+    waker = std::move(waker_);
+  }
+  if (waker.joinable()) waker.join();
   // The ring threads end when the kernel completes their commands with
   // ENOTCONN at unmount; they may hold requests a little longer than the
   // readers.

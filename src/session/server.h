@@ -6,11 +6,14 @@
 // the connection ends (unmount, DESTROY, or the peer closing the channel).
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "session/blocking_ops.h"
@@ -45,8 +48,15 @@ class Server {
   Server(Session* session, transport::DeviceControl* control,
          std::unique_ptr<transport::Channel> main_channel, int threads, TransportPlan plan = {});
   // Blocks until every worker has stopped. Ok when the connection ended
-  // normally; otherwise the errno that stopped it.
+  // normally (or was handed over: drained()); otherwise the errno that
+  // stopped it.
   Errno Run();
+  // Live upgrade (--restartable): the readers stop reading, each after
+  // answering what it holds, and Run returns with the connection left to
+  // the next server. Requests made meanwhile wait in the kernel's queue.
+  // /dev/fuse transport only. Thread-safe; returns at once.
+  void Drain();
+  bool drained() const { return draining_.load(std::memory_order_acquire); }
 
   // Messages read from /dev/fuse (INIT, FORGET, INTERRUPT, and everything
   // when the rings are not in use).
@@ -79,6 +89,13 @@ class Server {
   // With the rings: where requests that may block for long go.
   std::unique_ptr<BlockingOps> blocking_;
   std::atomic<uint64_t> offloaded_{0};
+  // Drain: the flag, and the reader threads to wake from read(2).
+  std::atomic<bool> draining_{false};
+  std::mutex readers_mu_;
+  std::vector<pthread_t> readers_;  // GUARDED_BY(readers_mu_)
+  int readers_running_ = 0;         // GUARDED_BY(readers_mu_)
+  bool stopped_ = false;            // GUARDED_BY(readers_mu_): Run is done
+  std::thread waker_;               // GUARDED_BY(readers_mu_)
 };
 
 }  // namespace ptfs::session

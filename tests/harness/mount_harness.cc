@@ -302,7 +302,7 @@ testing::AssertionResult Daemon::Start(const std::string& source, const std::str
   mountpoint_ = mountpoint;
   log_path_ = log_path;
   stats_path_ = log_path + ".stats";
-  std::vector<std::string> argv_s = {PTFS_DAEMON, "-f", "--stats-file=" + stats_path_};
+  std::vector<std::string> argv_s = {binary_, "-f", "--stats-file=" + stats_path_};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   argv_s.push_back(source);
   argv_s.push_back(mountpoint);
@@ -585,6 +585,7 @@ void MountTestBase::SetUp() {
     PrepareSource();
     if (HasFatalFailure()) return;
     started_ = true;
+    if (!DaemonBinary().empty()) daemon_.set_binary(DaemonBinary());
     ASSERT_TRUE(daemon_.Start(src_, mnt_, DaemonArgs(), root_ + "/daemon.log"));
   }
 }

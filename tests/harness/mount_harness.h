@@ -90,6 +90,9 @@ class Daemon {
                                  const std::vector<std::string>& args, const std::string& log_path);
   // Unmounts, waits for the daemon (up to 10 s) and checks that it exited 0.
   testing::AssertionResult Stop();
+  // The executable Start runs instead of PTFS_DAEMON (a copy, for a test
+  // that replaces it on disk).
+  void set_binary(std::string path) { binary_ = std::move(path); }
   // The daemon has been started and has not exited.
   bool Running();
   pid_t pid() const { return pid_; }
@@ -114,6 +117,7 @@ class Daemon {
 
   pid_t pid_ = -1;
   int status_ = 0;
+  std::string binary_ = PTFS_DAEMON;
   bool exited_ = false;
   std::string mountpoint_;
   std::string log_path_;
@@ -130,6 +134,8 @@ class MountTestBase : public testing::Test {
 
   virtual bool WantMount() const { return true; }
   virtual std::vector<std::string> DaemonArgs() const { return {}; }
+  // The daemon's executable; empty: PTFS_DAEMON, the one built.
+  virtual std::string DaemonBinary() const { return ""; }
   // Fills SOURCE before the daemon starts (for options read at start-up).
   virtual void PrepareSource() {}
 

@@ -16,7 +16,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -53,147 +55,205 @@ pid_t WaitForServer(pid_t supervisor, pid_t not_this) {
 class Restartable : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--restartable"}; }
+
+  // Replaces the serving process `times` times under load: a writer keeps
+  // a file open and writes records through it, a lister lists a tree and
+  // stats every entry, a reader holds a file open and a directory is held
+  // open as a working directory would be. `replace(server)` does one
+  // replacement (kill -9, or an upgrade); right after it a stat of a name
+  // never looked up measures how long the mount did not answer. Then:
+  // no operation failed, SOURCE holds what was written, and the held files
+  // still work.
+  void ReplaceUnderLoad(const char* what, int times, const std::function<void(pid_t)>& replace) {
+    ASSERT_EQ(mkdir(Src("tree").c_str(), 0755), 0);
+    for (int i = 0; i < 50; ++i) {
+      std::ofstream(Src("tree/f" + std::to_string(i))) << "file " << i;
+    }
+    std::ofstream(Src("r")) << "read me";
+    ASSERT_EQ(mkdir(Src("cwd").c_str(), 0755), 0);
+    std::ofstream(Src("cwd/here")) << "here";
+    daemon().SettleWatch();
+
+    sys::UniqueFd reader(open(Mnt("r").c_str(), O_RDONLY));
+    ASSERT_TRUE(reader.valid());
+    sys::UniqueFd cwd(open(Mnt("cwd").c_str(), O_RDONLY | O_DIRECTORY));
+    ASSERT_TRUE(cwd.valid());
+    sys::UniqueFd writer(open(Mnt("w").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644));
+    ASSERT_TRUE(writer.valid());
+
+    std::atomic<bool> stop{false};
+    std::atomic<long> write_errors{0}, list_errors{0}, lists{0}, written{0};
+    std::string last_list_error;
+    // The writer: numbered records through its open fd.
+    std::thread write_loop([&] {
+      for (long n = 0; !stop.load(); ++n) {
+        char rec[32];
+        const int len = snprintf(rec, sizeof rec, "record %08ld\n", n);
+        if (pwrite(writer.get(), rec, len, n * len) != len) {
+          ++write_errors;
+          continue;
+        }
+        written.store(n + 1);
+      }
+    });
+    // The lister: lists the tree and stats every entry, again and again.
+    std::thread list_loop([&] {
+      while (!stop.load()) {
+        DIR* d = opendir(Mnt("tree").c_str());
+        if (d == nullptr) {
+          ++list_errors;
+          last_list_error = std::string("opendir: ") + strerror(errno);
+          continue;
+        }
+        int n = 0;
+        errno = 0;
+        while (struct dirent* e = readdir(d)) {
+          ++n;
+          struct stat st;
+          if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) != 0) {
+            ++list_errors;
+            last_list_error = std::string("stat ") + e->d_name + ": " + strerror(errno);
+          }
+        }
+        if (errno != 0 || n != 52) {
+          ++list_errors;
+          last_list_error = "readdir: " + std::to_string(n) + " entries, " + strerror(errno);
+        }
+        closedir(d);
+        ++lists;
+      }
+    });
+    // The prober: stats names never looked up (each LOOKUP must reach a
+    // server), one after another, recording when each started and how long
+    // it took: the longest around a replacement is how long the mount did
+    // not answer.
+    struct Probe {
+      Clock::time_point start;
+      double ms;
+    };
+    std::vector<Probe> probes;
+    std::atomic<long> probe_errors{0};
+    std::thread probe_loop([&] {
+      for (long i = 0; !stop.load(); ++i) {
+        struct stat st;
+        const auto t = Clock::now();
+        const int rc = stat(Mnt("absent" + std::to_string(i)).c_str(), &st);
+        if (rc == 0 || errno != ENOENT) ++probe_errors;
+        probes.push_back({t, std::chrono::duration<double, std::milli>(Clock::now() - t).count()});
+      }
+    });
+    // Stops and joins the load on every way out of this function.
+    struct Joiner {
+      std::atomic<bool>& stop;
+      std::vector<std::thread*> threads;
+      ~Joiner() {
+        stop.store(true);
+        for (std::thread* t : threads) {
+          if (t->joinable()) t->join();
+        }
+      }
+    } joiner{stop, {&write_loop, &list_loop, &probe_loop}};
+
+    const pid_t supervisor = daemon().pid();
+    pid_t server = WaitForServer(supervisor, 0);
+    ASSERT_NE(server, 0);
+    std::vector<Clock::time_point> replaced_at;
+    for (int k = 0; k < times; ++k) {
+      // The load runs meanwhile. (A server that lives less than 500 ms
+      // counts as a crash loop for the supervisor: ten in a row and it
+      // gives up.)
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      replaced_at.push_back(Clock::now());
+      replace(server);
+      // A name never looked up: its LOOKUP must be answered by a server.
+      struct stat st;
+      const int rc = stat(Mnt("probe" + std::to_string(k)).c_str(), &st);
+      const int err = errno;
+      EXPECT_EQ(rc, -1);
+      EXPECT_EQ(err, ENOENT) << what << " " << k << ": " << strerror(err);
+      const pid_t next = WaitForServer(supervisor, server);
+      ASSERT_NE(next, 0) << "no new server after " << what << " " << k << "\n" << daemon().Log();
+      server = next;
+      // The held directory works as a cwd: by-name operations in it.
+      EXPECT_EQ(fstatat(cwd.get(), "here", &st, 0), 0) << strerror(errno);
+      char buf[16] = {};
+      EXPECT_EQ(pread(reader.get(), buf, sizeof buf, 0), 7);
+      EXPECT_STREQ(buf, "read me");
+    }
+    EXPECT_EQ(ServerOf(supervisor), server);
+    stop.store(true);
+    write_loop.join();
+    list_loop.join();
+    probe_loop.join();
+    EXPECT_EQ(probe_errors.load(), 0);
+    // Per replacement: the longest probe running within 500 ms of it.
+    std::vector<double> unavailable_ms;
+    for (const Clock::time_point t0 : replaced_at) {
+      double worst = 0;
+      for (const Probe& p : probes) {
+        const auto end = p.start + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double, std::milli>(p.ms));
+        if (end >= t0 && p.start <= t0 + std::chrono::milliseconds(500)) {
+          worst = std::max(worst, p.ms);
+        }
+      }
+      unavailable_ms.push_back(worst);
+    }
+
+    EXPECT_EQ(write_errors.load(), 0);
+    EXPECT_EQ(list_errors.load(), 0) << last_list_error;
+    EXPECT_GT(lists.load(), times);
+    // What was written through the mount is in SOURCE, record for record.
+    ASSERT_EQ(fsync(writer.get()), 0);
+    const long n = written.load();
+    std::ifstream in(Src("w"));
+    std::stringstream host;
+    host << in.rdbuf();
+    std::string want;
+    for (long i = 0; i < n; ++i) {
+      char rec[32];
+      snprintf(rec, sizeof rec, "record %08ld\n", i);
+      want += rec;
+    }
+    EXPECT_EQ(host.str().size(), want.size());
+    EXPECT_TRUE(host.str() == want) << "SOURCE's copy differs from what was written";
+    // The writer's and the reader's opens and backings were taken over:
+    // both files still pass through, and once they are closed no backing
+    // is left but idle ones.
+    auto stats = daemon().Stats();
+    EXPECT_EQ(stats["restored_files"], 2);
+    EXPECT_EQ(stats["restored_backings"], 2);
+    EXPECT_EQ(stats["restore_failures"], 0);
+    EXPECT_EQ(stats["backing_open_now"], 2);
+    writer = sys::UniqueFd();
+    reader = sys::UniqueFd();
+    cwd = sys::UniqueFd();
+    stats = daemon().Stats();
+    EXPECT_EQ(stats["backing_open_now"], stats["backing_idle_now"]);
+    EXPECT_EQ(stats["open_files"], 0);
+
+    std::sort(unavailable_ms.begin(), unavailable_ms.end());
+    printf("[ restart ] %d %s under load: mount unavailable median %.1f ms, max %.1f ms (the "
+           "longest stat around each); %ld records written, %ld listings, %zu probes\n",
+           times, what, unavailable_ms[unavailable_ms.size() / 2], unavailable_ms.back(), n,
+           lists.load(), probes.size());
+  }
 };
 
 TEST_F(Restartable, KilledServersAreReplacedWithoutAFailedOperation) {
-  constexpr int kKills = 20;
-  // A tree for the lister, and a file the reader holds open.
-  ASSERT_EQ(mkdir(Src("tree").c_str(), 0755), 0);
-  for (int i = 0; i < 50; ++i) {
-    std::ofstream(Src("tree/f" + std::to_string(i))) << "file " << i;
-  }
-  std::ofstream(Src("r")) << "read me";
-  ASSERT_EQ(mkdir(Src("cwd").c_str(), 0755), 0);
-  std::ofstream(Src("cwd/here")) << "here";
-  daemon().SettleWatch();
+  ReplaceUnderLoad("kill -9", 20, [](pid_t server) { ASSERT_EQ(kill(server, SIGKILL), 0); });
+}
 
-  sys::UniqueFd reader(open(Mnt("r").c_str(), O_RDONLY));
-  ASSERT_TRUE(reader.valid());
-  sys::UniqueFd cwd(open(Mnt("cwd").c_str(), O_RDONLY | O_DIRECTORY));
-  ASSERT_TRUE(cwd.valid());
-  sys::UniqueFd writer(open(Mnt("w").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644));
-  ASSERT_TRUE(writer.valid());
-
-  std::atomic<bool> stop{false};
-  std::atomic<long> write_errors{0}, list_errors{0}, lists{0}, written{0};
-  std::string last_list_error;
-  // The writer: appends numbered records through its open fd.
-  std::thread write_loop([&] {
-    for (long n = 0; !stop.load(); ++n) {
-      char rec[32];
-      const int len = snprintf(rec, sizeof rec, "record %08ld\n", n);
-      if (pwrite(writer.get(), rec, len, n * len) != len) {
-        ++write_errors;
-        continue;
-      }
-      written.store(n + 1);
-    }
-  });
-  // The lister: lists the tree and stats every entry, again and again.
-  std::thread list_loop([&] {
-    while (!stop.load()) {
-      DIR* d = opendir(Mnt("tree").c_str());
-      if (d == nullptr) {
-        ++list_errors;
-        last_list_error = std::string("opendir: ") + strerror(errno);
-        continue;
-      }
-      int n = 0;
-      errno = 0;
-      while (struct dirent* e = readdir(d)) {
-        ++n;
-        struct stat st;
-        if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) != 0) {
-          ++list_errors;
-          last_list_error = std::string("stat ") + e->d_name + ": " + strerror(errno);
-        }
-      }
-      if (errno != 0 || n != 52) {
-        ++list_errors;
-        last_list_error = "readdir: " + std::to_string(n) + " entries, " + strerror(errno);
-      }
-      closedir(d);
-      ++lists;
-    }
-  });
-
-  // Stops and joins the load on every way out of this test.
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::thread& a;
-    std::thread& b;
-    ~Joiner() {
-      stop.store(true);
-      if (a.joinable()) a.join();
-      if (b.joinable()) b.join();
-    }
-  } joiner{stop, write_loop, list_loop};
-
+// An upgrade as `passthroughfs upgrade` makes it: SIGUSR2 to the supervisor,
+// which execs the binary on disk; the running server answers what it holds
+// and hands over.
+TEST_F(Restartable, UpgradesReplaceTheServerWithoutAFailedOperation) {
   const pid_t supervisor = daemon().pid();
-  pid_t server = WaitForServer(supervisor, 0);
-  ASSERT_NE(server, 0);
-  std::vector<double> unavailable_ms;
-  for (int k = 0; k < kKills; ++k) {
-    // The load runs meanwhile. (A server that lives less than 500 ms counts
-    // as a crash loop for the supervisor: ten in a row and it gives up.)
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
-    ASSERT_EQ(kill(server, SIGKILL), 0);
-    const auto t0 = Clock::now();
-    // A name never looked up: its LOOKUP must be answered by a server.
-    struct stat st;
-    const int rc = stat(Mnt("probe" + std::to_string(k)).c_str(), &st);
-    const int err = errno;
-    unavailable_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    EXPECT_EQ(rc, -1);
-    EXPECT_EQ(err, ENOENT) << "kill " << k << ": " << strerror(err);
-    const pid_t next = WaitForServer(supervisor, server);
-    ASSERT_NE(next, 0) << "no new server after kill " << k << "\n" << daemon().Log();
-    server = next;
-    // The held directory works as a cwd: by-name operations in it.
-    EXPECT_EQ(fstatat(cwd.get(), "here", &st, 0), 0) << strerror(errno);
-    char buf[16] = {};
-    EXPECT_EQ(pread(reader.get(), buf, sizeof buf, 0), 7);
-    EXPECT_STREQ(buf, "read me");
-  }
-  stop.store(true);
-  write_loop.join();
-  list_loop.join();
-
-  EXPECT_EQ(write_errors.load(), 0);
-  EXPECT_EQ(list_errors.load(), 0) << last_list_error;
-  EXPECT_GT(lists.load(), kKills);
-  // What was written through the mount is in SOURCE, record for record.
-  ASSERT_EQ(fsync(writer.get()), 0);
-  const long n = written.load();
-  std::ifstream in(Src("w"));
-  std::stringstream host;
-  host << in.rdbuf();
-  std::string want;
-  for (long i = 0; i < n; ++i) {
-    char rec[32];
-    snprintf(rec, sizeof rec, "record %08ld\n", i);
-    want += rec;
-  }
-  EXPECT_EQ(host.str().size(), want.size());
-  EXPECT_TRUE(host.str() == want) << "SOURCE's copy differs from what was written";
-  // The writer's and the reader's backings were taken over: both files
-  // still pass through, and closing them leaves none open but idle ones.
-  auto stats = daemon().Stats();
-  EXPECT_GE(stats["restored_backings"], 1);
-  EXPECT_GE(stats["restored_files"], 2);
-  EXPECT_EQ(stats["restore_failures"], 0);
-  writer = sys::UniqueFd();
-  reader = sys::UniqueFd();
-  cwd = sys::UniqueFd();
-  stats = daemon().Stats();
-  EXPECT_EQ(stats["backing_open_now"], stats["backing_idle_now"]);
-  EXPECT_EQ(stats["open_files"], 0);
-
-  std::sort(unavailable_ms.begin(), unavailable_ms.end());
-  printf("[ restart ] %d kill -9 restarts under load: mount unavailable median %.1f ms, max %.1f "
-         "ms; %ld records written, %ld listings\n",
-         kKills, unavailable_ms[unavailable_ms.size() / 2], unavailable_ms.back(), n,
-         lists.load());
+  ReplaceUnderLoad("upgrades", 20,
+                   [supervisor](pid_t) { ASSERT_EQ(kill(supervisor, SIGUSR2), 0); });
+  // Same supervisor process (exec'd), still holding the connection.
+  EXPECT_EQ(daemon().pid(), supervisor);
+  EXPECT_TRUE(daemon().Running());
 }
 
 // The supervisor ends with the mount: unmounting stops the server (exit 0)
@@ -210,6 +270,85 @@ TEST_F(Restartable, SigtermToTheSupervisorUnmounts) {
   }
   EXPECT_TRUE(daemon().Stop());
   EXPECT_NE(kill(server, 0), 0);  // the server is gone too
+}
+
+// `passthroughfs upgrade MOUNTPOINT` runs the binary on disk: the daemon
+// is started from a copy, the copy is replaced (a new file, as a package
+// upgrade does), and after the upgrade both the supervisor and the server
+// run the new file.
+class RestartableFromCopy : public Restartable {
+ protected:
+  RestartableFromCopy() {
+    char tmpl[] = "/tmp/ptfs-upgrade-bin-XXXXXX";
+    if (mkdtemp(tmpl) != nullptr) dir_ = tmpl;
+    binary_ = dir_ + "/passthroughfs";
+    std::filesystem::copy_file(PTFS_DAEMON, binary_);
+  }
+  ~RestartableFromCopy() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string DaemonBinary() const override { return binary_; }
+
+  static std::string ExeOf(pid_t pid) {
+    char buf[4096];
+    const ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+  // Runs `command`; its output and exit status.
+  static std::string Run(const std::string& command, int* status) {
+    std::string out;
+    FILE* p = popen((command + " 2>&1").c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[512];
+    while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    *status = pclose(p);
+    return out;
+  }
+  std::string dir_;
+  std::string binary_;
+};
+
+TEST_F(RestartableFromCopy, UpgradeRunsTheBinaryOnDisk) {
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_NE(server, 0);
+  EXPECT_EQ(ExeOf(server), binary_);
+  // A new file at the same path, as a package upgrade makes it.
+  std::filesystem::copy_file(PTFS_DAEMON, binary_ + ".new");
+  ASSERT_EQ(rename((binary_ + ".new").c_str(), binary_.c_str()), 0);
+  EXPECT_EQ(ExeOf(supervisor), binary_ + " (deleted)");
+
+  int status = -1;
+  const std::string out = Run(binary_ + " upgrade " + mnt(), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("upgraded " + mnt() + ": server " + std::to_string(server) + " -> "),
+            std::string::npos)
+      << out;
+  const pid_t next = WaitForServer(supervisor, server);
+  ASSERT_NE(next, 0);
+  EXPECT_EQ(ExeOf(supervisor), binary_);  // re-exec'd: the new file
+  EXPECT_EQ(ExeOf(next), binary_);
+  const std::string report = Run(binary_ + " status " + mnt(), &status);
+  EXPECT_NE(report.find("server_generation: 1\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("supervisor_pid: " + std::to_string(supervisor) + "\n"),
+            std::string::npos)
+      << report;
+}
+
+// Without --restartable there is nobody to hand the connection to.
+class NotRestartable : public MountTestBase {};
+
+TEST_F(NotRestartable, UpgradeSaysWhyNot) {
+  std::string out;
+  FILE* p = popen((std::string(PTFS_DAEMON) + " upgrade " + mnt() + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int status = pclose(p);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("not mounted with --restartable"), std::string::npos) << out;
+  EXPECT_TRUE(daemon().Running());
 }
 
 }  // namespace
