@@ -32,10 +32,18 @@ constexpr int kHandedOverStatus = -1;
 // (upgrade) calls `upgrade` (which returns only if it could not exec).
 // Reaps any other child that ended (a server that handed over).
 int WaitForChild(pid_t pid, const sigset_t& wait_for, const std::function<void()>& upgrade) {
+  // Every wake-up, and every tenth of a second, reaps what has ended: a
+  // SIGCHLD merged with another (they do not queue) must not leave a
+  // server that handed over as a zombie, nor hide `pid`'s end.
+  const timespec tick{0, 100 * 1000 * 1000};
   for (;;) {
+    int status = 0;
+    for (pid_t done; (done = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      if (done == pid) return status;
+    }
     siginfo_t info;
-    const int sig = sigwaitinfo(&wait_for, &info);
-    if (sig < 0) continue;  // EINTR
+    const int sig = sigtimedwait(&wait_for, &info, &tick);
+    if (sig < 0) continue;  // EAGAIN (the tick) or EINTR
     if (sig == SIGUSR2) {
       if (upgrade) upgrade();
       continue;
@@ -46,11 +54,6 @@ int WaitForChild(pid_t pid, const sigset_t& wait_for, const std::function<void()
     }
     if (sig != SIGCHLD) {
       (void)::kill(pid, sig);  // SIGTERM unmounts, SIGUSR1 writes stats: the server's to do
-      continue;
-    }
-    int status = 0;
-    for (pid_t done; (done = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-      if (done == pid) return status;
     }
   }
 }

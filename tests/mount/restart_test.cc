@@ -32,14 +32,36 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The serving child of the supervisor `pid` (0 if none yet).
+// The serving child of the supervisor `pid` (0 if none yet): a child that
+// has not ended (a server that handed over may not be reaped yet).
 pid_t ServerOf(pid_t supervisor) {
   const std::string path = "/proc/" + std::to_string(supervisor) + "/task/" +
                            std::to_string(supervisor) + "/children";
   std::ifstream in(path);
-  pid_t child = 0;
-  in >> child;
-  return child;
+  for (pid_t child; in >> child;) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z') {
+      return child;
+    }
+  }
+  return 0;
+}
+
+// What the supervisor's children are doing (for a failure message).
+std::string ChildrenStates(pid_t supervisor) {
+  std::ifstream in("/proc/" + std::to_string(supervisor) + "/task/" +
+                   std::to_string(supervisor) + "/children");
+  std::string out;
+  for (pid_t child; in >> child;) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    out += line.substr(0, 40) + "\n";
+  }
+  return out.empty() ? "no children\n" : out;
 }
 
 // Waits until the supervisor has a serving child other than `not_this`.
@@ -172,7 +194,8 @@ class Restartable : public MountTestBase {
       EXPECT_EQ(rc, -1);
       EXPECT_EQ(err, ENOENT) << what << " " << k << ": " << strerror(err);
       const pid_t next = WaitForServer(supervisor, server);
-      ASSERT_NE(next, 0) << "no new server after " << what << " " << k << "\n" << daemon().Log();
+      ASSERT_NE(next, 0) << "no new server after " << what << " " << k << "; the supervisor's "
+                         << "children:\n" << ChildrenStates(supervisor) << daemon().Log();
       server = next;
       // The held directory works as a cwd: by-name operations in it.
       EXPECT_EQ(fstatat(cwd.get(), "here", &st, 0), 0) << strerror(errno);
