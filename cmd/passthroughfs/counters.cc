@@ -73,6 +73,8 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("restored_dirs", static_cast<long long>(restored.dirs));
   line("restored_backings", static_cast<long long>(restored.backings));
   line("restore_failures", static_cast<long long>(restored.failed));
+  line("restored_shown_files", static_cast<long long>(restored.shown));
+  line("restored_lock_owners", static_cast<long long>(restored.locks));
   line("adopted_nodes", static_cast<long long>(fs.adopted_nodes()));
   // Confinement: by-name operations only in directories under SOURCE.
   const auto& conf = fs.confinement().counters();

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -526,6 +527,10 @@ struct RestartRole {
   int state_fd = -1;
   int generation = 0;
   int ready_fd = -1;  // told once this server serves (supervisor.h)
+  // The lock hand-over socket pair (upgrade): sent on by a server handing
+  // over, received from by the next.
+  int handover_send = -1;
+  int handover_recv = -1;
 };
 
 void TellSupervisorReady(const RestartRole& restart) {
@@ -645,11 +650,14 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
                 strerror(restored.error().value()));
       return 1;
     }
-    LOG_INFO("restart %d: took over %llu open files, %llu open directories, %llu backing ids "
-             "(%llu opens could not be reopened)",
+    const uint64_t lock_owners =
+        restart.handover_recv >= 0 ? fs->TakeOverLocks(restart.handover_recv) : 0;
+    LOG_INFO("server %d took over %llu open files, %llu open directories, %llu backing ids, "
+             "%llu lock owners (%llu opens could not be reopened)",
              restart.generation, static_cast<unsigned long long>(restored->files),
              static_cast<unsigned long long>(restored->dirs),
              static_cast<unsigned long long>(restored->backings),
+             static_cast<unsigned long long>(lock_owners),
              static_cast<unsigned long long>(restored->failed));
     if (notifier == nullptr) {
       LOG_ERROR("--restartable: no notification channel: the requests in flight cannot be resent");
@@ -677,6 +685,16 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     // gone, with requests waiting meanwhile: end now, without the orderly
     // teardown (the status and watch threads take up to half a second to
     // stop). The process's end closes this server's fds and sockets.
+    if (restart.handover_send >= 0) {
+      auto sent = fs->HandOverLocks(restart.handover_send);
+      if (!sent.ok()) {
+        LOG_WARN("upgrade: the POSIX locks held could not all be handed over (%s): those not "
+                 "sent are lost", strerror(sent.error().value()));
+      } else if (*sent > 0) {
+        LOG_INFO("upgrade: handed over the locks of %llu lock owners",
+                 static_cast<unsigned long long>(*sent));
+      }
+    }
     LOG_INFO("handed the connection over (upgrade)");
     status.reset();  // frees the status socket's name for the next server
     (void)::kill(::getppid(), HandedOverSignal());
@@ -695,7 +713,8 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
 // Live upgrade (--restartable): what a supervisor hands the binary on disk
 // when it execs it. The fds stay open across the exec; their numbers and
 // the running server travel as the first argument, before the original
-// ones: --take-over=DEV:STATE:SERVER:GENERATION:MOUNT_ID:METHOD:GUARD:AUTOSOCK
+// ones: --take-over=DEV:STATE:SERVER:GENERATION:MOUNT_ID:METHOD:GUARD:AUTOSOCK:
+// HANDOVER_SEND:HANDOVER_RECV
 struct TakeOver {
   int dev_fd = -1;
   int state_fd = -1;
@@ -705,6 +724,8 @@ struct TakeOver {
   int method = 0;
   int unmount_guard = -1;
   int auto_unmount_socket = -1;
+  int handover_send = -1;
+  int handover_recv = -1;
 };
 constexpr std::string_view kTakeOverFlag = "--take-over=";
 
@@ -717,10 +738,10 @@ std::string g_self_path;
 std::optional<TakeOver> ParseTakeOver(std::string_view arg) {
   if (!arg.starts_with(kTakeOverFlag)) return std::nullopt;
   TakeOver t;
-  long long v[8];
+  long long v[10];
   if (sscanf(std::string(arg.substr(kTakeOverFlag.size())).c_str(),
-             "%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-             &v[6], &v[7]) != 8) {
+             "%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld", &v[0], &v[1], &v[2], &v[3],
+             &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) != 10) {
     throw std::invalid_argument("malformed " + std::string(arg));
   }
   t.dev_fd = static_cast<int>(v[0]);
@@ -731,6 +752,8 @@ std::optional<TakeOver> ParseTakeOver(std::string_view arg) {
   t.method = static_cast<int>(v[5]);
   t.unmount_guard = static_cast<int>(v[6]);
   t.auto_unmount_socket = static_cast<int>(v[7]);
+  t.handover_send = static_cast<int>(v[8]);
+  t.handover_recv = static_cast<int>(v[9]);
   return t;
 }
 
@@ -743,18 +766,19 @@ void KeepAcrossExec(int fd, bool keep) {
 // SIGUSR2 to the supervisor: exec the binary on disk as this supervisor,
 // handing it the connection, the state file and the running server (which
 // the new binary tells to hand over). Returns only if the exec failed.
-void ExecUpgrade(const transport::Mounted& mounted, int state_fd, pid_t server, int generation) {
+void ExecUpgrade(const transport::Mounted& mounted, int state_fd, const int handover[2],
+                 pid_t server, int generation) {
   if (g_self_path.empty()) {
     LOG_ERROR("upgrade: this process's executable is unknown; not upgraded");
     return;
   }
   const int fds[] = {mounted.device.get(), state_fd, mounted.unmount_guard.get(),
-                     mounted.auto_unmount_socket.get()};
-  char take_over[160];
-  snprintf(take_over, sizeof take_over, "%.*s%d:%d:%d:%d:%u:%d:%d:%d",
+                     mounted.auto_unmount_socket.get(), handover[0], handover[1]};
+  char take_over[192];
+  snprintf(take_over, sizeof take_over, "%.*s%d:%d:%d:%d:%u:%d:%d:%d:%d:%d",
            static_cast<int>(kTakeOverFlag.size()), kTakeOverFlag.data(), fds[0], fds[1],
            static_cast<int>(server), generation, mounted.info ? mounted.info->id : 0u,
-           static_cast<int>(mounted.method), fds[2], fds[3]);
+           static_cast<int>(mounted.method), fds[2], fds[3], fds[4], fds[5]);
   std::vector<std::string> args{g_self_path, take_over};
   args.insert(args.end(), g_args.begin() + 1, g_args.end());
   std::vector<char*> argv;
@@ -807,6 +831,27 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
       return 1;
     }
   }
+  // The lock hand-over socket pair (HandOverLocks), kept across upgrades.
+  sys::UniqueFd handover_send, handover_recv;
+  if (take_over && take_over->handover_send >= 0) {
+    handover_send = sys::UniqueFd(take_over->handover_send);
+    handover_recv = sys::UniqueFd(take_over->handover_recv);
+    KeepAcrossExec(handover_send.get(), false);
+    KeepAcrossExec(handover_recv.get(), false);
+  } else {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) == 0) {
+      handover_send = sys::UniqueFd(pair[0]);
+      handover_recv = sys::UniqueFd(pair[1]);
+      // Room for many lock owners: the sender never blocks (MSG_DONTWAIT).
+      const int size = 8 << 20;
+      (void)::setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+      (void)::setsockopt(pair[1], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    } else {
+      LOG_WARN("--restartable: no lock hand-over socket (%s): an upgrade loses the POSIX "
+               "locks the server holds", strerror(errno));
+    }
+  }
   SupervisorConfig config;
   config.mount_id = mounted.info ? mounted.info->id : 0;
   config.mountpoint = o.mountpoint;
@@ -816,8 +861,9 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     config.hand_over_from = take_over->server;
     config.first_generation = take_over->generation + 1;
   }
-  config.upgrade = [&mounted, fd = state.get()](pid_t server, int generation) {
-    ExecUpgrade(mounted, fd, server, generation);
+  const int handover[2] = {handover_send.get(), handover_recv.get()};
+  config.upgrade = [&mounted, fd = state.get(), &handover](pid_t server, int generation) {
+    ExecUpgrade(mounted, fd, handover, server, generation);
   };
   return Supervise(config, [&](int generation, int supervisor_ready_fd) {
     // In the child: its own copies of the objects (never used by the
@@ -828,7 +874,9 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     own.info = mounted.info;
     if (!own.device.valid()) return 1;
     return Serve(o, plan, fs, std::move(own), signals, generation == 0 ? ready_fd : -1, audit,
-                 log_where, RestartRole{state.get(), generation, supervisor_ready_fd});
+                 log_where,
+                 RestartRole{state.get(), generation, supervisor_ready_fd, handover[0],
+                             handover[1]});
   });
 }
 

@@ -167,6 +167,12 @@ Result<sys::UniqueFd> InodeTable::OpenNode(NodeId id) {
   return Errno(e == ENOMEM || e == EMFILE || e == ENFILE ? e : ESTALE);
 }
 
+void InodeTable::RememberFile(NodeId id) {
+  Shard& shard = ShardOf(id);
+  MutexLock lock(&shard.mu);
+  shard.files_held.insert(id.value);
+}
+
 bool InodeTable::HeldFileBefore(NodeId id) const {
   Shard& shard = ShardOf(id);
   ReaderLock lock(&shard.mu);
@@ -238,7 +244,10 @@ Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& s
     inode->pinned_fd_ = shared_fd;
   }
   inode->nlookup_ = refs;
-  if (options_.remember_files && derived && !inode->is_dir()) shard.files_held.insert(id.value);
+  if (options_.remember_files && derived && !inode->is_dir() &&
+      shard.files_held.insert(id.value).second && remembered_) {
+    remembered_(id);
+  }
   shard.by_id[id.value] = inode;
   shard.by_key[key] = id;
   return inode;

@@ -230,6 +230,13 @@ class InodeTable {
   // MirrorFs::ConfineFoundByHandle). Kept after the inode is forgotten;
   // 8 bytes and a hash slot per file (only when remember_files is set).
   bool HeldFileBefore(NodeId id) const;
+  // Restart: `remembered` is told each nodeid HeldFileBefore starts to know
+  // (for the journal; called under a table lock: must be quick), and
+  // RememberFile adds one a previous process knew.
+  void SetFileRemembered(std::function<void(NodeId)> remembered) {
+    remembered_ = std::move(remembered);
+  }
+  void RememberFile(NodeId id);
   const InodeKey& root_key() const { return root_key_; }
 
   // An O_PATH fd for the inode: pinned, cached, or reopened by handle.
@@ -275,6 +282,7 @@ class InodeTable {
 
   InodeTableOptions options_;
   std::function<Result<InodePtr>(NodeId)> adopter_;
+  std::function<void(NodeId)> remembered_;
   std::atomic<bool> ino_is_nodeid_{false};
   SharedFd root_fd_;
   InodeKey root_key_;

@@ -66,4 +66,36 @@ size_t LockTable::size() const {
   return fds_.size();
 }
 
+std::vector<LockTable::Held> LockTable::Export() const {
+  std::vector<Held> out;
+  MutexLock lock(&mu_);
+  for (const auto& [key, fd] : fds_) {
+    auto count = handle_count_.find(key);
+    out.push_back(Held{NodeId{key.node}, key.owner, fd,
+                       count == handle_count_.end() ? 0 : count->second});
+  }
+  return out;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> LockTable::ExportHandles() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  MutexLock lock(&mu_);
+  for (const auto& [fh, owners] : owners_by_handle_) {
+    for (uint64_t owner : owners) out.emplace_back(fh, owner);
+  }
+  return out;
+}
+
+void LockTable::Import(const Held& held) {
+  const LockKey key{held.node.value, held.owner};
+  MutexLock lock(&mu_);
+  fds_[key] = held.fd;
+  if (held.handles > 0) handle_count_[key] = held.handles;
+}
+
+void LockTable::ImportHandle(FileHandle fh, uint64_t owner) {
+  MutexLock lock(&mu_);
+  owners_by_handle_[fh.value].insert(owner);
+}
+
 }  // namespace ptfs::mirror

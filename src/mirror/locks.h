@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "mirror/inode_table.h"
 #include "ptfs/types.h"
@@ -46,6 +48,20 @@ class LockTable {
 
   // {inode, owner} pairs with a description (for tests).
   size_t size() const;
+
+  // Live upgrade: the table as it stands, to be rebuilt in the next server
+  // (restart.cc), whose handles keep their values. `handles`: how many live
+  // handles the owner locked through; `by_handle`: those handles.
+  struct Held {
+    NodeId node;
+    uint64_t owner = 0;
+    SharedFd fd;
+    int handles = 0;
+  };
+  std::vector<Held> Export() const;
+  std::vector<std::pair<uint64_t, uint64_t>> ExportHandles() const;  // {fh, owner}
+  void Import(const Held& held);
+  void ImportHandle(FileHandle fh, uint64_t owner);
 
  private:
   struct LockKey {

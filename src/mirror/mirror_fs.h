@@ -114,6 +114,8 @@ struct RestoreCounts {
   uint64_t dirs = 0;
   uint64_t backings = 0;
   uint64_t failed = 0;  // opens that could not be reopened (logged)
+  uint64_t shown = 0;   // files the previous servers showed (HeldFileBefore)
+  uint64_t locks = 0;   // lock owners handed over (upgrade)
 };
 
 class MirrorFs final : public FileSystem {
@@ -224,6 +226,14 @@ class MirrorFs final : public FileSystem {
   Result<RestoreCounts> RestoreFrom(int fd);
   // SOURCE's root: the identity a restarted server checks.
   const InodeKey& root_key() const { return inodes_->root_key(); }
+  // Live upgrade: the POSIX locks this server holds for the kernel's lock
+  // owners (each an open file description: LockTable) go to the next
+  // server over the unix socket `sock` (SCM_RIGHTS), which takes them with
+  // TakeOverLocks after RestoreFrom. Never blocks: a full socket fails the
+  // hand-over (the locks not sent are lost, as in a crash). Returns how many
+  // {inode, owner} descriptions were sent.
+  Result<uint64_t> HandOverLocks(int sock);
+  uint64_t TakeOverLocks(int sock);
   // What RestoreFrom took over (all 0 in a first server).
   const RestoreCounts& restored() const { return restored_; }
   // Nodeids taken over from their handle since a restart.
@@ -269,6 +279,8 @@ class MirrorFs final : public FileSystem {
   Result<InodePtr> AdoptNode(NodeId id);
   Errno RestoreFile(NodeId node, FileHandle fh, uint32_t flags, bool passthrough);
   Errno RestoreDir(NodeId node, FileHandle fh);
+  // The inode table tells the journal each file it starts to remember.
+  void JournalShownFiles();
   // Whether the host inode behind `fd` (found by handle from `node`, so
   // anywhere on SOURCE's filesystem) lies in SOURCE; ESTALE if not or not
   // provably.

@@ -1,5 +1,6 @@
 #include "mirror/open_journal.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,19 +39,72 @@ OpenJournal::OpenJournal(int fd, const std::vector<Record>& kept,
 }
 
 Result<std::vector<OpenJournal::Record>> OpenJournal::Read(int fd) {
+  // The records lie in [kRecordsOffset, kShownOffset), written from the low
+  // slots up; the file is sparse, so only the parts ever written are read
+  // (SEEK_DATA/SEEK_HOLE; a filesystem without them reads up to its size).
   std::vector<Record> live;
+  struct stat st;
+  if (::fstat(fd, &st) < 0) return Errno::Last();
+  const uint64_t end = std::min<uint64_t>(kShownOffset, static_cast<uint64_t>(st.st_size));
   Record page[4096 / sizeof(Record)];
-  for (uint32_t first = 0;; first += std::size(page)) {
-    const ssize_t n = ::pread(fd, page, sizeof page, static_cast<off_t>(SlotOffset(first)));
-    if (n < 0) return Errno::Last();
-    const size_t records = static_cast<size_t>(n) / sizeof(Record);
-    for (size_t i = 0; i < records; ++i) {
-      if (page[i].kind == Kind::kFree) continue;
-      Record r = page[i];
-      r.reserved0 = first + static_cast<uint32_t>(i);  // its slot, for the constructor
-      live.push_back(r);
+  for (uint64_t at = kRecordsOffset; at < end;) {
+    off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // nothing written from here on
+    if (data < 0) data = static_cast<off_t>(at);
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = static_cast<off_t>(end);
+    const uint64_t from = static_cast<uint64_t>(data), to =
+        std::min<uint64_t>(end, static_cast<uint64_t>(hole));
+    if (from >= end) break;
+    for (uint64_t pos = from - (from - kRecordsOffset) % sizeof(Record); pos < to;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof page, to - pos));
+      const ssize_t n = ::pread(fd, page, want, static_cast<off_t>(pos));
+      if (n < 0) return Errno::Last();
+      if (n == 0) break;
+      const size_t records = static_cast<size_t>(n) / sizeof(Record);
+      for (size_t i = 0; i < records; ++i) {
+        if (page[i].kind == Kind::kFree) continue;
+        Record r = page[i];
+        // Its slot, for the constructor.
+        r.reserved0 = static_cast<uint32_t>((pos - kRecordsOffset) / sizeof(Record) + i);
+        live.push_back(r);
+      }
+      pos += records * sizeof(Record);
+      if (records == 0) break;
     }
-    if (records < std::size(page)) return live;
+    at = to;
+  }
+  return live;
+}
+
+Result<std::vector<uint64_t>> OpenJournal::ReadShown(int fd) {
+  std::vector<uint64_t> shown;
+  uint64_t chunk[512];
+  for (uint64_t at = kShownOffset;; at += sizeof chunk) {
+    const ssize_t n = ::pread(fd, chunk, sizeof chunk, static_cast<off_t>(at));
+    if (n < 0) return Errno::Last();
+    const size_t count = static_cast<size_t>(n) / sizeof(uint64_t);
+    for (size_t i = 0; i < count; ++i) {
+      if (chunk[i] == 0) return shown;  // never written (a slot being appended)
+      shown.push_back(chunk[i]);
+    }
+    if (count < std::size(chunk)) return shown;
+  }
+}
+
+void OpenJournal::SetShownCount(uint64_t n) { shown_.store(n, std::memory_order_relaxed); }
+
+void OpenJournal::FileShown(NodeId node) {
+  const uint64_t slot = shown_.fetch_add(1, std::memory_order_relaxed);
+  const ssize_t n = ::pwrite(fd_, &node.value, sizeof node.value,
+                             static_cast<off_t>(kShownOffset + slot * sizeof(uint64_t)));
+  if (n != static_cast<ssize_t>(sizeof node.value)) {
+    MutexLock lock(&mu_);
+    if (!warned_) {
+      warned_ = true;
+      LOG_WARN("cannot write the restart journal (%s): after a restart a file shown before may "
+               "not be found by its handle", n < 0 ? strerror(errno) : "short write");
+    }
   }
 }
 

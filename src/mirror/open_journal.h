@@ -13,6 +13,7 @@
 // was to become.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,10 @@ class OpenJournal {
  public:
   // Offset of the first record in the file: the page before is the header.
   static constexpr uint64_t kRecordsOffset = 4096;
+  // Where the list of files shown begins (--export's HeldFileBefore, for a
+  // SOURCE inside a larger filesystem): 8 bytes per nodeid, appended. The
+  // file is sparse (a memfd): the gap costs nothing.
+  static constexpr uint64_t kShownOffset = uint64_t{1} << 30;
 
   enum class Kind : uint32_t { kFree = 0, kFile = 1, kDir = 2, kBacking = 3 };
   struct Record {
@@ -48,6 +53,10 @@ class OpenJournal {
 
   // The records in `fd`, for a restarted daemon.
   static Result<std::vector<Record>> Read(int fd);
+  // The nodeids of files shown, and (restart) how many there are already.
+  static Result<std::vector<uint64_t>> ReadShown(int fd);
+  void FileShown(NodeId node);
+  void SetShownCount(uint64_t n);
 
   void FileOpened(FileHandle fh, NodeId node, uint32_t open_flags);
   void DirOpened(FileHandle fh, NodeId node);
@@ -76,6 +85,7 @@ class OpenJournal {
   std::vector<uint32_t> free_ GUARDED_BY(mu_);
   uint32_t next_slot_ GUARDED_BY(mu_) = 0;
   uint64_t writes_ GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> shown_{0};
   bool warned_ GUARDED_BY(mu_) = false;
 };
 

@@ -2,6 +2,7 @@
 // identity.md): the journal of opens and backings it keeps while serving,
 // and what a new process rebuilds from it and from the nodeids.
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include "mirror/mirror_fs.h"
 #include "mirror/open_journal.h"
 #include "mirror/wire_to_host.h"
+#include "sys/fd_passing.h"
 #include "sys/syscalls.h"
 #include "util/log.h"
 
@@ -23,6 +25,12 @@ uint32_t MirrorFs::JournaledFlags(uint32_t flags) {
 void MirrorFs::KeepRestartJournal(int fd) {
   journal_ = std::make_unique<OpenJournal>(fd);
   backing_.SetJournal(journal_.get());
+  JournalShownFiles();
+}
+
+void MirrorFs::JournalShownFiles() {
+  OpenJournal* journal = journal_.get();
+  inodes_->SetFileRemembered([journal](NodeId id) { journal->FileShown(id); });
 }
 
 Result<InodePtr> MirrorFs::AdoptNode(NodeId id) {
@@ -78,12 +86,74 @@ Result<RestoreCounts> MirrorFs::RestoreFrom(int fd) {
   // before the backings are taken over: one closed meanwhile is recorded.
   journal_ = std::make_unique<OpenJournal>(fd, kept, dropped);
   backing_.SetJournal(journal_.get());
+  // The files the previous servers showed stay found by handle
+  // (HeldFileBefore); this one appends to the same list.
+  PTFS_ASSIGN_OR_RETURN(std::vector<uint64_t> shown, OpenJournal::ReadShown(fd));
+  for (uint64_t id : shown) inodes_->RememberFile(NodeId{id});
+  journal_->SetShownCount(shown.size());
+  JournalShownFiles();
+  counts.shown = shown.size();
   for (const auto& [node, id] : backings) {
     ++counts.backings;
     backing_.Restore(NodeId{node}, id, passthrough_opens[node]);
   }
   restored_ = counts;
   return counts;
+}
+
+namespace {
+
+// A message of the lock hand-over (HandOverLocks): an {inode, owner}'s lock
+// description (the fd rides along), a handle an owner locked through, or
+// the end.
+struct LockMessage {
+  enum Kind : uint32_t { kHeld = 1, kHandle = 2, kEnd = 3 } kind;
+  int32_t handles;
+  uint64_t node;  // kHeld
+  uint64_t owner;
+  uint64_t fh;  // kHandle
+};
+
+}  // namespace
+
+Result<uint64_t> MirrorFs::HandOverLocks(int sock) {
+  uint64_t sent = 0;
+  auto send = [&](const LockMessage& m, int fd) {
+    return sys::SendWithFd(sock, {reinterpret_cast<const char*>(&m), sizeof m}, fd, MSG_DONTWAIT);
+  };
+  for (const LockTable::Held& held : locks_.Export()) {
+    LockMessage m{LockMessage::kHeld, held.handles, held.node.value, held.owner, 0};
+    PTFS_TRY(send(m, held.fd->get()));
+    ++sent;
+  }
+  for (const auto& [fh, owner] : locks_.ExportHandles()) {
+    PTFS_TRY(send(LockMessage{LockMessage::kHandle, 0, 0, owner, fh}, -1));
+  }
+  PTFS_TRY(send(LockMessage{LockMessage::kEnd, 0, 0, 0, 0}, -1));
+  return sent;
+}
+
+uint64_t MirrorFs::TakeOverLocks(int sock) {
+  // What a server that handed over left in the socket (after a crash:
+  // nothing). Messages of an earlier hand-over not read then (the server
+  // meant to take them died first) come first: all are taken.
+  uint64_t taken = 0;
+  for (;;) {
+    LockMessage m{};
+    sys::UniqueFd fd;
+    auto n = sys::ReceiveWithFd(sock, {reinterpret_cast<char*>(&m), sizeof m}, &fd, MSG_DONTWAIT);
+    if (!n.ok() || *n != sizeof m) break;  // EAGAIN: nothing (more) left
+    if (m.kind == LockMessage::kHeld && fd.valid()) {
+      locks_.Import(LockTable::Held{NodeId{m.node}, m.owner,
+                                    std::make_shared<const sys::UniqueFd>(std::move(fd)),
+                                    m.handles});
+      ++taken;
+    } else if (m.kind == LockMessage::kHandle) {
+      locks_.ImportHandle(FileHandle{m.fh}, m.owner);
+    }
+  }
+  restored_.locks = taken;
+  return taken;
 }
 
 Errno MirrorFs::RestoreFile(NodeId node, FileHandle fh, uint32_t flags, bool passthrough) {

@@ -162,6 +162,57 @@ TEST_F(FakeKernelRestart, AStaleNodeidIsNotTakenOver) {
   EXPECT_TRUE(b.Shutdown().ok());
 }
 
+// The journal's records and its list of files shown share one sparse file:
+// each reads back apart, freed slots are reused, and a journal restored from
+// the file goes on where the first left off.
+TEST(OpenJournal, RecordsAndShownFilesReadBackApart) {
+  sys::UniqueFd fd(::memfd_create("journal", MFD_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  using J = mirror::OpenJournal;
+  {
+    J j(fd.get());
+    j.FileOpened(FileHandle{1}, NodeId{0x100000011}, O_RDWR);
+    j.DirOpened(FileHandle{1}, NodeId{0x100000022});  // a directory's fh may equal a file's
+    j.BackingRegistered(NodeId{0x100000011}, BackingId{7});
+    j.FileOpened(FileHandle{2}, NodeId{0x100000033}, O_RDONLY);
+    j.FileClosed(FileHandle{2});
+    for (uint64_t id = 1; id <= 1000; ++id) j.FileShown(NodeId{(id << 32) | 5});
+  }
+  auto records = J::Read(fd.get());
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 3u);  // the closed file's slot is free
+  int files = 0, dirs = 0, backings = 0;
+  for (const J::Record& r : *records) {
+    files += r.kind == J::Kind::kFile;
+    dirs += r.kind == J::Kind::kDir;
+    backings += r.kind == J::Kind::kBacking && r.backing == 7;
+  }
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(dirs, 1);
+  EXPECT_EQ(backings, 1);
+  auto shown = J::ReadShown(fd.get());
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->size(), 1000u);
+  EXPECT_EQ(shown->back(), (uint64_t{1000} << 32) | 5);
+  {
+    // Restored: the directory dropped (it could not be reopened), a new
+    // open takes a free slot, and the shown list goes on.
+    std::vector<J::Record> kept, dropped;
+    for (const J::Record& r : *records) (r.kind == J::Kind::kDir ? dropped : kept).push_back(r);
+    J j(fd.get(), kept, dropped);
+    j.SetShownCount(shown->size());
+    j.FileOpened(FileHandle{3}, NodeId{0x100000044}, O_WRONLY);
+    j.FileShown(NodeId{0x700000007});
+  }
+  records = J::Read(fd.get());
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 3u);  // file 1, file 3, the backing
+  for (const J::Record& r : *records) EXPECT_NE(r.kind, J::Kind::kDir);
+  shown = J::ReadShown(fd.get());
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->size(), 1001u);
+}
+
 TEST(RestartHeader, RoundTripsTheInitOutcomeAndRefusesOtherFiles) {
   sys::UniqueFd fd(::memfd_create("restart-header", MFD_CLOEXEC));
   ASSERT_TRUE(fd.valid());

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,21 @@ pid_t WaitForServer(pid_t supervisor, pid_t not_this) {
   return 0;
 }
 
+// Whether another process can write-lock all of `path` right now.
+bool OtherProcessCanLock(const std::string& path) {
+  const pid_t child = fork();
+  if (child == 0) {
+    const int fd = open(path.c_str(), O_RDWR);
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    _exit(fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 class Restartable : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override { return {"--restartable"}; }
@@ -86,6 +102,25 @@ class Restartable : public MountTestBase {
   // never looked up measures how long the mount did not answer. Then:
   // no operation failed, SOURCE holds what was written, and the held files
   // still work.
+  // A write lock held through the mount, then the server killed: whether
+  // the lock is still there (`kept`) or another process can take it.
+  void HoldLockAcrossKill(bool kept) {
+    std::ofstream(Src("locked")) << "x";
+    daemon().SettleWatch();
+    sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
+    ASSERT_TRUE(fd.valid());
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+    EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
+    const pid_t supervisor = daemon().pid();
+    const pid_t server = WaitForServer(supervisor, 0);
+    ASSERT_EQ(kill(server, SIGKILL), 0);
+    ASSERT_NE(WaitForServer(supervisor, server), 0);
+    EXPECT_EQ(OtherProcessCanLock(Mnt("locked")), !kept);
+  }
+
   void ReplaceUnderLoad(const char* what, int times, const std::function<void(pid_t)>& replace) {
     ASSERT_EQ(mkdir(Src("tree").c_str(), 0755), 0);
     for (int i = 0; i < 50; ++i) {
@@ -293,6 +328,80 @@ TEST_F(Restartable, SigtermToTheSupervisorUnmounts) {
   }
   EXPECT_TRUE(daemon().Stop());
   EXPECT_NE(kill(server, 0), 0);  // the server is gone too
+}
+
+// A file handle taken through the mount opens its file after the server was
+// killed and the kernel dropped the inode and the host its name: the new
+// server serves the nodeid, and knows the file was shown (SOURCE is a
+// directory of a larger filesystem, where a file found by handle cannot be
+// placed under SOURCE otherwise).
+TEST_F(Restartable, HandlesOpenTheirFilesAfterARestartAndDropCaches) {
+  std::ofstream(Src("h")) << "by handle";
+  daemon().SettleWatch();
+  std::vector<unsigned char> bytes(sizeof(file_handle) + 128);
+  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
+  handle->handle_bytes = 128;
+  int mount_id;
+  ASSERT_EQ(name_to_handle_at(AT_FDCWD, Mnt("h").c_str(), handle, &mount_id, 0), 0)
+      << strerror(errno);
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_EQ(kill(server, SIGKILL), 0);
+  ASSERT_NE(WaitForServer(supervisor, server), 0);
+  sync();
+  {
+    std::ofstream drop("/proc/sys/vm/drop_caches");
+    drop << "2";
+  }
+  sys::UniqueFd mount_fd(open(mnt().c_str(), O_RDONLY | O_DIRECTORY));
+  sys::UniqueFd fd(open_by_handle_at(mount_fd.get(), handle, O_RDONLY));
+  ASSERT_TRUE(fd.valid()) << strerror(errno);
+  char buf[32] = {};
+  EXPECT_EQ(read(fd.get(), buf, sizeof buf), 9);
+  EXPECT_STREQ(buf, "by handle");
+  auto stats = daemon().Stats();
+  EXPECT_GE(stats["restored_shown_files"], 1);
+  EXPECT_GE(stats["handles_decoded"], 1);
+}
+
+// POSIX locks across a crash: kept by the kernel with --locks=kernel (none
+// lost), kept by the server by default (lost with it: another process can
+// then take a conflicting lock), as docs/persistent-identity.md says.
+class RestartableKernelLocks : public Restartable {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--restartable", "--locks=kernel"};
+  }
+};
+
+TEST_F(RestartableKernelLocks, KernelLocksSurviveACrash) { HoldLockAcrossKill(true); }
+
+TEST_F(Restartable, ServerLocksAreLostInACrash) { HoldLockAcrossKill(false); }
+
+// An upgrade hands the lock owners' open file descriptions to the next
+// server: the lock still conflicts, and the owner can still release it
+// through the new server.
+TEST_F(Restartable, ServerLocksSurviveAnUpgrade) {
+  std::ofstream(Src("locked")) << "x";
+  daemon().SettleWatch();
+  sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
+  ASSERT_TRUE(fd.valid());
+  struct flock fl{};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_EQ(kill(supervisor, SIGUSR2), 0);
+  ASSERT_NE(WaitForServer(supervisor, server), 0);
+  struct stat st;
+  (void)stat(Mnt("probe").c_str(), &st);  // served by the new server
+  EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
+  EXPECT_EQ(daemon().Stats()["restored_lock_owners"], 1);
+  fl.l_type = F_UNLCK;
+  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  EXPECT_TRUE(OtherProcessCanLock(Mnt("locked")));
 }
 
 // `passthroughfs upgrade MOUNTPOINT` runs the binary on disk: the daemon
