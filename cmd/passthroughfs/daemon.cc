@@ -766,10 +766,21 @@ void KeepAcrossExec(int fd, bool keep) {
 // SIGUSR2 to the supervisor: exec the binary on disk as this supervisor,
 // handing it the connection, the state file and the running server (which
 // the new binary tells to hand over). Returns only if the exec failed.
-void ExecUpgrade(const transport::Mounted& mounted, int state_fd, const int handover[2],
+void ExecUpgrade(const Options& o, const mirror::InodeKey& served,
+                 const transport::Mounted& mounted, int state_fd, const int handover[2],
                  pid_t server, int generation) {
   if (g_self_path.empty()) {
     LOG_ERROR("upgrade: this process's executable is unknown; not upgraded");
+    return;
+  }
+  // The new binary finds SOURCE by its path: if the path now names another
+  // directory, it would refuse the connection (the state file names the
+  // one served). Refused here instead, where this supervisor goes on.
+  struct stat now;
+  if (::stat(o.source.c_str(), &now) < 0 || now.st_dev != served.dev || now.st_ino != served.ino) {
+    LOG_ERROR("upgrade refused: %s is no longer the directory this mount serves (moved or "
+              "replaced); the running server goes on",
+              o.source.c_str());
     return;
   }
   const int fds[] = {mounted.device.get(), state_fd, mounted.unmount_guard.get(),
@@ -810,10 +821,13 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     auto header = session::ReadRestartHeader(state.get());
     if (!header.ok() || header->source_dev != fs->root_key().dev ||
         header->source_ino != fs->root_key().ino) {
-      // Not this SOURCE's connection: refuse it (the old server goes on).
-      LOG_ERROR("upgrade: the connection handed over does not serve %s; refused",
-                o.source.c_str());
-      return 1;
+      // Not this SOURCE's connection (its path changed since the old
+      // supervisor checked): refuse it. The running server goes on, and
+      // this process outlives it as its parent, restarting nothing.
+      LOG_ERROR("upgrade: the connection handed over does not serve %s; refused: the running "
+                "server (process %d) goes on, not restarted if it dies",
+                o.source.c_str(), static_cast<int>(take_over->server));
+      return Outlive(take_over->server, signals);
     }
   } else {
     state = sys::UniqueFd(::memfd_create("passthroughfs-restart", MFD_CLOEXEC));
@@ -862,8 +876,9 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     config.first_generation = take_over->generation + 1;
   }
   const int handover[2] = {handover_send.get(), handover_recv.get()};
-  config.upgrade = [&mounted, fd = state.get(), &handover](pid_t server, int generation) {
-    ExecUpgrade(mounted, fd, handover, server, generation);
+  config.upgrade = [&o, served = fs->root_key(), &mounted, fd = state.get(),
+                    &handover](pid_t server, int generation) {
+    ExecUpgrade(o, served, mounted, fd, handover, server, generation);
   };
   return Supervise(config, [&](int generation, int supervisor_ready_fd) {
     // In the child: its own copies of the objects (never used by the

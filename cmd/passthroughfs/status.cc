@@ -293,7 +293,8 @@ int RunUpgrade(const std::vector<std::string>& args) {
            Field(*now, "git_revision").c_str(), ms);
     return 0;
   }
-  return Fail(given + ": no new server answered within 30 s (the supervisor's log says why)");
+  return Fail(given + ": no new server answered within 30 s: the upgrade was refused or failed "
+                      "(the daemon's log says why; the running server goes on)");
 }
 
 }  // namespace ptfs::cmd

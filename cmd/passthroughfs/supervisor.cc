@@ -60,6 +60,18 @@ int WaitForChild(pid_t pid, const sigset_t& wait_for, const std::function<void()
 
 }  // namespace
 
+int Outlive(pid_t pid, const sigset_t& signals) {
+  sigset_t wait_for = signals;
+  sigaddset(&wait_for, SIGCHLD);
+  sigaddset(&wait_for, HandedOverSignal());
+  pthread_sigmask(SIG_BLOCK, &wait_for, nullptr);
+  for (;;) {
+    const int status = WaitForChild(pid, wait_for, nullptr);
+    if (status == kHandedOverStatus) continue;  // it cannot hand over to anyone: it exits
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+}
+
 int Supervise(const SupervisorConfig& config,
               const std::function<int(int generation, int ready_fd)>& serve) {
   sigset_t wait_for = config.signals;

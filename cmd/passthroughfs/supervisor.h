@@ -49,6 +49,10 @@ struct SupervisorConfig {
   std::function<void(pid_t server, int generation)> upgrade;
 };
 
+// Waits for the server `pid` (a child of this process) to end, forwarding
+// `signals` to it; its exit status (1 if it died of a signal).
+int Outlive(pid_t pid, const sigset_t& signals);
+
 // Runs `serve(generation, ready_fd)` in a child process (generation 0, then
 // 1, 2, ... for each restart) and returns the exit status of the last child
 // that exited by itself (0 once unmounted), or 1 when it gave up. The child

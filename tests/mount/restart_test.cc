@@ -404,6 +404,33 @@ TEST_F(Restartable, ServerLocksSurviveAnUpgrade) {
   EXPECT_TRUE(OtherProcessCanLock(Mnt("locked")));
 }
 
+// An upgrade never hands the connection to a process serving another
+// directory: once SOURCE's path names a new directory, the supervisor
+// refuses (the state file names the directory served) and the running
+// server goes on serving the original one.
+TEST_F(Restartable, UpgradeIsRefusedWhenSourceNowNamesAnotherDirectory) {
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_NE(server, 0);
+  ASSERT_EQ(rename(src().c_str(), (src() + ".moved").c_str()), 0);
+  ASSERT_EQ(mkdir(src().c_str(), 0755), 0);
+  ASSERT_EQ(kill(supervisor, SIGUSR2), 0);
+  std::string log;
+  for (int i = 0; i < 200 && log.find("upgrade refused") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log = daemon().Log();
+  }
+  EXPECT_NE(log.find("upgrade refused"), std::string::npos) << log;
+  EXPECT_EQ(ServerOf(supervisor), server);
+  std::ofstream(Mnt("still")) << "served";
+  struct stat st;
+  EXPECT_EQ(stat((src() + ".moved/still").c_str(), &st), 0);
+  EXPECT_NE(stat(Src("still").c_str(), &st), 0);
+  // Paths as they were, for the teardown.
+  ASSERT_EQ(rmdir(src().c_str()), 0);
+  ASSERT_EQ(rename((src() + ".moved").c_str(), src().c_str()), 0);
+}
+
 // `passthroughfs upgrade MOUNTPOINT` runs the binary on disk: the daemon
 // is started from a copy, the copy is replaced (a new file, as a package
 // upgrade does), and after the upgrade both the supervisor and the server
