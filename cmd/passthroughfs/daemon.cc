@@ -105,6 +105,7 @@ void MakePathsAbsolute(Options* o) {
   absolute(&o->source);
   absolute(&o->mountpoint);
   absolute(&o->stats_file);
+  absolute(&o->fs.state_dir);
   if (o->log != "syslog" && o->log != "stderr") absolute(&o->log);
   o->fs.source = o->source;
   o->mount.mountpoint = o->mountpoint;
@@ -911,6 +912,17 @@ int Remount(const Options& o) {
 
 int Run(Options o, const std::optional<TakeOver>& take_over) {
   MakePathsAbsolute(&o);
+  if (o.fs.state_dir.empty()) {
+    const char* home = getenv("HOME");
+    const char* xdg_state = getenv("XDG_STATE_HOME");
+    o.fs.state_dir = DefaultStateDir(LogHost{false, false, ::geteuid(), home ? home : "",
+                                             xdg_state ? xdg_state : ""});
+    if (o.fs.export_handles && ::geteuid() != 0 && !o.fs.state_dir.empty()) {
+      std::error_code ignored;  // MirrorFs says what is wrong if it is missing
+      std::filesystem::create_directories(std::filesystem::path(o.fs.state_dir).parent_path(),
+                                          ignored);
+    }
+  }
   std::string log_warning, log_where;
   const bool log_is_stderr = SetUpLog(o, &log_warning, &log_where);
   if (o.remount) return Remount(o);

@@ -11,6 +11,13 @@ std::string FallbackLogFile(const LogHost& host) {
   return "";
 }
 
+std::string DefaultStateDir(const LogHost& host) {
+  if (host.uid == 0) return "/var/lib/passthroughfs";
+  if (!host.xdg_state.empty() && host.xdg_state[0] == '/') return host.xdg_state + "/passthroughfs";
+  if (!host.home.empty() && host.home[0] == '/') return host.home + "/.local/state/passthroughfs";
+  return "";
+}
+
 LogChoice ChooseLog(const std::string& option, const LogHost& host) {
   LogChoice c;
   if (option == "stderr" || (option.empty() && host.foreground)) return c;

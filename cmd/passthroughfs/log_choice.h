@@ -33,6 +33,10 @@ LogChoice ChooseLog(const std::string& option, const LogHost& host);
 // Where the log goes when syslog would be used and there is none:
 // /var/log/passthroughfs.log for root, else $XDG_STATE_HOME (or
 // $HOME/.local/state)/passthroughfs.log; "" without a home.
+// Where the daemon keeps state that outlives it (the --export nodeid
+// table): /var/lib/passthroughfs for root, $XDG_STATE_HOME/passthroughfs
+// (~/.local/state) for other users; "" if there is no home.
+std::string DefaultStateDir(const LogHost& host);
 std::string FallbackLogFile(const LogHost& host);
 
 }  // namespace ptfs::cmd

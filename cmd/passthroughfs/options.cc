@@ -273,6 +273,15 @@ constexpr OptionSpec kOptions[] = {
      "forgot the inode): nodeids are derived from SOURCE's own handles. Needs root and SOURCE "
      "on ext4, xfs or tmpfs; mounts inside SOURCE answer EXDEV; excludes --inode-passthrough",
      [](Options& o, const OptionValue&) { o.fs.export_handles = true; }},
+    {"export-table", 0, "export_table", "",
+     "with --export: nodeids from a table kept in the state directory instead of derived from "
+     "SOURCE's handles (the table is used anyway on filesystems whose handles are not an inode "
+     "number and a generation, such as btrfs)",
+     [](Options& o, const OptionValue&) { o.fs.export_table = true; }},
+    {"state-dir", 0, "state_dir", "DIR",
+     "where state that outlives the daemon is kept (the --export nodeid table; default "
+     "/var/lib/passthroughfs, ~/.local/state/passthroughfs for other users)",
+     [](Options& o, const OptionValue& v) { o.fs.state_dir = v.text(); }},
     {"restartable", 0, "restartable", "",
      "a supervisor process keeps the FUSE connection and starts the server again if it dies "
      "(kill -9, a crash): open files, working directories and mappings in the mount go on, "
@@ -702,6 +711,9 @@ Options ParseOptions(int argc, char** argv, std::span<const ModuleOption> extra)
         "lost over io_uring");
   }
   if (o.restartable) o.transport = Options::Transport::kDev;
+  if (o.fs.export_table && !o.fs.export_handles) {
+    throw std::invalid_argument("--export-table goes with --export (or --restartable)");
+  }
   if (o.fs.export_handles && o.fs.handles == Handles::kOff) {
     throw std::invalid_argument("--export needs file handles (not --no-handles)");
   }

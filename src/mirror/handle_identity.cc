@@ -82,6 +82,7 @@ std::optional<HandleIdentity> IdentityOfHandle(const sys::HandleBlob& handle,
   if (!h) return std::nullopt;
   switch (layout) {
     case HandleLayout::kNone:
+    case HandleLayout::kTable:  // the table knows, not the handle
       return std::nullopt;
     case HandleLayout::kIno32Gen:
       if (h->type != kTypeIno32Gen || h->count != 2) return std::nullopt;
@@ -102,6 +103,7 @@ std::optional<sys::HandleBlob> HandleOfNode(NodeId node, HandleLayout layout) {
   const auto generation = static_cast<uint32_t>(node.value >> 32);
   switch (layout) {
     case HandleLayout::kNone:
+    case HandleLayout::kTable:
       return std::nullopt;
     case HandleLayout::kIno32Gen:
       return Write(kTypeIno32Gen, {ino, generation});

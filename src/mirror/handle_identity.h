@@ -23,6 +23,7 @@ enum class HandleLayout {
   kIno32Gen, // ext2/3/4, xfs with 32-bit inodes: type 1, {ino, gen}
   kShmem,    // tmpfs: type 1, {gen, ino low, ino high}
   kXfsIno64, // xfs with 64-bit inodes: type 0x81, {ino low, ino high, gen}
+  kTable,    // not derived: a persistent nodeid <-> handle table (node_table.h)
 };
 
 // The layout SOURCE's handles have, from statfs(2)'s f_type; kNone where

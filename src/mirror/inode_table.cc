@@ -6,6 +6,7 @@
 #include <cassert>
 #include <limits>
 
+#include "mirror/node_table.h"
 #include "util/log.h"
 
 namespace ptfs::mirror {
@@ -56,7 +57,9 @@ InodeTable::Shard& InodeTable::ShardOf(const InodeKey& key) const {
   // The root's nodeid is fixed (1), so its key must live in that id's shard.
   if (key == root_key_) return ShardOf(kRootNode);
   // Derived nodeids keep the inode number's low bits (handle_identity.h).
-  if (ino_is_nodeid() || handle_node_ids()) return ShardOf(NodeId{key.ino});
+  if (ino_is_nodeid() || (handle_node_ids() && options_.node_ids != HandleLayout::kTable)) {
+    return ShardOf(NodeId{key.ino});
+  }
   return shards_[(InodeKeyHash()(key) >> 32) & (kShards - 1)];
 }
 
@@ -138,6 +141,12 @@ Result<NodeId> InodeTable::NewNodeId(Shard& shard, const InodeKey& key) {
 Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key,
                                              const sys::HandleBlob& handle) {
   std::optional<HandleIdentity> id;
+  if (key.dev == root_key_.dev && options_.node_ids == HandleLayout::kTable) {
+    // The shard the key hashes to, in the nodeid's low bits (ShardOf).
+    const unsigned shard = static_cast<unsigned>(&ShardOf(key) - shards_.data());
+    PTFS_ASSIGN_OR_RETURN(NodeId node, options_.node_table->IdFor(handle, shard, kShardBits));
+    return HandleIdentity{node, 0};
+  }
   if (key.dev == root_key_.dev) id = IdentityOfHandle(handle, options_.node_ids);
   if (id) return *id;
   if (!warned_not_exportable_.exchange(true)) {
@@ -150,7 +159,9 @@ Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key,
 }
 
 Result<sys::UniqueFd> InodeTable::OpenNode(NodeId id) {
-  std::optional<sys::HandleBlob> handle = HandleOfNode(id, options_.node_ids);
+  std::optional<sys::HandleBlob> handle = options_.node_ids == HandleLayout::kTable
+                                              ? options_.node_table->HandleOf(id)
+                                              : HandleOfNode(id, options_.node_ids);
   if (!handle || id == kRootNode) return Errno(ESTALE);
   int mount_fd;
   {
@@ -174,6 +185,8 @@ void InodeTable::RememberFile(NodeId id) {
 }
 
 bool InodeTable::HeldFileBefore(NodeId id) const {
+  // A table has a nodeid only for what a daemon showed, and keeps it.
+  if (options_.node_ids == HandleLayout::kTable) return options_.node_table->HandleOf(id).has_value();
   Shard& shard = ShardOf(id);
   ReaderLock lock(&shard.mu);
   return shard.files_held.contains(id.value);

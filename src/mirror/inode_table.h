@@ -44,6 +44,8 @@
 
 namespace ptfs::mirror {
 
+class NodeTable;
+
 struct InodeKey {
   uint64_t dev = 0;
   uint64_t ino = 0;
@@ -166,6 +168,8 @@ struct InodeTableOptions {
   // Export mode: remember every non-directory nodeid handed out
   // (HeldFileBefore), for a SOURCE that is not its filesystem's root.
   bool remember_files = false;
+  // node_ids == kTable: the table (owned by the MirrorFs; outlives this).
+  NodeTable* node_table = nullptr;
 };
 
 class InodeTable {

@@ -95,13 +95,48 @@ Result<HandleLayout> ExportLayout(const MirrorOptions& options, const InodeTable
   struct statfs sfs;
   if (::fstatfs(root, &sfs) < 0) return Errno::Last();
   const HandleLayout layout = LayoutForFilesystem(static_cast<int64_t>(sfs.f_type));
-  if (layout == HandleLayout::kNone) {
-    LOG_ERROR("--export: the file handles of %s's filesystem (type 0x%llx) are not an inode "
-              "number and a generation (ext4, xfs and tmpfs are supported)",
-              options.source.c_str(), static_cast<unsigned long long>(sfs.f_type));
-    return Errno(EOPNOTSUPP);
+  if (layout == HandleLayout::kNone || options.export_table) {
+    if (!options.export_table) {
+      LOG_INFO("--export: the file handles of %s's filesystem (type 0x%llx) are not an inode "
+               "number and a generation: nodeids come from a table in %s",
+               options.source.c_str(), static_cast<unsigned long long>(sfs.f_type),
+               options.state_dir.c_str());
+    }
+    return HandleLayout::kTable;
   }
   return layout;
+}
+
+// The nodeid table's file: in the state directory, named after SOURCE's
+// filesystem and root (its handle), so that each SOURCE has its own and a
+// remount of the same SOURCE finds it again.
+Result<sys::UniqueFd> OpenNodeTableFile(const MirrorOptions& options, int root) {
+  if (options.state_dir.empty()) return Errno(ENOENT);
+  if (::mkdir(options.state_dir.c_str(), 0700) < 0 && errno != EEXIST) return Errno::Last();
+  int mount_id;
+  PTFS_ASSIGN_OR_RETURN(sys::HandleBlob h, sys::NameToHandle(root, "", &mount_id));
+  struct statfs sfs;
+  if (::fstatfs(root, &sfs) < 0) return Errno::Last();
+  std::string name = "nodeids-";
+  char hex[3];
+  int fsid[2];
+  std::memcpy(fsid, &sfs.f_fsid, sizeof fsid);
+  for (const int part : fsid) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      snprintf(hex, sizeof hex, "%02x", (static_cast<unsigned>(part) >> shift) & 0xff);
+      name += hex;
+    }
+  }
+  name += "-";
+  for (unsigned char c : h.bytes) {
+    snprintf(hex, sizeof hex, "%02x", c);
+    name += hex;
+  }
+  const std::string path = options.state_dir + "/" + name;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Errno::Last();
+  LOG_INFO("--export: the nodeid table is %s", path.c_str());
+  return sys::UniqueFd(fd);
 }
 
 // Whether SOURCE is the root of its filesystem (mounted there, and not a
@@ -165,9 +200,22 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(root.get(), kStatxMask));
   InodeTableOptions topts = TableOptions(options, root.get(), root_dir.get());
   const bool fs_root = options.export_handles && IsFilesystemRoot(options.source);
+  sys::UniqueFd node_table_fd;
+  std::unique_ptr<NodeTable> node_table;
   if (options.export_handles) {
     PTFS_ASSIGN_OR_RETURN(topts.node_ids, ExportLayout(options, topts, root.get()));
-    topts.remember_files = !fs_root;
+    topts.remember_files = !fs_root && topts.node_ids != HandleLayout::kTable;
+    if (topts.node_ids == HandleLayout::kTable) {
+      auto file = OpenNodeTableFile(options, root.get());
+      if (!file.ok()) {
+        LOG_ERROR("--export: cannot keep a nodeid table in the state directory '%s': %s",
+                  options.state_dir.c_str(), strerror(file.error().value()));
+        return file.error();
+      }
+      node_table_fd = std::move(*file);
+      PTFS_ASSIGN_OR_RETURN(node_table, NodeTable::Open(node_table_fd.get()));
+      topts.node_table = node_table.get();
+    }
   }
   auto table = std::make_unique<InodeTable>(std::move(root), stx, topts);
   std::unique_ptr<SourceWatcher> watcher;
@@ -176,6 +224,8 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
   auto confinement = ConfineTo(table.get(), stx, options.confinement_watch ? root_dir.get() : -1);
   auto fs = std::unique_ptr<MirrorFs>(
       new MirrorFs(options, std::move(table), std::move(root_dir)));
+  fs->node_table_fd_ = std::move(node_table_fd);
+  fs->node_table_ = std::move(node_table);
   fs->confinement_ = std::move(confinement);
   fs->watcher_ = std::move(watcher);
   fs->watch_status_ = std::move(watch_status);

@@ -18,6 +18,7 @@
 #include "mirror/inode_table.h"
 #include "mirror/listing_advisor.h"
 #include "mirror/locks.h"
+#include "mirror/node_table.h"
 #include "mirror/open_journal.h"
 #include "mirror/source_watcher.h"
 #include "ptfs/backing.h"
@@ -62,6 +63,11 @@ struct MirrorOptions {
   // open_by_handle_at on the mount. Needs handles and a filesystem whose
   // handles are an inode number and generation (docs/persistent-identity.md).
   bool export_handles = false;
+  // With export_handles: nodeids from a persistent table (node_table.h)
+  // even where they could be derived from handles (they always are where
+  // they cannot), kept in `state_dir`.
+  bool export_table = false;
+  std::string state_dir;
   // Why the server did not ask for FUSE_PASSTHROUGH (logged at INIT), if it
   // did not: "--passthrough=off", "--writeback", "no CAP_SYS_ADMIN", ...
   std::string no_passthrough_reason;
@@ -340,6 +346,10 @@ class MirrorFs final : public FileSystem {
   void ReportEmptyStart(const DirState& dir) REQUIRES(dir.mu);
 
   MirrorOptions options_;
+  // The persistent nodeid table (--export where nodeids are not derived);
+  // declared before inodes_, which points at it.
+  sys::UniqueFd node_table_fd_;
+  std::unique_ptr<NodeTable> node_table_;
   std::unique_ptr<InodeTable> inodes_;
   sys::UniqueFd root_dir_fd_;  // O_RDONLY, for syncfs
   // What /proc/self/fd shows for SOURCE's root: "/" through the daemon's

@@ -46,6 +46,9 @@ Result<RestoreCounts> MirrorFs::RestoreFrom(int fd) {
   if (!inodes_->handle_node_ids()) return Errno(EINVAL);  // nodeids mean nothing
   PTFS_ASSIGN_OR_RETURN(std::vector<OpenJournal::Record> records, OpenJournal::Read(fd));
   inodes_->SetAdopter([this](NodeId id) { return AdoptNode(id); });
+  // The servers before this one may have added nodeids to the table since
+  // this copy of it was read.
+  if (node_table_) PTFS_TRY(node_table_->Reload());
   RestoreCounts counts;
   std::unordered_map<uint64_t, BackingId> backings;  // node -> id
   std::unordered_map<uint64_t, uint64_t> passthrough_opens;

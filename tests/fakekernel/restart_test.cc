@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "mirror/node_table.h"
 #include "mirror/open_journal.h"
 #include "session/restart_state.h"
 #include "sys/fd.h"
@@ -211,6 +213,52 @@ TEST(OpenJournal, RecordsAndShownFilesReadBackApart) {
   shown = J::ReadShown(fd.get());
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->size(), 1001u);
+}
+
+// The nodeid table: an object keeps its nodeid, nodeids carry the shard
+// asked for, the table reads back from its file (a new process, a restart)
+// and a torn last record is left out.
+TEST(NodeTable, KeepsNodeidsAcrossProcesses) {
+  sys::UniqueFd fd(::memfd_create("nodeids", MFD_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  auto blob = [](unsigned char seed) {
+    sys::HandleBlob h;
+    h.bytes.assign(28, seed);  // struct file_handle header and 20 bytes: btrfs's size
+    return h;
+  };
+  NodeId a, b;
+  {
+    auto t = mirror::NodeTable::Open(fd.get());
+    ASSERT_TRUE(t.ok());
+    auto ia = (*t)->IdFor(blob(1), 3, 4);
+    auto ib = (*t)->IdFor(blob(2), 9, 4);
+    ASSERT_TRUE(ia.ok() && ib.ok());
+    a = *ia;
+    b = *ib;
+    EXPECT_EQ(a.value & 15, 3u);
+    EXPECT_EQ(b.value & 15, 9u);
+    EXPECT_NE(a, b);
+    EXPECT_GT(a.value, 1u);
+    EXPECT_EQ(*(*t)->IdFor(blob(1), 7, 4), a);  // seen before: same nodeid, whatever the shard
+    EXPECT_EQ((*t)->HandleOf(b)->bytes, blob(2).bytes);
+    EXPECT_FALSE((*t)->HandleOf(NodeId{a.value + 16}).has_value());
+  }
+  auto t = mirror::NodeTable::Open(fd.get());
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ((*t)->size(), 2u);
+  EXPECT_EQ(*(*t)->IdFor(blob(2), 0, 4), b);
+  const NodeId c = *(*t)->IdFor(blob(3), 0, 4);
+  EXPECT_NE(c, a);
+  EXPECT_NE(c, b);
+  // A record torn by a crash (zero nodeid) ends the table.
+  struct stat st;
+  ASSERT_EQ(::fstat(fd.get(), &st), 0);
+  const char zeros[144] = {};
+  ASSERT_EQ(::pwrite(fd.get(), zeros, sizeof zeros, st.st_size), 144);
+  auto again = mirror::NodeTable::Open(fd.get());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->size(), 3u);
+  EXPECT_EQ((*again)->HandleOf(c)->bytes, blob(3).bytes);
 }
 
 TEST(RestartHeader, RoundTripsTheInitOutcomeAndRefusesOtherFiles) {

@@ -364,6 +364,43 @@ TEST_F(Restartable, HandlesOpenTheirFilesAfterARestartAndDropCaches) {
   EXPECT_GE(stats["handles_decoded"], 1);
 }
 
+// With the nodeid table (--export-table; what btrfs and the like get), a
+// restarted server reads the nodeids the dead one added to the table.
+class RestartableTable : public Restartable {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--restartable", "--export-table", "--state-dir=" + root() + "/state"};
+  }
+};
+
+TEST_F(RestartableTable, HandlesOpenTheirFilesAfterARestartAndDropCaches) {
+  std::ofstream(Src("t")) << "by table";
+  daemon().SettleWatch();
+  std::vector<unsigned char> bytes(sizeof(file_handle) + 128);
+  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
+  handle->handle_bytes = 128;
+  int mount_id;
+  // The first server gives "t" its nodeid now, after the supervisor forked
+  // it: the supervisor's copy of the table never saw it.
+  ASSERT_EQ(name_to_handle_at(AT_FDCWD, Mnt("t").c_str(), handle, &mount_id, 0), 0)
+      << strerror(errno);
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_EQ(kill(server, SIGKILL), 0);
+  ASSERT_NE(WaitForServer(supervisor, server), 0);
+  sync();
+  {
+    std::ofstream drop("/proc/sys/vm/drop_caches");
+    drop << "2";
+  }
+  sys::UniqueFd mount_fd(open(mnt().c_str(), O_RDONLY | O_DIRECTORY));
+  sys::UniqueFd fd(open_by_handle_at(mount_fd.get(), handle, O_RDONLY));
+  ASSERT_TRUE(fd.valid()) << strerror(errno);
+  char buf[32] = {};
+  EXPECT_EQ(read(fd.get(), buf, sizeof buf), 8);
+  EXPECT_STREQ(buf, "by table");
+}
+
 // POSIX locks across a crash: kept by the kernel with --locks=kernel (none
 // lost), kept by the server by default (lost with it: another process can
 // then take a conflicting lock), as docs/persistent-identity.md says.
