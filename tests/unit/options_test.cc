@@ -64,6 +64,7 @@ const std::map<std::string, Sample>& Samples() {
       {"max_stack_depth", {"2", "2"}},
       {"transport", {"dev", "dev"}},
       {"stats_file", {"/tmp/stats", "/tmp/stats"}},
+      {"state_dir", {"/var/lib/ptfs-test", "/var/lib/ptfs-test"}},
       {"log", {"/var/log/x.log", "/var/log/x.log"}},
       {"log_level", {"warn", "warn"}},
       {"inode_passthrough", {"getattr,readdir", "getattr:readdir"}},
@@ -90,6 +91,7 @@ const std::map<std::string, std::string>& Prerequisites() {
   static const std::map<std::string, std::string> needs = {
       {"audit_reads", "--audit=/var/log/a.jsonl"},
       {"audit_full", "--audit=/var/log/a.jsonl"},
+      {"export_table", "--export"},
   };
   return needs;
 }
@@ -410,6 +412,21 @@ TEST(Resolve, ExportAsksForExportSupportAndExcludesInodePassthrough) {
             std::string::npos);
   EXPECT_NE(ParseError({"--export", "--no-handles"}).find("needs file handles"),
             std::string::npos);
+}
+
+TEST(Resolve, RestartableExportsServesDevFuseAndRefusesUring) {
+  for (const char* given : {"--restartable", "-orestartable"}) {
+    const Options o = Parse({given});
+    EXPECT_TRUE(o.restartable) << given;
+    EXPECT_TRUE(o.fs.export_handles) << given;  // nodeids that outlive the server
+    EXPECT_EQ(o.transport, Options::Transport::kDev) << given;
+    const Plan plan = Resolve(o, kRoot);
+    EXPECT_TRUE(Has(plan.session.init.wanted_flags, abi::FUSE_EXPORT_SUPPORT));
+  }
+  EXPECT_NE(ParseError({"--restartable", "--transport=uring"}).find("would be lost"),
+            std::string::npos);
+  EXPECT_NE(ParseError({"--export-table"}).find("goes with --export"), std::string::npos);
+  EXPECT_TRUE(Parse({"--restartable", "--export-table"}).fs.export_table);
 }
 
 TEST(Resolve, NotRootNoPassthroughAndAllowOtherWarns) {
