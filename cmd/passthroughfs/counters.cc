@@ -31,6 +31,7 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("requests_open", count[FUSE_OPEN] + count[FUSE_CREATE]);
   line("requests_total", total);
   line("requests_rejected", static_cast<long long>(s.RejectedRequests()));
+  line("requests_resent", static_cast<long long>(s.ResentRequests()));
   // Every opcode we know, by its wire name (opcode_LOOKUP, opcode_FLUSH, ...),
   // zero counts included, so a tool can subtract two snapshots line by line.
   for (uint32_t op = 0; op <= kMaxOpcode; ++op) {

@@ -90,6 +90,10 @@ enum fuse_notify_code : int32_t {
   FUSE_NOTIFY_PRUNE = 9,
 };
 
+// A request the kernel queued again after FUSE_NOTIFY_RESEND carries this
+// bit in its unique (the reply echoes it).
+inline constexpr uint64_t FUSE_UNIQUE_RESEND = 1ULL << 63;
+
 // INIT flags (fuse_init_in.flags | flags2 << 32).
 inline constexpr uint64_t FUSE_ASYNC_READ = 1ULL << 0;
 inline constexpr uint64_t FUSE_POSIX_LOCKS = 1ULL << 1;

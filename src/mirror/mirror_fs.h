@@ -330,6 +330,8 @@ class MirrorFs final : public FileSystem {
   // The directory stream READDIR and FSYNCDIR use: the one OPENDIR made
   // (fh), or the server's own one per directory (fh 0, without OPENDIR).
   Result<std::shared_ptr<DirState>> DirStreamOf(NodeId node, FileHandle fh);
+  // A stream on directory `node`, opened as the daemon.
+  Result<std::shared_ptr<DirState>> NewDirStream(NodeId node);
   // ReadDir's steps (readdir.cc): what a listing chunk hands out, decided
   // once per chunk; the READDIRPLUS entry for one name; the counts kept.
   struct ListingPlan;

@@ -56,14 +56,19 @@ Result<std::shared_ptr<DirState>> MirrorFs::DirStreamOf(NodeId node, FileHandle 
     return dir;
   }
   if (auto dir = dir_streams_.Get(node)) return dir;
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, NewDirStream(node));
+  std::shared_ptr<DirState> evicted;
+  return dir_streams_.Put(node, std::move(dir), &evicted);
+}
+
+Result<std::shared_ptr<DirState>> MirrorFs::NewDirStream(NodeId node) {
   PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
   if (!inode->is_dir()) return Errno(ENOTDIR);
   PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
   auto dir = std::make_shared<DirState>();
   PTFS_ASSIGN_OR_RETURN(dir->fd, sys::ReopenDir(path_fd->get(), O_RDONLY | O_DIRECTORY));
   dir->inode = std::move(inode);
-  std::shared_ptr<DirState> evicted;
-  return dir_streams_.Put(node, std::move(dir), &evicted);
+  return dir;
 }
 // What one READDIR(PLUS) chunk hands out, decided before the listing.
 struct MirrorFs::ListingPlan {

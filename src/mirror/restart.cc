@@ -184,12 +184,7 @@ Errno MirrorFs::RestoreFile(NodeId node, FileHandle fh, uint32_t flags, bool pas
 }
 
 Errno MirrorFs::RestoreDir(NodeId node, FileHandle fh) {
-  PTFS_ASSIGN_OR_RETURN(InodePtr inode, inodes_->Get(node));
-  if (!inode->is_dir()) return Errno(ENOTDIR);
-  PTFS_ASSIGN_OR_RETURN(SharedFd path_fd, inodes_->PathFd(*inode));
-  auto dir = std::make_shared<DirState>();
-  PTFS_ASSIGN_OR_RETURN(dir->fd, sys::ReopenDir(path_fd->get(), O_RDONLY | O_DIRECTORY));
-  dir->inode = std::move(inode);
+  PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, NewDirStream(node));
   dirs_.Insert(fh, std::move(dir));
   return Errno::Ok();
 }

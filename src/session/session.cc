@@ -55,6 +55,7 @@ void Session::HandleMessage(std::span<const char> msg, transport::Channel& chann
   }
   const uint32_t opcode = req.header.opcode;
   request_counts_[opcode].fetch_add(1, std::memory_order_relaxed);
+  if (req.header.unique & FUSE_UNIQUE_RESEND) resent_.fetch_add(1, std::memory_order_relaxed);
   if (options_.debug) {
     LOG_DEBUG("<- %s unique=%llu nodeid=%llu uid=%u pid=%u len=%u", req.op->name,
               static_cast<unsigned long long>(req.header.unique),

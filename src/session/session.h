@@ -83,6 +83,9 @@ class Session {
   // Messages rejected as malformed (answered with an error where they could
   // be, and logged as a warning).
   uint64_t RejectedRequests() const { return rejected_.load(std::memory_order_relaxed); }
+  // Requests the kernel sent again after FUSE_NOTIFY_RESEND (a restarted
+  // server: those the dead one had read and not answered).
+  uint64_t ResentRequests() const { return resent_.load(std::memory_order_relaxed); }
   // Nodeids named by the FORGETs and BATCH_FORGETs processed so far.
   uint64_t NodeidsForgotten() const { return nodeids_forgotten_.load(std::memory_order_relaxed); }
 
@@ -118,6 +121,7 @@ class Session {
   std::atomic<uint64_t> forgets_processed_{0};
   std::atomic<uint64_t> nodeids_forgotten_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> resent_{0};
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};
   proto::InitOutcome init_;

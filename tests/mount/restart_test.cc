@@ -8,6 +8,7 @@
 // restart (a stat of a name never looked up, issued right after the kill).
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -102,6 +103,34 @@ class Restartable : public MountTestBase {
   // never looked up measures how long the mount did not answer. Then:
   // no operation failed, SOURCE holds what was written, and the held files
   // still work.
+  // Takes a file handle of `name` through the mount, kills the server,
+  // makes the kernel (and the host) forget the inode, and opens the handle:
+  // what it reads, or why it could not.
+  std::string ReadByHandleAcrossKill(const std::string& name) {
+    std::vector<unsigned char> bytes(sizeof(file_handle) + 128);
+    auto* handle = reinterpret_cast<file_handle*>(bytes.data());
+    handle->handle_bytes = 128;
+    int mount_id;
+    if (name_to_handle_at(AT_FDCWD, Mnt(name).c_str(), handle, &mount_id, 0) != 0) {
+      return std::string("name_to_handle_at: ") + strerror(errno);
+    }
+    const pid_t supervisor = daemon().pid();
+    const pid_t server = WaitForServer(supervisor, 0);
+    if (server == 0 || kill(server, SIGKILL) != 0) return "no server to kill";
+    if (WaitForServer(supervisor, server) == 0) return "no new server";
+    sync();
+    {
+      std::ofstream drop("/proc/sys/vm/drop_caches");
+      drop << "2";
+    }
+    sys::UniqueFd mount_fd(open(mnt().c_str(), O_RDONLY | O_DIRECTORY));
+    sys::UniqueFd fd(open_by_handle_at(mount_fd.get(), handle, O_RDONLY));
+    if (!fd.valid()) return std::string("open_by_handle_at: ") + strerror(errno);
+    char buf[64] = {};
+    const ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+    return n < 0 ? std::string("read: ") + strerror(errno) : std::string(buf, n);
+  }
+
   // A write lock held through the mount, then the server killed: whether
   // the lock is still there (`kept`) or another process can take it.
   void HoldLockAcrossKill(bool kept) {
@@ -338,27 +367,7 @@ TEST_F(Restartable, SigtermToTheSupervisorUnmounts) {
 TEST_F(Restartable, HandlesOpenTheirFilesAfterARestartAndDropCaches) {
   std::ofstream(Src("h")) << "by handle";
   daemon().SettleWatch();
-  std::vector<unsigned char> bytes(sizeof(file_handle) + 128);
-  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
-  handle->handle_bytes = 128;
-  int mount_id;
-  ASSERT_EQ(name_to_handle_at(AT_FDCWD, Mnt("h").c_str(), handle, &mount_id, 0), 0)
-      << strerror(errno);
-  const pid_t supervisor = daemon().pid();
-  const pid_t server = WaitForServer(supervisor, 0);
-  ASSERT_EQ(kill(server, SIGKILL), 0);
-  ASSERT_NE(WaitForServer(supervisor, server), 0);
-  sync();
-  {
-    std::ofstream drop("/proc/sys/vm/drop_caches");
-    drop << "2";
-  }
-  sys::UniqueFd mount_fd(open(mnt().c_str(), O_RDONLY | O_DIRECTORY));
-  sys::UniqueFd fd(open_by_handle_at(mount_fd.get(), handle, O_RDONLY));
-  ASSERT_TRUE(fd.valid()) << strerror(errno);
-  char buf[32] = {};
-  EXPECT_EQ(read(fd.get(), buf, sizeof buf), 9);
-  EXPECT_STREQ(buf, "by handle");
+  EXPECT_EQ(ReadByHandleAcrossKill("h"), "by handle");
   auto stats = daemon().Stats();
   EXPECT_GE(stats["restored_shown_files"], 1);
   EXPECT_GE(stats["handles_decoded"], 1);
@@ -376,29 +385,10 @@ class RestartableTable : public Restartable {
 TEST_F(RestartableTable, HandlesOpenTheirFilesAfterARestartAndDropCaches) {
   std::ofstream(Src("t")) << "by table";
   daemon().SettleWatch();
-  std::vector<unsigned char> bytes(sizeof(file_handle) + 128);
-  auto* handle = reinterpret_cast<file_handle*>(bytes.data());
-  handle->handle_bytes = 128;
-  int mount_id;
-  // The first server gives "t" its nodeid now, after the supervisor forked
-  // it: the supervisor's copy of the table never saw it.
-  ASSERT_EQ(name_to_handle_at(AT_FDCWD, Mnt("t").c_str(), handle, &mount_id, 0), 0)
-      << strerror(errno);
-  const pid_t supervisor = daemon().pid();
-  const pid_t server = WaitForServer(supervisor, 0);
-  ASSERT_EQ(kill(server, SIGKILL), 0);
-  ASSERT_NE(WaitForServer(supervisor, server), 0);
-  sync();
-  {
-    std::ofstream drop("/proc/sys/vm/drop_caches");
-    drop << "2";
-  }
-  sys::UniqueFd mount_fd(open(mnt().c_str(), O_RDONLY | O_DIRECTORY));
-  sys::UniqueFd fd(open_by_handle_at(mount_fd.get(), handle, O_RDONLY));
-  ASSERT_TRUE(fd.valid()) << strerror(errno);
-  char buf[32] = {};
-  EXPECT_EQ(read(fd.get(), buf, sizeof buf), 8);
-  EXPECT_STREQ(buf, "by table");
+  // The first server gives "t" its nodeid when the handle is taken, after
+  // the supervisor forked it: the supervisor's copy of the table never saw
+  // it, the next server must read it from the table's file.
+  EXPECT_EQ(ReadByHandleAcrossKill("t"), "by table");
 }
 
 // POSIX locks across a crash: kept by the kernel with --locks=kernel (none
@@ -414,6 +404,51 @@ class RestartableKernelLocks : public Restartable {
 TEST_F(RestartableKernelLocks, KernelLocksSurviveACrash) { HoldLockAcrossKill(true); }
 
 TEST_F(Restartable, ServerLocksAreLostInACrash) { HoldLockAcrossKill(false); }
+
+// A request the dead server had read and not answered reaches the next
+// one (FUSE_NOTIFY_RESEND): a lock wait parked in the server (F_SETLKW on a
+// lock another process holds) is answered by the new server, which, the
+// holder's lock gone with the old one, grants it.
+TEST_F(Restartable, ARequestInTheDeadServersHandsIsResent) {
+  std::ofstream(Src("locked")) << "x";
+  daemon().SettleWatch();
+  sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
+  ASSERT_TRUE(fd.valid());
+  struct flock fl{};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  int done[2];
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t waiter = fork();
+  if (waiter == 0) {
+    const int wfd = open(Mnt("locked").c_str(), O_RDWR);
+    struct flock w{};
+    w.l_type = F_WRLCK;
+    w.l_whence = SEEK_SET;
+    const char result = wfd >= 0 && fcntl(wfd, F_SETLKW, &w) == 0 ? 'y' : 'n';
+    (void)!write(done[1], &result, 1);
+    _exit(0);
+  }
+  close(done[1]);
+  // The wait is parked in the server (read, not answered).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  struct pollfd p{done[0], POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 0) << "the lock wait ended before the kill";
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_EQ(kill(server, SIGKILL), 0);
+  ASSERT_NE(WaitForServer(supervisor, server), 0);
+  char result = 0;
+  const bool answered = poll(&p, 1, 5000) == 1;
+  if (!answered) kill(waiter, SIGKILL);  // or it would wait for ever
+  waitpid(waiter, nullptr, 0);
+  ASSERT_TRUE(answered) << "the lock wait was not answered by the new server";
+  ASSERT_EQ(read(done[0], &result, 1), 1);
+  EXPECT_EQ(result, 'y');
+  close(done[0]);
+  EXPECT_GE(daemon().Stats()["requests_resent"], 1);
+}
 
 // An upgrade hands the lock owners' open file descriptions to the next
 // server: the lock still conflicts, and the owner can still release it
