@@ -697,7 +697,7 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
       }
     }
     LOG_INFO("handed the connection over (upgrade)");
-    status.reset();  // frees the status socket's name for the next server
+    if (status) status->StopListening();  // frees the socket's name for the next server
     (void)::kill(::getppid(), HandedOverSignal());
     fflush(nullptr);
     _exit(kExitHandedOver);

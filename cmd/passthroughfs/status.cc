@@ -141,6 +141,12 @@ StatusServer::StatusServer(sys::UniqueFd listener, uid_t owner, std::function<St
   thread_ = std::thread([this] { Loop(); });
 }
 
+void StatusServer::StopListening() {
+  ::shutdown(listener_.get(), SHUT_RDWR);
+  thread_.detach();  // it ends on its own (the accept fails); the process ends anyway
+  listener_.Reset();
+}
+
 StatusServer::~StatusServer() {
   ::shutdown(listener_.get(), SHUT_RDWR);  // ends the accept below
   if (thread_.joinable()) thread_.join();

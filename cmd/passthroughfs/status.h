@@ -64,6 +64,9 @@ class StatusServer {
   static Result<std::unique_ptr<StatusServer>> Start(const std::string& name, uid_t owner,
                                                      std::function<StatusReport()> make);
   ~StatusServer();
+  // Frees the socket's name at once (a server handing over, which exits
+  // right after): no join of the answering thread.
+  void StopListening();
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 

@@ -66,9 +66,11 @@ std::string ChildrenStates(pid_t supervisor) {
   return out.empty() ? "no children\n" : out;
 }
 
-// Waits until the supervisor has a serving child other than `not_this`.
+// Waits (up to 10 s) until the supervisor has a serving child other than
+// `not_this`. (How long a replacement really takes is what the prober
+// measures; this only waits for it.)
 pid_t WaitForServer(pid_t supervisor, pid_t not_this) {
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 5000; ++i) {
     const pid_t p = ServerOf(supervisor);
     if (p != 0 && p != not_this) return p;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
