@@ -109,25 +109,22 @@ void OpenJournal::FileShown(NodeId node) {
 }
 
 void OpenJournal::FileOpened(FileHandle fh, NodeId node, uint32_t open_flags) {
-  Record r;
-  r.kind = Kind::kFile;
-  r.fh = fh.value;
-  r.node = node.value;
-  r.open_flags = open_flags;
-  Put(FileKey(fh), r);
+  Put(Record{.kind = Kind::kFile, .open_flags = open_flags, .fh = fh.value, .node = node.value});
 }
 
 void OpenJournal::DirOpened(FileHandle fh, NodeId node) {
-  Record r;
-  r.kind = Kind::kDir;
-  r.fh = fh.value;
-  r.node = node.value;
-  Put(DirKey(fh), r);
+  Put(Record{.kind = Kind::kDir, .fh = fh.value, .node = node.value});
+}
+
+void OpenJournal::BackingRegistered(NodeId node, BackingId id) {
+  Put(Record{.kind = Kind::kBacking, .node = node.value, .backing = id.value});
 }
 
 void OpenJournal::FileClosed(FileHandle fh) { Drop(FileKey(fh)); }
 
 void OpenJournal::DirClosed(FileHandle fh) { Drop(DirKey(fh)); }
+
+void OpenJournal::BackingClosed(NodeId node) { Drop(BackingKey(node)); }
 
 uint64_t OpenJournal::KeyOf(const Record& r) {
   switch (r.kind) {
@@ -140,24 +137,9 @@ uint64_t OpenJournal::KeyOf(const Record& r) {
   }
 }
 
-void OpenJournal::BackingRegistered(NodeId node, BackingId id) {
-  Record r;
-  r.kind = Kind::kBacking;
-  r.node = node.value;
-  r.backing = id.value;
-  Put(BackingKey(node), r);
-}
-
-void OpenJournal::BackingClosed(NodeId node) { Drop(BackingKey(node)); }
-
-uint64_t OpenJournal::writes() const {
+void OpenJournal::Put(const Record& r) {
   MutexLock lock(&mu_);
-  return writes_;
-}
-
-void OpenJournal::Put(uint64_t key, const Record& r) {
-  MutexLock lock(&mu_);
-  auto [it, fresh] = slots_.try_emplace(key, 0);
+  auto [it, fresh] = slots_.try_emplace(KeyOf(r), 0);
   if (fresh) {
     if (free_.empty()) {
       it->second = next_slot_++;
@@ -179,7 +161,6 @@ void OpenJournal::Drop(uint64_t key) {
 }
 
 void OpenJournal::WriteSlot(uint32_t slot, const Record& r) {
-  ++writes_;
   const ssize_t n = ::pwrite(fd_, &r, sizeof r, static_cast<off_t>(SlotOffset(slot)));
   if (n == static_cast<ssize_t>(sizeof r) || warned_) return;
   warned_ = true;

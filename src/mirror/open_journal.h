@@ -65,9 +65,6 @@ class OpenJournal {
   void BackingRegistered(NodeId node, BackingId id);
   void BackingClosed(NodeId node);
 
-  // Records written (for tests) and write failures (logged once).
-  uint64_t writes() const;
-
  private:
   // Keys: files and directories have fh values of their own (both count
   // from 1), backings are named by nodeid; two top bits keep them apart.
@@ -75,7 +72,8 @@ class OpenJournal {
   static uint64_t DirKey(FileHandle fh) { return fh.value | (1ULL << 62); }
   static uint64_t BackingKey(NodeId node) { return node.value | (1ULL << 63); }
   static uint64_t KeyOf(const Record& r);
-  void Put(uint64_t key, const Record& r);
+  // Writes `r` in the slot of its key (KeyOf), taking a free one if new.
+  void Put(const Record& r);
   void Drop(uint64_t key);
   void WriteSlot(uint32_t slot, const Record& r) REQUIRES(mu_);
 
@@ -84,7 +82,6 @@ class OpenJournal {
   std::unordered_map<uint64_t, uint32_t> slots_ GUARDED_BY(mu_);
   std::vector<uint32_t> free_ GUARDED_BY(mu_);
   uint32_t next_slot_ GUARDED_BY(mu_) = 0;
-  uint64_t writes_ GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> shown_{0};
   bool warned_ GUARDED_BY(mu_) = false;
 };

@@ -133,17 +133,24 @@ class Restartable : public MountTestBase {
     return n < 0 ? std::string("read: ") + strerror(errno) : std::string(buf, n);
   }
 
-  // A write lock held through the mount, then the server killed: whether
-  // the lock is still there (`kept`) or another process can take it.
-  void HoldLockAcrossKill(bool kept) {
+  // Makes SOURCE/locked and write-locks all of it through the mount, from
+  // this process; the fd holding the lock goes to *fd.
+  void LockThroughMount(sys::UniqueFd* fd) {
     std::ofstream(Src("locked")) << "x";
     daemon().SettleWatch();
-    sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
-    ASSERT_TRUE(fd.valid());
+    *fd = sys::UniqueFd(open(Mnt("locked").c_str(), O_RDWR));
+    ASSERT_TRUE(fd->valid());
     struct flock fl{};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+    ASSERT_EQ(fcntl(fd->get(), F_SETLK, &fl), 0) << strerror(errno);
+  }
+
+  // A write lock held through the mount, then the server killed: whether
+  // the lock is still there (`kept`) or another process can take it.
+  void HoldLockAcrossKill(bool kept) {
+    sys::UniqueFd fd;
+    ASSERT_NO_FATAL_FAILURE(LockThroughMount(&fd));
     EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
     const pid_t supervisor = daemon().pid();
     const pid_t server = WaitForServer(supervisor, 0);
@@ -412,14 +419,8 @@ TEST_F(Restartable, ServerLocksAreLostInACrash) { HoldLockAcrossKill(false); }
 // lock another process holds) is answered by the new server, which, the
 // holder's lock gone with the old one, grants it.
 TEST_F(Restartable, ARequestInTheDeadServersHandsIsResent) {
-  std::ofstream(Src("locked")) << "x";
-  daemon().SettleWatch();
-  sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
-  ASSERT_TRUE(fd.valid());
-  struct flock fl{};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  sys::UniqueFd fd;
+  ASSERT_NO_FATAL_FAILURE(LockThroughMount(&fd));
   int done[2];
   ASSERT_EQ(pipe(done), 0);
   const pid_t waiter = fork();
@@ -456,14 +457,8 @@ TEST_F(Restartable, ARequestInTheDeadServersHandsIsResent) {
 // server: the lock still conflicts, and the owner can still release it
 // through the new server.
 TEST_F(Restartable, ServerLocksSurviveAnUpgrade) {
-  std::ofstream(Src("locked")) << "x";
-  daemon().SettleWatch();
-  sys::UniqueFd fd(open(Mnt("locked").c_str(), O_RDWR));
-  ASSERT_TRUE(fd.valid());
-  struct flock fl{};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  sys::UniqueFd fd;
+  ASSERT_NO_FATAL_FAILURE(LockThroughMount(&fd));
   EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
   const pid_t supervisor = daemon().pid();
   const pid_t server = WaitForServer(supervisor, 0);
@@ -473,8 +468,10 @@ TEST_F(Restartable, ServerLocksSurviveAnUpgrade) {
   (void)stat(Mnt("probe").c_str(), &st);  // served by the new server
   EXPECT_FALSE(OtherProcessCanLock(Mnt("locked")));
   EXPECT_EQ(daemon().Stats()["restored_lock_owners"], 1);
-  fl.l_type = F_UNLCK;
-  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &fl), 0) << strerror(errno);
+  struct flock unlock{};
+  unlock.l_type = F_UNLCK;
+  unlock.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(fd.get(), F_SETLK, &unlock), 0) << strerror(errno);
   EXPECT_TRUE(OtherProcessCanLock(Mnt("locked")));
 }
 
