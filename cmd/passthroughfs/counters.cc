@@ -49,8 +49,8 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("listed_with_attributes", static_cast<long long>(fs.listings().with_attributes.load()));
   line("listed_files_bare", static_cast<long long>(fs.listings().files_bare.load()));
   line("listing_empty_starts", static_cast<long long>(fs.listings().empty_starts.load()));
-  line("listing_misplaced_streams",
-       static_cast<long long>(fs.listings().misplaced_streams.load()));
+  line("listing_misplaced_streams", static_cast<long long>(fs.listings().misplaced_streams.load()));
+  line("listing_reopened_streams", static_cast<long long>(fs.listings().reopened_streams.load()));
   const auto& adv = fs.listing_advisor().counters();
   line("listing_probes", static_cast<long long>(adv.probes.load()));
   line("listing_probe_hits", static_cast<long long>(adv.hits.load()));

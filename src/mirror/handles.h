@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "mirror/inode_table.h"
+#include "ptfs/result.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
-#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::mirror {
@@ -44,6 +44,13 @@ struct DirState {
   size_t buf_pos GUARDED_BY(mu) = 0;
   size_t buf_len GUARDED_BY(mu) = 0;
   uint64_t offset GUARDED_BY(mu) = 0;  // host offset of the next entry in buf
+  // Where the fd's first getdents64 read from. ext4 sets up its hash-order
+  // position at an fd's first read, and one made at the end of the
+  // directory leaves the fd listing nothing from offset 0 afterwards (a
+  // kernel bug, docs/known-issues.md): such a stream is reopened before it
+  // lists from the start.
+  enum class FirstRead : uint8_t { kNone, kAtStart, kElsewhere };
+  FirstRead first_read GUARDED_BY(mu) = FirstRead::kNone;
 };
 
 template <typename T>

@@ -107,11 +107,14 @@ struct ListingCounters {
   // checking there).
   std::atomic<uint64_t> files_bare{0};
   // Streams found at a host offset other than the start they recorded (then
-  // rewound), and listings from the start that came back empty (a directory
-  // always has "." and ".."). Both stay 0 unless a stream went wrong; each
-  // is logged.
+  // rewound), and listings from the start that came back empty even from a
+  // reopened stream (a live directory always has "." and ".."). Both stay
+  // 0 unless a stream went wrong; each is logged.
   std::atomic<uint64_t> empty_starts{0};
   std::atomic<uint64_t> misplaced_streams{0};
+  // Streams reopened before a listing from the start: their first read was
+  // elsewhere (ext4, docs/known-issues.md), or the listing came back empty.
+  std::atomic<uint64_t> reopened_streams{0};
 };
 
 // What RestoreFrom took over.
@@ -156,8 +159,8 @@ class MirrorFs final : public FileSystem {
   Result<Entry> Link(const Context& ctx, NodeId node, NodeId new_parent,
                      std::string_view new_name) override;
   Result<Opened> Open(const Context& ctx, NodeId node, OpenFlags flags) override;
-  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name,
-                         OpenFlags flags, uint32_t mode, uint32_t umask) override;
+  Result<Created> Create(const Context& ctx, NodeId parent, std::string_view name, OpenFlags flags,
+                         uint32_t mode, uint32_t umask) override;
   Result<Created> TmpFile(const Context& ctx, NodeId parent, OpenFlags flags, uint32_t mode,
                           uint32_t umask) override;
   Result<size_t> Read(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
@@ -264,7 +267,7 @@ class MirrorFs final : public FileSystem {
 
  private:
   MirrorFs(const MirrorOptions& options, std::unique_ptr<InodeTable> inodes,
-                sys::UniqueFd root_dir_fd);
+           sys::UniqueFd root_dir_fd);
 
   struct DirFd {
     InodePtr inode;
@@ -305,9 +308,7 @@ class MirrorFs final : public FileSystem {
   // Write-only opens cannot be mapped; the kernel drops what it cached
   // after each of their writes itself.
   Timeout AttrTimeoutFor(const Inode& inode, uint64_t dev) const;
-  bool Coherent(uint64_t dev) const {
-    return watcher_ != nullptr && watcher_->Covers(dev);
-  }
+  bool Coherent(uint64_t dev) const { return watcher_ != nullptr && watcher_->Covers(dev); }
   Result<std::shared_ptr<FileState>> FileOf(NodeId node, FileHandle fh);
   Result<Created> FinishCreate(sys::UniqueFd open_fd, uint32_t flags);
   int HostFlagsForOpen(uint32_t flags) const;
@@ -384,7 +385,7 @@ class MirrorFs final : public FileSystem {
   std::atomic<uint64_t> handles_decoded_{0};
   std::atomic<uint64_t> handles_refused_{0};
   std::atomic<uint64_t> adopted_nodes_{0};
-  RestoreCounts restored_;  // written before serving
+  RestoreCounts restored_;                // written before serving
   std::unique_ptr<OpenJournal> journal_;  // set before serving, then only read
   ListingCounters listing_counters_;
   std::unique_ptr<Confinement> confinement_;
@@ -399,7 +400,7 @@ class MirrorFs final : public FileSystem {
   // unlink moves nothing (it would empty the cache in every rm -r): a file
   // removed may be answered with the name it had.
   struct CachedPath {
-    InodeKey key;  // the node's inode and generation when cached: node ids
+    InodeKey key;             // the node's inode and generation when cached: node ids
     uint64_t generation = 0;  // are reused
     uint64_t epoch = 0;
     std::string path;
@@ -408,7 +409,7 @@ class MirrorFs final : public FileSystem {
   std::atomic<uint64_t> path_epoch_{0};
   std::mutex path_cache_mu_;
   std::unordered_map<uint64_t, CachedPath> path_cache_;  // by node id
-  std::string watch_status_;  // logged at INIT
+  std::string watch_status_;                             // logged at INIT
 
   // The descriptions holding POSIX record locks (OFD locks), per
   // {inode, lock owner}: see locks.h.

@@ -87,8 +87,8 @@ struct MirrorFs::ListingTally {
   uint64_t files_bare = 0;
 };
 
-MirrorFs::ListingPlan MirrorFs::PlanListing(const Context& ctx, DirState& dir,
-                                                      uint64_t offset, const DirentSink& sink) {
+MirrorFs::ListingPlan MirrorFs::PlanListing(const Context& ctx, DirState& dir, uint64_t offset,
+                                            const DirentSink& sink) {
   ListingPlan plan;
   // READDIRPLUS hands out attributes, which natively need search permission
   // on the directory; without default_permissions the kernel did not check.
@@ -126,27 +126,58 @@ Errno SeekDirStream(DirState& dir, uint64_t offset) REQUIRES(dir.mu) {
   return Errno::Ok();
 }
 
+// Replaces the stream's open file by a fresh open of the same directory,
+// under the same fd number (dup3), so users of dir.fd outside dir.mu see
+// one open file or the other, both of the directory.
+Errno ReopenDirStream(DirState& dir) REQUIRES(dir.mu) {
+  const int status = ::fcntl(dir.fd.get(), F_GETFL);
+  if (status < 0) return Errno::Last();
+  PTFS_ASSIGN_OR_RETURN(sys::UniqueFd fresh,
+                        sys::ReopenDir(dir.fd.get(), (status & O_NOATIME) | O_RDONLY));
+  if (::dup3(fresh.get(), dir.fd.get(), O_CLOEXEC) < 0) return Errno::Last();
+  dir.offset = 0;
+  dir.buf_pos = dir.buf_len = 0;
+  dir.first_read = DirState::FirstRead::kNone;
+  return Errno::Ok();
+}
+
+// How a stream was brought back to the start of its directory.
+struct Rewound {
+  bool reopened = false;    // its first read was elsewhere: a fresh open
+  off_t misplaced_at = -1;  // the host position of a stream that claimed
+                            // to be at the start with nothing buffered
+};
+
 // Back to the start, whatever the stream says it is at: one lseek per
 // listing, so a stream whose recorded offset and host position disagree
-// cannot make a listing start in the middle (or at the end). Such a
-// disagreement is reported through `misplaced_at` (the host position of a
-// stream that claimed to be at the start with nothing buffered), else -1.
-Errno RewindDirStream(DirState& dir, off_t* misplaced_at) REQUIRES(dir.mu) {
-  *misplaced_at = -1;
+// cannot make a listing start in the middle (or at the end). A stream whose
+// first read was not at the start is reopened instead: on ext4 a seek back
+// to 0 does not undo what that first read set up (DirState::first_read).
+Result<Rewound> RewindDirStream(DirState& dir) REQUIRES(dir.mu) {
+  Rewound r;
+  if (dir.first_read == DirState::FirstRead::kElsewhere) {
+    PTFS_TRY(ReopenDirStream(dir));
+    r.reopened = true;
+    return r;
+  }
   if (dir.offset == 0 && dir.buf_pos >= dir.buf_len) {
     const off_t at = ::lseek(dir.fd.get(), 0, SEEK_CUR);
-    if (at != 0) *misplaced_at = at;
+    if (at != 0) r.misplaced_at = at;
   }
   if (::lseek(dir.fd.get(), 0, SEEK_SET) < 0) return Errno::Last();
   dir.offset = 0;
   dir.buf_pos = dir.buf_len = 0;
-  return Errno::Ok();
+  return r;
 }
 
 // The stream's next entry, reading another getdents64 batch when the last is
 // used up; nullptr at the end of the directory.
 Result<const struct dirent64*> PeekDirent(DirState& dir) REQUIRES(dir.mu) {
   if (dir.buf_pos >= dir.buf_len) {
+    if (dir.first_read == DirState::FirstRead::kNone) {
+      dir.first_read =
+          dir.offset == 0 ? DirState::FirstRead::kAtStart : DirState::FirstRead::kElsewhere;
+    }
     PTFS_ASSIGN_OR_RETURN(
         size_t n,
         sys::GetDents64(dir.fd.get(), std::span<char>(dir.buf.get(), DirState::kBufSize)));
@@ -160,7 +191,7 @@ Result<const struct dirent64*> PeekDirent(DirState& dir) REQUIRES(dir.mu) {
 }  // namespace
 
 Errno MirrorFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t offset,
-                             DirentSink& sink) {
+                        DirentSink& sink) {
   PTFS_ASSIGN_OR_RETURN(std::shared_ptr<DirState> dir, DirStreamOf(node, fh));
   // A new listing of a directory moved out of SOURCE would name (and with
   // READDIRPLUS, hand out) files outside it.
@@ -172,23 +203,30 @@ Errno MirrorFs::ReadDir(const Context& ctx, NodeId node, FileHandle fh, uint64_t
   ListingTally tally;
   MutexLock lock(&dir->mu);
   if (offset == 0) {
-    off_t misplaced_at = -1;
-    PTFS_TRY(RewindDirStream(*dir, &misplaced_at));
-    if (misplaced_at != -1) ReportMisplacedStream(*dir, misplaced_at);
+    PTFS_ASSIGN_OR_RETURN(const Rewound rewound, RewindDirStream(*dir));
+    if (rewound.reopened)
+      listing_counters_.reopened_streams.fetch_add(1, std::memory_order_relaxed);
+    if (rewound.misplaced_at != -1) ReportMisplacedStream(*dir, rewound.misplaced_at);
   }
   bool any = false;
-  const Errno e = FillListing(plan, *dir, offset, sink, &tally, &any);
-  // A directory that exists lists "." and ".." at least: an empty start
-  // would be cached by the kernel as the complete listing (until the
-  // directory changes). Never seen since streams are rewound; counted and
-  // logged should it happen.
-  if (!e && !any && offset == 0 && sink.Fits("..")) ReportEmptyStart(*dir);
+  Errno e = FillListing(plan, *dir, offset, sink, &tally, &any);
+  // A live directory lists "." and ".." at least, and an empty start would
+  // be cached by the kernel as the complete listing (until the directory
+  // changes): tried once more from a fresh open, and counted and logged if
+  // still empty. A removed directory lists nothing, as natively.
+  if (!e && !any && offset == 0 && sink.Fits("..")) {
+    if (ReopenDirStream(*dir).ok()) {
+      listing_counters_.reopened_streams.fetch_add(1, std::memory_order_relaxed);
+      e = FillListing(plan, *dir, offset, sink, &tally, &any);
+    }
+    if (!e && !any) ReportEmptyStart(*dir);
+  }
   CountListing(dir->inode, tally);
   return any ? Errno::Ok() : e;
 }
 
 Errno MirrorFs::FillListing(const ListingPlan& plan, DirState& dir, uint64_t offset,
-                                 DirentSink& sink, ListingTally* tally, bool* any) {
+                            DirentSink& sink, ListingTally* tally, bool* any) {
   PTFS_TRY(SeekDirStream(dir, offset));
   for (;;) {
     auto peeked = PeekDirent(dir);
@@ -212,31 +250,34 @@ Errno MirrorFs::FillListing(const ListingPlan& plan, DirState& dir, uint64_t off
 void MirrorFs::ReportMisplacedStream(const DirState& dir, off_t host_offset) {
   listing_counters_.misplaced_streams.fetch_add(1, std::memory_order_relaxed);
   const InodeKey key = dir.inode->key();
-  LOG_WARN("the listing stream of directory %llu:%llu said it was at the start with nothing "
-           "read, but its host offset was %lld; rewound",
-           static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
-           static_cast<long long>(host_offset));
+  LOG_WARN(
+      "the listing stream of directory %llu:%llu said it was at the start with nothing "
+      "read, but its host offset was %lld; rewound",
+      static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
+      static_cast<long long>(host_offset));
 }
 
 void MirrorFs::ReportEmptyStart(const DirState& dir) {
-  listing_counters_.empty_starts.fetch_add(1, std::memory_order_relaxed);
   const off_t pos = ::lseek(dir.fd.get(), 0, SEEK_CUR);
-  struct stat st{};
+  struct stat st {};
   const bool stat_ok = ::fstat(dir.fd.get(), &st) == 0;
+  if (stat_ok && st.st_nlink == 0) return;  // removed: empty natively too
+  listing_counters_.empty_starts.fetch_add(1, std::memory_order_relaxed);
   const InodeKey key = dir.inode->key();
-  LOG_WARN("listing of directory %llu:%llu from its start came back empty (stream fd %d at "
-           "host offset %lld, names %s, %llu links)",
-           static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
-           dir.fd.get(), static_cast<long long>(pos),
-           !stat_ok                 ? "an unknown inode"
-           : st.st_ino != key.ino  ? "another inode"
-           : !S_ISDIR(st.st_mode)  ? "a non-directory"
-                                   : "the directory",
-           static_cast<unsigned long long>(st.st_nlink));
+  LOG_WARN(
+      "listing of directory %llu:%llu from its start came back empty (stream fd %d at "
+      "host offset %lld, names %s, %llu links)",
+      static_cast<unsigned long long>(key.dev), static_cast<unsigned long long>(key.ino),
+      dir.fd.get(), static_cast<long long>(pos),
+      !stat_ok               ? "an unknown inode"
+      : st.st_ino != key.ino ? "another inode"
+      : !S_ISDIR(st.st_mode) ? "a non-directory"
+                             : "the directory",
+      static_cast<unsigned long long>(st.st_nlink));
 }
 
 Entry MirrorFs::PlusEntry(const ListingPlan& plan, DirState& dir, std::string_view name,
-                               uint64_t ino, uint8_t type, ListingTally* tally) {
+                          uint64_t ino, uint8_t type, ListingTally* tally) {
   Entry e;
   const bool file = type != DT_DIR && type != DT_UNKNOWN;
   // A file the advisor leaves bare goes without a node whether the kernel

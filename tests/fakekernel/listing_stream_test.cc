@@ -112,5 +112,51 @@ TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBac
   EXPECT_TRUE(k.Shutdown().ok());
 }
 
+// The cause of the CI failure above. The kernel's readdir cache continues
+// a listing it holds up to the end by asking for the offset after the last
+// entry; on a fresh stream (a new open, or an evicted per-inode stream) that
+// is the stream's first getdents64, at the end of the directory. ext4 sets
+// up its hash-order state at an fd's first read and, read at the end, leaves
+// it so that a later seek to 0 lists nothing (a 6.18 bug: the state is not
+// reset because its last position still reads 0). The daemon reopens such a
+// stream before it lists from the start. On a filesystem without the bug
+// (tmpfs) this passes either way; the fake kernel's SOURCE is under /tmp,
+// ext4 on the machines this project runs on.
+TEST(FakeKernelListingStream, StreamFirstReadAtTheEndStillListsFromTheStart) {
+  FakeKernel k;
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_EQ(k.Create(kRootId, name, O_WRONLY | O_CREAT).error(), 0);
+  }
+  const std::vector<std::string> want = {".", "..", "a", "b", "c"};
+  KernelReply opened = k.OpenDir(kRootId);
+  ASSERT_EQ(opened.error(), 0);
+  const uint64_t fh = opened.As<fuse_open_out>().fh;
+  // The offset after the last entry: what the kernel asks for next.
+  uint64_t end = 0;
+  KernelReply whole = k.ReadDir(FUSE_READDIR, kRootId, fh, 0, 64 * 1024);
+  ASSERT_EQ(whole.error(), 0);
+  std::vector<std::string> names = NamesIn(whole, &end);
+  std::sort(names.begin(), names.end());
+  ASSERT_EQ(names, want);
+
+  KernelReply fresh = k.OpenDir(kRootId);
+  ASSERT_EQ(fresh.error(), 0);
+  const uint64_t fh2 = fresh.As<fuse_open_out>().fh;
+  KernelReply at_end = k.ReadDir(FUSE_READDIR, kRootId, fh2, end, 4096);
+  ASSERT_EQ(at_end.error(), 0);
+  EXPECT_TRUE(at_end.payload.empty());
+  // On ext4, without the reopen this listing was empty.
+  EXPECT_EQ(ListAll(k, kRootId, fh2), want);
+  EXPECT_EQ(k.fs().listings().reopened_streams.load(), 1u);
+  EXPECT_EQ(k.fs().listings().empty_starts.load(), 0u);
+  // Reopened once: the next listing from the start is a plain rewind.
+  EXPECT_EQ(ListAll(k, kRootId, fh2), want);
+  EXPECT_EQ(k.fs().listings().reopened_streams.load(), 1u);
+  EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
+  EXPECT_EQ(k.Release(kRootId, fh2, FUSE_RELEASEDIR).error(), 0);
+  k.ForgetAll();
+  EXPECT_TRUE(k.Shutdown().ok());
+}
+
 }  // namespace
 }  // namespace ptfs::testing

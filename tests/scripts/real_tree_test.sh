@@ -101,7 +101,8 @@ log "tree: $(find "$MNT" | wc -l) entries, $(du -sh "$SRC" | cut -f1) in SOURCE"
 counter() { awk -v k="$1:" '$1 == k { print $2 }' "$TMP/status.out"; }
 empty_starts=$(counter listing_empty_starts)
 misplaced=$(counter listing_misplaced_streams)
-log "listing streams: $empty_starts empty starts, $misplaced misplaced (rewound)"
+reopened=$(counter listing_reopened_streams)
+log "listing streams: $empty_starts empty starts, $misplaced misplaced (rewound), $reopened reopened"
 [[ $empty_starts == 0 ]] || fail "$empty_starts listings from the start came back empty:
 $(grep -F 'came back empty' "$TMP/daemon.log" | head -5)"
 if [[ $misplaced != 0 ]]; then
