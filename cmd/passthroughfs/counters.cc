@@ -62,6 +62,7 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("open_files", static_cast<long long>(fs.open_file_count()));
   line("process_fds", sys::CountOpenFds());
   line("fds_shed", static_cast<long long>(fs.fds_shed()));
+  line("prune_asked", static_cast<long long>(fs.prune_asked()));
   line("invalidations_for_writers", static_cast<long long>(fs.invalidations_for_writers()));
   line("xattr_absence_known", static_cast<long long>(fs.xattr_absence_known()));
   line("flush_close_skipped", static_cast<long long>(fs.flush_close_skipped()));
@@ -101,6 +102,7 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
     line("watch_inval_entry", static_cast<long long>(c.inval_entry.load()));
     line("watch_inval_inode", static_cast<long long>(c.inval_inode.load()));
     line("watch_overflows", static_cast<long long>(c.overflows.load()));
+    line("watch_entry_epochs", static_cast<long long>(c.entry_epochs.load()));
     line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
     line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
   }

@@ -21,41 +21,41 @@
 #include <array>
 #include <chrono>
 #include <climits>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <optional>
-#include <cstdio>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "abi/fuse_abi.h"
 #include "cmd/passthroughfs/counters.h"
+#include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "cmd/passthroughfs/log_choice.h"
 #include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
 #include "cmd/passthroughfs/sd_notify.h"
 #include "cmd/passthroughfs/status.h"
 #include "cmd/passthroughfs/supervisor.h"
-#include "cmd/passthroughfs/git_revision.h"  // generated in the build: PTFS_GIT_REVISION
 #include "mirror/mirror_fs.h"
 #include "modules/audit.h"
 #include "modules/audit_log.h"
 #include "modules/hide.h"
 #include "modules/map_owner.h"
 #include "modules/read_only.h"
-#include "ptfs/module.h"
 #include "proto/opcode_table.h"
-#include "sys/credentials.h"
-#include "sys/mountinfo.h"
-#include "sys/syscalls.h"
+#include "ptfs/module.h"
 #include "session/device_backing.h"
 #include "session/device_notifier.h"
 #include "session/memory_releaser.h"
 #include "session/restart_state.h"
 #include "session/server.h"
 #include "session/session.h"
+#include "sys/credentials.h"
+#include "sys/mountinfo.h"
+#include "sys/syscalls.h"
 #include "transport/channel.h"
 #include "transport/mount.h"
 #include "transport/unmount_guard.h"
@@ -145,7 +145,7 @@ bool SetUpLog(const Options& o, std::string* warning, std::string* where) {
   *warning = choice.warning;
   *where = choice.sink == log::Sink::kFile     ? choice.file
            : choice.sink == log::Sink::kSyslog ? "syslog (journalctl -t passthroughfs)"
-                                                : "stderr";
+                                               : "stderr";
   return choice.sink == log::Sink::kStderr;
 }
 
@@ -184,7 +184,9 @@ std::unique_ptr<modules::AuditLog> OpenAudit(const Options& o) {
   if (o.audit_file.empty()) return nullptr;
   std::string path = o.audit_file;
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   char* real_dir = ::realpath(dir.c_str(), nullptr);
   if (real_dir == nullptr) Die("--audit=" + o.audit_file + ": " + dir + ": " + strerror(errno));
   path = std::string(real_dir) + (std::string(real_dir) == "/" ? "" : "/") +
@@ -335,12 +337,13 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
 // counters, the others unmount (this very mount: `mount_id`, 0 if unknown),
 // which ends the workers' reads with ENODEV.
 void StartSignalThread(sigset_t signals, const Options& o, transport::MountMethod method,
-                       unsigned mount_id, const session::Session& session, const mirror::MirrorFs& fs,
-                       session::Server& server, const transport::UringTransport* uring,
+                       unsigned mount_id, const session::Session& session,
+                       const mirror::MirrorFs& fs, session::Server& server,
+                       const transport::UringTransport* uring,
                        const session::MemoryReleaser& releaser, modules::AuditLog* audit) {
   std::thread([signals, mountpoint = o.mountpoint, method, mount_id, stats_file = o.stats_file,
-               restartable = o.restartable, &session,
-               &fs, &server, uring, &releaser, audit]() mutable {
+               restartable = o.restartable, &session, &fs, &server, uring, &releaser,
+               audit]() mutable {
     int sig;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGHUP && audit != nullptr) {
@@ -467,12 +470,12 @@ StatusReport MakeStatus(const StatusSources& in) {
   r.Text("policies", in.o.modules.empty() ? "none" : Joined(in.o.modules, " "));
   r.Number("threads", in.plan.threads);
   r.Text("transport", in.server.uring_in_use() ? "io_uring" : "/dev/fuse");
-  r.Text("data_path", in.fs.passthrough_enabled()
-                          ? "kernel passthrough"
-                          : "served by the daemon" +
-                                (in.plan.fs.no_passthrough_reason.empty()
-                                     ? std::string()
-                                     : " (" + in.plan.fs.no_passthrough_reason + ")"));
+  r.Text("data_path",
+         in.fs.passthrough_enabled()
+             ? "kernel passthrough"
+             : "served by the daemon" + (in.plan.fs.no_passthrough_reason.empty()
+                                             ? std::string()
+                                             : " (" + in.plan.fs.no_passthrough_reason + ")"));
   r.Text("inode_passthrough", in.fs.inode_passthrough_enabled() ? "on" : "off");
   r.Text("source_watch", in.fs.source_watched() ? "on" : "off");
   if (in.session.initialized()) {
@@ -482,6 +485,7 @@ StatusReport MakeStatus(const StatusSources& in) {
            std::to_string(init.kernel_major) + "." + std::to_string(init.kernel_minor));
     r.Text("init_flags", proto::DescribeInitFlags(init.flags));
     r.Number("max_write", init.max_write);
+    r.Number("request_timeout", init.out.request_timeout);
   } else {
     r.Text("protocol", "INIT not yet answered");
   }
@@ -610,9 +614,10 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     notifier = std::make_unique<session::DeviceNotifier>(std::move(*notify_channel));
     fs->SetNotifier(notifier.get());
   } else {
-    LOG_WARN("cannot clone the device fd for notifications (%s): no source watch, and "
-             "times moved by writes through shared mappings show after the attribute timeout",
-             strerror(notify_channel.error().value()));
+    LOG_WARN(
+        "cannot clone the device fd for notifications (%s): no source watch, and "
+        "times moved by writes through shared mappings show after the attribute timeout",
+        strerror(notify_channel.error().value()));
   }
 
   // Once INIT is answered and the transport decided, the mount is live as
@@ -620,10 +625,11 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   // through `ready_fd` to the parent, which returns only then.
   plan.transport.initialized = [&o, fs, ready_fd, restart](bool uring_in_use) {
     TellSupervisorReady(restart);
-    std::string summary = "mounted " + o.source + " at " + o.mountpoint + ": data path " +
-                          (fs->passthrough_enabled() ? "kernel passthrough" : "served by the daemon") +
-                          ", transport " + (uring_in_use ? "io_uring" : "/dev/fuse") +
-                          ", source watch " + (fs->source_watched() ? "on" : "off");
+    std::string summary =
+        "mounted " + o.source + " at " + o.mountpoint + ": data path " +
+        (fs->passthrough_enabled() ? "kernel passthrough" : "served by the daemon") +
+        ", transport " + (uring_in_use ? "io_uring" : "/dev/fuse") + ", source watch " +
+        (fs->source_watched() ? "on" : "off");
     for (size_t i = 0; i < o.modules.size(); ++i) {
       summary += (i == 0 ? ", policies " : " ") + o.modules[i];
     }
@@ -653,18 +659,23 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     }
     const uint64_t lock_owners =
         restart.handover_recv >= 0 ? fs->TakeOverLocks(restart.handover_recv) : 0;
-    LOG_INFO("server %d took over %llu open files, %llu open directories, %llu backing ids, "
-             "%llu lock owners (%llu opens could not be reopened)",
-             restart.generation, static_cast<unsigned long long>(restored->files),
-             static_cast<unsigned long long>(restored->dirs),
-             static_cast<unsigned long long>(restored->backings),
-             static_cast<unsigned long long>(lock_owners),
-             static_cast<unsigned long long>(restored->failed));
+    LOG_INFO(
+        "server %d took over %llu open files, %llu open directories, %llu backing ids, "
+        "%llu lock owners (%llu opens could not be reopened)",
+        restart.generation, static_cast<unsigned long long>(restored->files),
+        static_cast<unsigned long long>(restored->dirs),
+        static_cast<unsigned long long>(restored->backings),
+        static_cast<unsigned long long>(lock_owners),
+        static_cast<unsigned long long>(restored->failed));
+    // Changes made in SOURCE while no server watched it were not seen.
+    fs->CachedNamesMayBeStale("a new server took over");
     if (notifier == nullptr) {
       LOG_ERROR("--restartable: no notification channel: the requests in flight cannot be resent");
     } else if (Errno e = notifier->ResendUnanswered()) {
-      LOG_WARN("--restartable: FUSE_NOTIFY_RESEND failed (%s): requests the dead server had "
-               "read stay unanswered", strerror(e.value()));
+      LOG_WARN(
+          "--restartable: FUSE_NOTIFY_RESEND failed (%s): requests the dead server had "
+          "read stay unanswered",
+          strerror(e.value()));
     }
   }
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
@@ -672,9 +683,9 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
   StartSignalThread(signals, o, mounted.method, mounted.info ? mounted.info->id : 0, session, *fs,
                     server, uring.get(), releaser, audit);
   // Declared after everything it reads: it stops answering first.
-  const StatusSources sources{o,      plan,   log_where,   std::time(nullptr), session,
-                              *fs,    server, uring.get(), releaser,           audit,
-                              restart.generation};
+  const StatusSources sources{
+      o,           plan,     log_where, std::time(nullptr), session, *fs, server,
+      uring.get(), releaser, audit,     restart.generation};
   std::unique_ptr<StatusServer> status = StartStatusServer(o.mountpoint, mounted.info, sources);
 
   LOG_INFO("serving %s at %s with %d threads (%s)", o.source.c_str(), o.mountpoint.c_str(),
@@ -689,8 +700,10 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     if (restart.handover_send >= 0) {
       auto sent = fs->HandOverLocks(restart.handover_send);
       if (!sent.ok()) {
-        LOG_WARN("upgrade: the POSIX locks held could not all be handed over (%s): those not "
-                 "sent are lost", strerror(sent.error().value()));
+        LOG_WARN(
+            "upgrade: the POSIX locks held could not all be handed over (%s): those not "
+            "sent are lost",
+            strerror(sent.error().value()));
       } else if (*sent > 0) {
         LOG_INFO("upgrade: handed over the locks of %llu lock owners",
                  static_cast<unsigned long long>(*sent));
@@ -741,8 +754,8 @@ std::optional<TakeOver> ParseTakeOver(std::string_view arg) {
   TakeOver t;
   long long v[10];
   if (sscanf(std::string(arg.substr(kTakeOverFlag.size())).c_str(),
-             "%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld", &v[0], &v[1], &v[2], &v[3],
-             &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) != 10) {
+             "%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld", &v[0], &v[1], &v[2], &v[3], &v[4],
+             &v[5], &v[6], &v[7], &v[8], &v[9]) != 10) {
     throw std::invalid_argument("malformed " + std::string(arg));
   }
   t.dev_fd = static_cast<int>(v[0]);
@@ -779,13 +792,18 @@ void ExecUpgrade(const Options& o, const mirror::InodeKey& served,
   // one served). Refused here instead, where this supervisor goes on.
   struct stat now;
   if (::stat(o.source.c_str(), &now) < 0 || now.st_dev != served.dev || now.st_ino != served.ino) {
-    LOG_ERROR("upgrade refused: %s is no longer the directory this mount serves (moved or "
-              "replaced); the running server goes on",
-              o.source.c_str());
+    LOG_ERROR(
+        "upgrade refused: %s is no longer the directory this mount serves (moved or "
+        "replaced); the running server goes on",
+        o.source.c_str());
     return;
   }
-  const int fds[] = {mounted.device.get(), state_fd, mounted.unmount_guard.get(),
-                     mounted.auto_unmount_socket.get(), handover[0], handover[1]};
+  const int fds[] = {mounted.device.get(),
+                     state_fd,
+                     mounted.unmount_guard.get(),
+                     mounted.auto_unmount_socket.get(),
+                     handover[0],
+                     handover[1]};
   char take_over[192];
   snprintf(take_over, sizeof take_over, "%.*s%d:%d:%d:%d:%u:%d:%d:%d:%d:%d",
            static_cast<int>(kTakeOverFlag.size()), kTakeOverFlag.data(), fds[0], fds[1],
@@ -825,9 +843,10 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
       // Not this SOURCE's connection (its path changed since the old
       // supervisor checked): refuse it. The running server goes on, and
       // this process outlives it as its parent, restarting nothing.
-      LOG_ERROR("upgrade: the connection handed over does not serve %s; refused: the running "
-                "server (process %d) goes on, not restarted if it dies",
-                o.source.c_str(), static_cast<int>(take_over->server));
+      LOG_ERROR(
+          "upgrade: the connection handed over does not serve %s; refused: the running "
+          "server (process %d) goes on, not restarted if it dies",
+          o.source.c_str(), static_cast<int>(take_over->server));
       return Outlive(take_over->server, signals);
     }
   } else {
@@ -863,8 +882,10 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
       (void)::setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
       (void)::setsockopt(pair[1], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
     } else {
-      LOG_WARN("--restartable: no lock hand-over socket (%s): an upgrade loses the POSIX "
-               "locks the server holds", strerror(errno));
+      LOG_WARN(
+          "--restartable: no lock hand-over socket (%s): an upgrade loses the POSIX "
+          "locks the server holds",
+          strerror(errno));
     }
   }
   SupervisorConfig config;
@@ -877,8 +898,8 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     config.first_generation = take_over->generation + 1;
   }
   const int handover[2] = {handover_send.get(), handover_recv.get()};
-  config.upgrade = [&o, served = fs->root_key(), &mounted, fd = state.get(),
-                    &handover](pid_t server, int generation) {
+  config.upgrade = [&o, served = fs->root_key(), &mounted, fd = state.get(), &handover](
+                       pid_t server, int generation) {
     ExecUpgrade(o, served, mounted, fd, handover, server, generation);
   };
   return Supervise(config, [&](int generation, int supervisor_ready_fd) {
@@ -889,10 +910,9 @@ int Supervised(const Options& o, const Plan& plan, mirror::MirrorFs* fs,
     own.method = mounted.method;
     own.info = mounted.info;
     if (!own.device.valid()) return 1;
-    return Serve(o, plan, fs, std::move(own), signals, generation == 0 ? ready_fd : -1, audit,
-                 log_where,
-                 RestartRole{state.get(), generation, supervisor_ready_fd, handover[0],
-                             handover[1]});
+    return Serve(
+        o, plan, fs, std::move(own), signals, generation == 0 ? ready_fd : -1, audit, log_where,
+        RestartRole{state.get(), generation, supervisor_ready_fd, handover[0], handover[1]});
   });
 }
 
@@ -915,8 +935,8 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
   if (o.fs.state_dir.empty()) {
     const char* home = getenv("HOME");
     const char* xdg_state = getenv("XDG_STATE_HOME");
-    o.fs.state_dir = DefaultStateDir(LogHost{false, false, ::geteuid(), home ? home : "",
-                                             xdg_state ? xdg_state : ""});
+    o.fs.state_dir = DefaultStateDir(
+        LogHost{false, false, ::geteuid(), home ? home : "", xdg_state ? xdg_state : ""});
     if (o.fs.export_handles && ::geteuid() != 0 && !o.fs.state_dir.empty()) {
       std::error_code ignored;  // MirrorFs says what is wrong if it is missing
       std::filesystem::create_directories(std::filesystem::path(o.fs.state_dir).parent_path(),
@@ -959,25 +979,31 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
     ResolveTransport(o.transport, transport::UringSupport{}, &plan);
     LOG_INFO("upgrade: %s %s (git %s) takes over %s", g_self_path.c_str(), kVersion,
              PTFS_GIT_REVISION, o.mountpoint.c_str());
-    return Supervised(o, plan, fs->get(), mounted, signals, -1, audit.get(), log_where,
-                      take_over);
+    return Supervised(o, plan, fs->get(), mounted, signals, -1, audit.get(), log_where, take_over);
   }
   std::string why;
   auto mounted = transport::Mount(plan.mount, &why);
   if (!mounted.ok()) Die(why);
   if (o.mount.auto_unmount) {
     if (Errno e = transport::StartUnmountGuard(&*mounted)) {
-      LOG_WARN("-o auto_unmount: cannot start the unmount guard (%s): a daemon killed with -9 "
-               "leaves its mount behind", strerror(e.value()));
+      LOG_WARN(
+          "-o auto_unmount: cannot start the unmount guard (%s): a daemon killed with -9 "
+          "leaves its mount behind",
+          strerror(e.value()));
     }
   }
   // The transport is decided before INIT (which asks for FUSE_OVER_IO_URING
   // only when the rings can be used), and probed after the mount, which has
   // loaded the fuse module and with it /sys/module/fuse/parameters.
+  const size_t logged = plan.log.size();
   ResolveTransport(o.transport,
                    o.transport == Options::Transport::kDev ? transport::UringSupport{}
                                                            : transport::ProbeUringSupport(),
                    &plan);
+  for (size_t i = logged; i < plan.log.size(); ++i) {
+    if (log::Enabled(plan.log[i].level))
+      log::Write(plan.log[i].level, "%s", plan.log[i].text.c_str());
+  }
   if (!plan.transport_error.empty()) {
     (void)transport::Unmount(o.mountpoint, mounted->method);
     Die(plan.transport_error);
@@ -985,10 +1011,11 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
   if (!log_warning.empty()) LOG_WARN("%s", log_warning.c_str());
   const int ready_fd =
       o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
-  if (o.restartable) return Supervised(o, plan, fs->get(), *mounted, signals, ready_fd,
-                                       audit.get(), log_where, std::nullopt);
-  return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd,
-               audit.get(), log_where);
+  if (o.restartable)
+    return Supervised(o, plan, fs->get(), *mounted, signals, ready_fd, audit.get(), log_where,
+                      std::nullopt);
+  return Serve(o, std::move(plan), fs->get(), std::move(*mounted), signals, ready_fd, audit.get(),
+               log_where);
 }
 
 }  // namespace

@@ -241,6 +241,14 @@ constexpr OptionSpec kOptions[] = {
      "with passthrough: 1 = the mount may itself sit under overlayfs; 2 = SOURCE may be on "
      "overlayfs or FUSE (the mount then cannot be stacked further). Default 1.",
      [](Options& o, const OptionValue& v) { o.max_stack_depth = v.Int(1, 2); }},
+    {"request-timeout", 0, "request_timeout", "S",
+     "abort the connection when a request has waited S seconds for the daemon (1-65535; Linux "
+     "6.14+; the kernel checks every 15 s: with S=1 a caller of a stopped daemon got "
+     "ECONNABORTED after 29 s here, instead of hanging for ever); the mount must then be "
+     "unmounted. The kernel does not enforce it on io_uring queues, so with it the transport is "
+     "/dev/fuse unless --transport=uring. Default 0: none (the system-wide "
+     "/proc/sys/fs/fuse/default_request_timeout still applies)",
+     [](Options& o, const OptionValue& v) { o.request_timeout = v.Int(0, 65535); }},
     {"transport", 0, "transport", "dev|uring|auto",
      "how requests reach the daemon: reads of /dev/fuse (dev), FUSE over io_uring with one ring "
      "queue per CPU (uring: Linux 6.14+ with /sys/module/fuse/parameters/enable_uring = Y, else "

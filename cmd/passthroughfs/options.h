@@ -32,6 +32,7 @@ struct Options {
   enum class Passthrough { kAuto, kOff } passthrough = Passthrough::kAuto;
   bool writeback = false;      // kernel writeback cache (excludes passthrough)
   int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
+  int request_timeout = 0;     // seconds; 0: none (FUSE_REQUEST_TIMEOUT)
   std::string stats_file;      // rewritten on SIGUSR1
   // Where the log goes (--log): unset, stderr in the foreground and syslog
   // once daemonized (a file when there is no syslog: daemon.cc); or

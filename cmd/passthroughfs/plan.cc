@@ -25,8 +25,7 @@ bool WantPassthrough(const Options& o, const HostFacts& facts, std::string* why)
 }
 
 // The INIT flags the server asks for, FUSE_OVER_IO_URING excepted.
-uint64_t WantedInitFlags(const Options& o, const transport::MountRequest& mount,
-                         bool passthrough) {
+uint64_t WantedInitFlags(const Options& o, const transport::MountRequest& mount, bool passthrough) {
   using namespace ptfs::abi;  // NOLINT
   uint64_t f = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
                FUSE_DONT_MASK | FUSE_FLOCK_LOCKS | FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS |
@@ -118,19 +117,33 @@ Plan Resolve(const Options& o, const HostFacts& facts) {
   plan.session.init.wanted_flags = WantedInitFlags(o, m, plan.passthrough);
   plan.session.init.max_write = session::kMaxWriteSupported;
   plan.session.init.max_stack_depth = static_cast<uint32_t>(o.max_stack_depth);
+  plan.session.init.request_timeout = static_cast<uint16_t>(o.request_timeout);
   return plan;
 }
 
 void ResolveTransport(Options::Transport asked, const transport::UringSupport& support,
                       Plan* plan) {
   plan->transport.required = asked == Options::Transport::kUring;
+  // Linux 6.18 does not time out requests waiting on FUSE-over-io_uring
+  // queues: a stopped daemon's caller hung there for over 10 minutes with
+  // request_timeout=1, where /dev/fuse aborted the connection in 29 s
+  // (tests/mount/kernel_features_test.cc). A timeout asked for is kept.
+  const bool timeout = plan->session.init.request_timeout != 0;
   if (asked == Options::Transport::kDev) {
     plan->transport.why = "--transport=dev";
+  } else if (timeout && !plan->transport.required) {
+    plan->transport.why =
+        "--request-timeout: the kernel enforces it on /dev/fuse only, not on io_uring queues";
   } else if (support.available) {
     plan->want_uring = true;
     plan->transport.why = plan->transport.required
                               ? "--transport=uring"
                               : "--transport=auto: the kernel offers FUSE over io_uring";
+    if (timeout) {
+      plan->log.push_back({log::Level::kWarning,
+                           "--request-timeout with --transport=uring: this kernel does not time "
+                           "out requests waiting on io_uring queues; use --transport=dev for it"});
+    }
   } else if (plan->transport.required) {
     plan->transport_error = "--transport=uring: " + support.why_not;
   } else {

@@ -4,7 +4,9 @@
 // watching SOURCE) uses it to keep long cache timeouts coherent.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "ptfs/result.h"
@@ -22,6 +24,18 @@ class KernelNotifier {
   // Drops the kernel's dentry `name` in `parent` (positive or negative).
   // ENOENT: the kernel has no such dentry.
   virtual Errno InvalidateEntry(NodeId parent, std::string_view name) = 0;
+  // Drops every dentry the kernel caches at once: each name is looked up
+  // again at its next use (a new "epoch"; attributes and data stay).
+  // ENOSYS / EINVAL: not supported (EINVAL: a kernel before 6.16).
+  virtual Errno InvalidateAllEntries() { return Errno(ENOSYS); }
+  // Asks the kernel to forget those of `nodes` it does not use (no open
+  // file, cwd or cached child); it sends FORGET for each it drops. For a
+  // filesystem short of fds or memory. ENOSYS / EINVAL: not supported
+  // (EINVAL: a kernel before 6.18).
+  virtual Errno Prune(std::span<const NodeId> nodes) {
+    (void)nodes;
+    return Errno(ENOSYS);
+  }
 };
 
 }  // namespace ptfs

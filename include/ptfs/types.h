@@ -31,8 +31,9 @@ struct Timeout {
   uint64_t sec = 0;
   uint32_t nsec = 0;
   static constexpr Timeout Seconds(double s) {
-    return Timeout{static_cast<uint64_t>(s),
-                   static_cast<uint32_t>((s - static_cast<double>(static_cast<uint64_t>(s))) * 1e9)};
+    return Timeout{
+        static_cast<uint64_t>(s),
+        static_cast<uint32_t>((s - static_cast<double>(static_cast<uint64_t>(s))) * 1e9)};
   }
   friend bool operator==(const Timeout&, const Timeout&) = default;
 };
@@ -56,6 +57,10 @@ enum InodeOps : uint32_t {
   kInodeOpSetattr = 1U << 1,
   kInodeOpReaddir = 1U << 2,  // directories only
   kInodeOpsAll = kInodeOpGetattr | kInodeOpSetattr | kInodeOpReaddir,
+  // Regular files: READ and WRITE of the opens answered with the inode's
+  // backing (FOPEN_PASSTHROUGH). Added by the filesystem that registers the
+  // backing when its data path is kernel passthrough; not a user choice.
+  kInodeOpData = 1U << 3,
 };
 
 // The answer to LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE, TMPFILE and each
@@ -136,7 +141,7 @@ struct SetAttrIn {
 // A POSIX record lock or flock(2) request.
 struct LockIn {
   uint64_t start = 0;
-  uint64_t end = 0;  // inclusive; UINT64_MAX = to EOF
+  uint64_t end = 0;   // inclusive; UINT64_MAX = to EOF
   uint32_t type = 0;  // F_RDLCK, F_WRLCK, F_UNLCK
   uint32_t pid = 0;
 };

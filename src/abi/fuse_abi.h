@@ -622,6 +622,13 @@ struct fuse_notify_inval_inode_out {
   int64_t len;
 };
 
+// FUSE_NOTIFY_PRUNE (7.45): followed by `count` u64 nodeids.
+struct fuse_notify_prune_out {
+  uint32_t count;
+  uint32_t padding;
+  uint64_t spare;
+};
+
 struct fuse_notify_inval_entry_out {
   uint64_t parent;
   uint32_t namelen;
@@ -707,6 +714,7 @@ PTFS_ABI_OFF(fuse_statx, atime, 64);
 PTFS_ABI_OFF(fuse_statx, rdev_major, 128);
 PTFS_ABI_OFF(fuse_statx, spare2, 144);
 PTFS_ABI_SIZE(fuse_kstatfs, 80);
+PTFS_ABI_SIZE(fuse_notify_prune_out, 16);
 PTFS_ABI_SIZE(fuse_file_lock, 24);
 PTFS_ABI_SIZE(fuse_in_header, 40);
 PTFS_ABI_OFF(fuse_in_header, unique, 8);

@@ -6,7 +6,6 @@
 
 #include "mirror/open_journal.h"
 #include "sys/syscalls.h"
-
 #include "util/log.h"
 
 namespace ptfs::mirror {
@@ -14,10 +13,15 @@ namespace ptfs::mirror {
 namespace {
 const char* WhyServed(int err) {
   switch (err) {
-    case EPERM: return "registering backing files needs CAP_SYS_ADMIN";
-    case ELOOP: return "SOURCE is stacked deeper than --max-stack-depth allows";
-    case EOPNOTSUPP: case EINVAL: return "SOURCE's filesystem does not support passthrough";
-    default: return "the kernel refused the backing file";
+    case EPERM:
+      return "registering backing files needs CAP_SYS_ADMIN";
+    case ELOOP:
+      return "SOURCE is stacked deeper than --max-stack-depth allows";
+    case EOPNOTSUPP:
+    case EINVAL:
+      return "SOURCE's filesystem does not support passthrough";
+    default:
+      return "the kernel refused the backing file";
   }
 }
 }  // namespace
@@ -79,8 +83,10 @@ void BackingManager::FirstUse(NodeId node, State& s, int fd, uint32_t inode_ops)
 
 void BackingManager::Restore(NodeId node, BackingId id, uint64_t opens) {
   if (registrar_ == nullptr) {
-    LOG_WARN("restart: backing id %d cannot be taken over without passthrough; it stays "
-             "registered until the mount ends", id.value);
+    LOG_WARN(
+        "restart: backing id %d cannot be taken over without passthrough; it stays "
+        "registered until the mount ends",
+        id.value);
     return;
   }
   MutexLock lock(&mu_);
@@ -136,6 +142,14 @@ BackingId BackingManager::HoldForInode(NodeId node, std::atomic<bool>* held, int
     if (s.opens++ == 0) FirstUse(node, s, path_fd, inode_ops);
   }
   return s.id;
+}
+
+BackingId BackingManager::InodeBackingWith(NodeId node, uint32_t ops) {
+  if (registrar_ == nullptr || ops == 0) return BackingId{};
+  MutexLock lock(&mu_);
+  auto it = inodes_.find(node.value);
+  if (it == inodes_.end() || it->second.opens == 0) return BackingId{};
+  return (it->second.inode_ops & ops) == ops ? it->second.id : BackingId{};
 }
 
 void BackingManager::Release(NodeId node) {

@@ -32,8 +32,8 @@
 #include <unordered_map>
 
 #include "ptfs/backing.h"
-#include "ptfs/types.h"
 #include "ptfs/result.h"
+#include "ptfs/types.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::mirror {
@@ -45,10 +45,10 @@ struct DataPathCounters {
   std::atomic<uint64_t> opens_served{0};
   std::atomic<uint64_t> backing_registered{0};  // registrations ever made
   std::atomic<uint64_t> backing_failed{0};
-  std::atomic<int64_t> backing_open_now{0};     // ids registered and not yet closed
-  std::atomic<int64_t> backing_idle_now{0};     // of those, kept with no open file
-  std::atomic<uint64_t> backing_reused{0};      // opens that found an idle backing
-  std::atomic<uint64_t> inode_backings{0};      // registered with inode ops (draft)
+  std::atomic<int64_t> backing_open_now{0};  // ids registered and not yet closed
+  std::atomic<int64_t> backing_idle_now{0};  // of those, kept with no open file
+  std::atomic<uint64_t> backing_reused{0};   // opens that found an idle backing
+  std::atomic<uint64_t> inode_backings{0};   // registered with inode ops (draft)
 };
 
 class BackingManager {
@@ -77,6 +77,10 @@ class BackingManager {
   // with Release(node) when it leaves the table. `path_fd` is an O_PATH fd.
   BackingId HoldForInode(NodeId node, std::atomic<bool>* held, int path_fd, uint32_t inode_ops);
 
+  // The backing `node` holds with inode ops including all of `ops` (draft
+  // protocol: a directory's OPENDIR reply names it for READDIR), or 0.
+  BackingId InodeBackingWith(NodeId node, uint32_t ops);
+
   // Restart (OpenJournal): every registration and close is recorded there.
   // Called once, before any open.
   void SetJournal(OpenJournal* journal) { journal_ = journal; }
@@ -89,10 +93,10 @@ class BackingManager {
 
  private:
   struct State {
-    BackingId id;        // 0: served
-    uint64_t opens = 0;  // open files + inode objects holding it
+    BackingId id;            // 0: served
+    uint64_t opens = 0;      // open files + inode objects holding it
     uint32_t inode_ops = 0;  // what the registration offered (draft protocol)
-    bool idle = false;   // registered, opens == 0, listed in idle_ at idle_pos
+    bool idle = false;       // registered, opens == 0, listed in idle_ at idle_pos
     std::list<uint64_t>::iterator idle_pos;
   };
   // Registers a fresh O_RDONLY open of `fd` for `node`; logs failures once per errno.

@@ -37,7 +37,7 @@ void FdCache::Drop(NodeId id) {
   }
 }
 
-size_t FdCache::Shed() {
+size_t FdCache::Shed(std::vector<NodeId>* shed) {
   std::vector<SharedFd> evicted;  // closed after unlocking
   size_t occupied = 0;
   for (size_t stripe = 0; stripe < kStripes; ++stripe) {
@@ -47,6 +47,7 @@ size_t FdCache::Shed() {
     for (size_t i = stripe; i < slots_.size(); i += kStripes) {
       if (!slots_[i].fd || occupied++ % 2 != 0) continue;
       evicted.push_back(std::move(slots_[i].fd));
+      if (shed != nullptr) shed->push_back(slots_[i].id);
       slots_[i].id = NodeId{};
     }
   }
@@ -130,16 +131,16 @@ Result<NodeId> InodeTable::NewNodeId(Shard& shard, const InodeKey& key) {
   if (!ino_is_nodeid()) return NodeId{shard.next_seq++ << kShardBits | (&shard - shards_.data())};
   const NodeId id{key.ino};
   if (id == kRootNode || shard.by_id.contains(id.value)) {
-    LOG_WARN("inode %llu on device %u:%u has the same number as another inode in the mount; "
-             "inode passthrough needs nodeid == st_ino, so it is not accessible",
-             static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev));
+    LOG_WARN(
+        "inode %llu on device %u:%u has the same number as another inode in the mount; "
+        "inode passthrough needs nodeid == st_ino, so it is not accessible",
+        static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev));
     return Errno(EXDEV);
   }
   return id;
 }
 
-Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key,
-                                             const sys::HandleBlob& handle) {
+Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key, const sys::HandleBlob& handle) {
   std::optional<HandleIdentity> id;
   if (key.dev == root_key_.dev && options_.node_ids == HandleLayout::kTable) {
     // The shard the key hashes to, in the nodeid's low bits (ShardOf).
@@ -150,10 +151,11 @@ Result<HandleIdentity> InodeTable::IdentityFor(const InodeKey& key,
   if (key.dev == root_key_.dev) id = IdentityOfHandle(handle, options_.node_ids);
   if (id) return *id;
   if (!warned_not_exportable_.exchange(true)) {
-    LOG_WARN("inode %llu on device %u:%u cannot be exported (%s): with --export only SOURCE's "
-             "own filesystem is served; it answers EXDEV",
-             static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev),
-             key.dev != root_key_.dev ? "a mount inside SOURCE" : "its file handle does not fit");
+    LOG_WARN(
+        "inode %llu on device %u:%u cannot be exported (%s): with --export only SOURCE's "
+        "own filesystem is served; it answers EXDEV",
+        static_cast<unsigned long long>(key.ino), major(key.dev), minor(key.dev),
+        key.dev != root_key_.dev ? "a mount inside SOURCE" : "its file handle does not fit");
   }
   return Errno(EXDEV);
 }
@@ -186,14 +188,15 @@ void InodeTable::RememberFile(NodeId id) {
 
 bool InodeTable::HeldFileBefore(NodeId id) const {
   // A table has a nodeid only for what a daemon showed, and keeps it.
-  if (options_.node_ids == HandleLayout::kTable) return options_.node_table->HandleOf(id).has_value();
+  if (options_.node_ids == HandleLayout::kTable)
+    return options_.node_table->HandleOf(id).has_value();
   Shard& shard = ShardOf(id);
   ReaderLock lock(&shard.mu);
   return shard.files_held.contains(id.value);
 }
 
-Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx,
-                                    uint64_t refs, InodePtr* replaced_out) {
+Result<InodePtr> InodeTable::Insert(sys::UniqueFd path_fd, const struct statx& stx, uint64_t refs,
+                                    InodePtr* replaced_out) {
   const InodeKey key{makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino};
   int mount_id = -1;
   sys::HandleBlob handle = ReopenableHandle(path_fd.get(), &mount_id);

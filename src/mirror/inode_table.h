@@ -36,10 +36,10 @@
 #include <vector>
 
 #include "mirror/handle_identity.h"
+#include "ptfs/result.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
 #include "sys/syscalls.h"
-#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::mirror {
@@ -124,7 +124,7 @@ class Inode {
   // Open file handles on this inode; while > 0 the inode pins a fd so an
   // unlinked-but-open file stays reachable even when its handle goes stale.
   std::atomic<int> open_count_{0};
-  SharedFd open_pin_;  // guarded by its InodeTable shard's mutex
+  SharedFd open_pin_;     // guarded by its InodeTable shard's mutex
   uint64_t nlookup_ = 0;  // guarded by its InodeTable shard's mutex
 };
 
@@ -139,8 +139,8 @@ class FdCache {
   void Put(NodeId id, SharedFd fd);
   void Drop(NodeId id);
   // Closes (drops) half the cached fds, for an open that hit the process's
-  // fd limit; returns how many it dropped.
-  size_t Shed();
+  // fd limit; returns how many it dropped, and adds their nodes to `shed`.
+  size_t Shed(std::vector<NodeId>* shed = nullptr);
   size_t capacity() const { return slots_.size(); }
 
  private:
@@ -252,8 +252,9 @@ class InodeTable {
   bool NoteReleased(Inode& inode);
 
   size_t size() const;
-  // Closes half the cached fds (FdCache::Shed); returns how many.
-  size_t ShedCachedFds() { return cache_.Shed(); }
+  // Closes half the cached fds (FdCache::Shed); returns how many, and adds
+  // their nodes to `shed`.
+  size_t ShedCachedFds(std::vector<NodeId>* shed = nullptr) { return cache_.Shed(shed); }
   bool handles_enabled() const { return options_.use_handles; }
   int root_fd() const { return root_fd_->get(); }
 
@@ -268,7 +269,7 @@ class InodeTable {
     std::unordered_map<uint64_t, InodePtr> by_id GUARDED_BY(mu);
     std::unordered_map<InodeKey, NodeId, InodeKeyHash> by_key GUARDED_BY(mu);
     std::unordered_set<uint64_t> files_held GUARDED_BY(mu);  // remember_files
-    uint64_t next_seq GUARDED_BY(mu) = 1;  // nodeid = seq << kShardBits | shard
+    uint64_t next_seq GUARDED_BY(mu) = 1;                    // nodeid = seq << kShardBits | shard
   };
   Shard& ShardOf(NodeId id) const { return shards_[id.value & (kShards - 1)]; }
   Shard& ShardOf(const InodeKey& key) const;

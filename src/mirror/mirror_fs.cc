@@ -235,9 +235,11 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
   fs->fd_pressure_token_ = sys::SetFdPressureHandler(
       [](void* self) {
         auto* fs = static_cast<MirrorFs*>(self);
-        const size_t shed = fs->inodes_->ShedCachedFds();
+        std::vector<NodeId> shed_nodes;
+        const size_t shed = fs->inodes_->ShedCachedFds(&shed_nodes);
         fs->fds_shed_.fetch_add(shed, std::memory_order_relaxed);
         if (shed != 0) LOG_WARN("at the fd limit: closed %zu cached fds", shed);
+        fs->AskKernelToPrune(shed_nodes);
         return shed != 0;
       },
       fs.get());
@@ -245,6 +247,24 @@ Result<std::unique_ptr<MirrorFs>> MirrorFs::Create(const MirrorOptions& options)
 }
 
 MirrorFs::~MirrorFs() { sys::ClearFdPressureHandler(fd_pressure_token_); }
+
+void MirrorFs::AskKernelToPrune(std::vector<NodeId>& nodes) {
+  // Inodes whose cached fd just went are the least likely to be used next;
+  // those the kernel does not use it forgets (FORGET follows), and with them
+  // go their table entries and, where SOURCE has no file handles, the fd
+  // each pins. The kernel skips any still in use. (Sent from the worker
+  // whose open hit the limit: pruning takes no lock a request holds.)
+  std::erase(nodes, kRootNode);
+  if (nodes.empty() || notifier_ == nullptr || !prune_supported_.load()) return;
+  if (Errno e = notifier_->Prune(nodes)) {
+    prune_supported_.store(false);
+    LOG_INFO("the kernel cannot be asked to forget unused inodes (FUSE_NOTIFY_PRUNE, Linux "
+             "6.18+: %s); only cached fds are closed at the fd limit",
+             strerror(e.value()));
+    return;
+  }
+  prune_asked_.fetch_add(nodes.size(), std::memory_order_relaxed);
+}
 
 void MirrorFs::Destroy() {
   if (watcher_) watcher_->Stop();
@@ -551,6 +571,9 @@ BackingId MirrorFs::AttachInodeBacking(NodeId node, uint32_t inode_ops) {
   if ((*inode)->type() != S_IFREG && !(*inode)->is_dir()) return BackingId{};
   auto fd = inodes_->PathFd(**inode);
   if (!fd.ok()) return BackingId{};
+  // As the draft's own server: a regular file's backing also carries its
+  // reads and writes (its opens are answered with this id).
+  if ((*inode)->type() == S_IFREG) inode_ops |= kInodeOpData;
   return backing_.HoldForInode(node, &(*inode)->inode_backing_held, (*fd)->get(), inode_ops);
 }
 

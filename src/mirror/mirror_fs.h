@@ -206,6 +206,8 @@ class MirrorFs final : public FileSystem {
   const ListingCounters& listings() const { return listing_counters_; }
   // Cached fds closed because an open hit the process's fd limit.
   uint64_t fds_shed() const { return fds_shed_.load(std::memory_order_relaxed); }
+  // Nodeids the kernel was asked to forget if unused (FUSE_NOTIFY_PRUNE).
+  uint64_t prune_asked() const { return prune_asked_.load(std::memory_order_relaxed); }
   // Attribute invalidations sent because a file was opened O_RDWR through
   // kernel passthrough (AttrTimeoutFor).
   uint64_t invalidations_for_writers() const {
@@ -263,6 +265,11 @@ class MirrorFs final : public FileSystem {
   void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
   // The source watch, if SOURCE's filesystem can be watched (for stats).
   const SourceWatcher* source_watcher() const { return watcher_.get(); }
+  // Outside changes may have gone unseen (a restarted server: the previous
+  // one's watch is gone): the kernel looks every cached name up again.
+  void CachedNamesMayBeStale(const char* why) {
+    if (watcher_ != nullptr) watcher_->StartNewEntryEpoch(why);
+  }
   const Confinement& confinement() const { return *confinement_; }
 
  private:
@@ -374,6 +381,9 @@ class MirrorFs final : public FileSystem {
   ListingAdvisor listing_advisor_;
   uint64_t fd_pressure_token_ = 0;  // sys::SetFdPressureHandler
   std::atomic<uint64_t> fds_shed_{0};
+  std::atomic<uint64_t> prune_asked_{0};
+  std::atomic<bool> prune_supported_{true};  // until the kernel refused it
+  void AskKernelToPrune(std::vector<NodeId>& nodes);
   std::atomic<uint64_t> invalidations_for_writers_{0};
   // GetXattr may answer from Inode::xattr_presence: the source watch reports
   // outside changes and the kernel checks permissions (see GetXattr).

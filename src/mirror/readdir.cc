@@ -43,7 +43,18 @@ Result<Opened> MirrorFs::OpenDir(const Context& ctx, NodeId node, OpenFlags open
   // listing is plain names, so inodes are not refreshed per entry as
   // READDIRPLUS would, and their cached ACLs survive (READDIRPLUS makes the
   // kernel drop them, costing `ls -l` one GETXATTR per file per run).
-  if (keep_cache_) o.open_flags |= abi::FOPEN_CACHE_DIR | abi::FOPEN_KEEP_CACHE;
+  const BackingId readdir_backing =
+      inode_passthrough_ ? backing_.InodeBackingWith(node, kInodeOpReaddir) : BackingId{};
+  if (readdir_backing.value != 0) {
+    // Draft protocol: the kernel lists the directory from the backing its
+    // entry reply attached, when OPENDIR names it; the listing cache must
+    // not be asked for with it. The stream stays for a READDIR that comes
+    // anyway.
+    o.open_flags |= abi::FOPEN_PASSTHROUGH;
+    o.backing = readdir_backing;
+  } else if (keep_cache_) {
+    o.open_flags |= abi::FOPEN_CACHE_DIR | abi::FOPEN_KEEP_CACHE;
+  }
   o.fh = dirs_.Add(std::move(dir));
   if (journal_) journal_->DirOpened(o.fh, node);
   return o;

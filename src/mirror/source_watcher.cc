@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <deque>
 #include <cstring>
+#include <deque>
 
 #include "sys/syscalls.h"
 #include "util/log.h"
@@ -55,10 +55,10 @@ Errno MarkFilesystem(int group, int fd) {
 // write (the kernel requires it for mount marks anyway).
 Errno IgnoreWritesThroughMount(int group, int fd) {
   const sys::ProcFd proc(fd);
-  if (::fanotify_mark(group,
-                      FAN_MARK_ADD | FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK |
-                          FAN_MARK_IGNORED_SURV_MODIFY,
-                      FAN_MODIFY, proc.dir(), proc.name()) < 0) {
+  if (::fanotify_mark(
+          group,
+          FAN_MARK_ADD | FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
+          FAN_MODIFY, proc.dir(), proc.name()) < 0) {
     return Errno::Last();
   }
   return Errno();
@@ -122,12 +122,10 @@ std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf) {
 
 Result<std::unique_ptr<SourceWatcher>> SourceWatcher::Create(int source_fd, bool own_mounts) {
   const int group = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
-                                        FAN_UNLIMITED_QUEUE | FAN_REPORT_DFID_NAME |
-                                        FAN_REPORT_FID,
+                                        FAN_UNLIMITED_QUEUE | FAN_REPORT_DFID_NAME | FAN_REPORT_FID,
                                     O_RDONLY | O_CLOEXEC | O_LARGEFILE);
   if (group < 0) return Errno::Last();
-  auto w =
-      std::unique_ptr<SourceWatcher>(new SourceWatcher(sys::UniqueFd(group), own_mounts));
+  auto w = std::unique_ptr<SourceWatcher>(new SourceWatcher(sys::UniqueFd(group), own_mounts));
   if (w->wake_.get() < 0 || w->kick_.get() < 0) return Errno::Last();
   struct stat st;
   if (::fstat(source_fd, &st) < 0) return Errno::Last();
@@ -177,9 +175,10 @@ bool SourceWatcher::Watch(int fd, uint64_t dev) {
   MutexLock lock(&mu_);
   if (auto it = tried_.find(dev); it != tried_.end()) return it->second;
   if (Errno why = AddFilesystem(fd, dev)) {
-    LOG_INFO("source watch: cannot watch the filesystem of device %u:%u inside SOURCE (%s); "
-             "its entries keep 1 s cache timeouts",
-             major(dev), minor(dev), strerror(why.value()));
+    LOG_INFO(
+        "source watch: cannot watch the filesystem of device %u:%u inside SOURCE (%s); "
+        "its entries keep 1 s cache timeouts",
+        major(dev), minor(dev), strerror(why.value()));
     return false;
   }
   return true;
@@ -263,14 +262,28 @@ uint64_t SourceWatcher::Resolve(uint64_t fsid, const std::string& handle,
   return node;
 }
 
+void SourceWatcher::StartNewEntryEpoch(const char* why) {
+  if (notifier_ == nullptr) return;
+  if (Errno e = notifier_->InvalidateAllEntries()) {
+    LOG_WARN(
+        "source watch: %s, and this kernel cannot drop every cached name at once "
+        "(FUSE_NOTIFY_INC_EPOCH, Linux 6.16+: %s); outside changes may show late",
+        why, strerror(e.value()));
+    return;
+  }
+  counters_.entry_epochs.fetch_add(1, std::memory_order_relaxed);
+  LOG_INFO("source watch: %s; every cached name is looked up again at its next use", why);
+}
+
 void SourceWatcher::Collect(const std::vector<SourceEvent>& events, Invalidations* out) {
   std::map<std::string, uint64_t> memo;
   for (const SourceEvent& ev : events) {
     counters_.events.fetch_add(1, std::memory_order_relaxed);
     if (ev.overflow) {
-      // Cannot happen with FAN_UNLIMITED_QUEUE; if it does, say so.
+      // Cannot happen with FAN_UNLIMITED_QUEUE; if it does, no cached name
+      // can be trusted.
       counters_.overflows.fetch_add(1, std::memory_order_relaxed);
-      LOG_WARN("source watch: the event queue overflowed; outside changes may show late");
+      StartNewEntryEpoch("the event queue overflowed");
       continue;
     }
     if (ev.pid == self_pid_) {
@@ -338,7 +351,9 @@ void SourceWatcher::Run() {
     const bool kicked = n > 0 && fds[2].revents != 0;
     if (ready) {
       // Let a burst of changes gather, then take them all at once.
-      struct pollfd wake{wake_.get(), POLLIN, 0};
+      struct pollfd wake {
+        wake_.get(), POLLIN, 0
+      };
       if (::poll(&wake, 1, kBatchMillis) > 0) return;
     }
     while (!repeats.empty() && Clock::now() >= repeats.front().first) {
@@ -359,8 +374,7 @@ void SourceWatcher::Run() {
     }
     if (batch.empty()) continue;
     Send(batch);
-    repeats.emplace_back(Clock::now() + std::chrono::milliseconds(kRepeatMillis),
-                         std::move(batch));
+    repeats.emplace_back(Clock::now() + std::chrono::milliseconds(kRepeatMillis), std::move(batch));
   }
 }
 

@@ -44,9 +44,9 @@
 
 #include "mirror/device_set.h"
 #include "ptfs/notifier.h"
+#include "ptfs/result.h"
 #include "ptfs/types.h"
 #include "sys/fd.h"
-#include "ptfs/result.h"
 #include "util/thread_annotations.h"
 
 namespace ptfs::mirror {
@@ -72,7 +72,7 @@ std::vector<SourceEvent> ParseFanotifyEvents(std::span<const char> buf);
 // The invalidations one batch of events calls for, deduplicated.
 struct Invalidations {
   std::set<std::pair<uint64_t, std::string>> entries;  // {parent, name}
-  std::map<uint64_t, bool> inodes;  // node -> also drop cached data
+  std::map<uint64_t, bool> inodes;                     // node -> also drop cached data
   bool empty() const { return entries.empty() && inodes.empty(); }
 };
 
@@ -83,8 +83,9 @@ struct WatcherCounters {
   std::atomic<uint64_t> inval_entry{0};  // notifications sent (incl. repeats)
   std::atomic<uint64_t> inval_inode{0};
   std::atomic<uint64_t> overflows{0};
+  std::atomic<uint64_t> entry_epochs{0};    // FUSE_NOTIFY_INC_EPOCH sent and taken
   std::atomic<uint64_t> modify_ignored{0};  // FAN_MODIFY ignore marks added
-  std::atomic<uint64_t> own_mounts{0};  // the daemon's mounts whose writes go unreported
+  std::atomic<uint64_t> own_mounts{0};      // the daemon's mounts whose writes go unreported
 };
 
 class SourceWatcher {
@@ -130,6 +131,13 @@ class SourceWatcher {
              AttributesChanged attributes_changed = nullptr, NamesChanged names_changed = nullptr);
   void Stop();
 
+  // The watch cannot vouch for the kernel's cached names (events were lost:
+  // a queue overflow, or no server watched for a while): every name the
+  // kernel caches is looked up again at its next use, in one notification
+  // (FUSE_NOTIFY_INC_EPOCH, Linux 6.16+). `why` goes to the log. After
+  // Start; callable from any thread.
+  void StartNewEntryEpoch(const char* why);
+
   const WatcherCounters& counters() const { return counters_; }
 
   // How long a burst of changes gathers before it is sent, and when each
@@ -144,8 +152,7 @@ class SourceWatcher {
   // Marks the filesystem of `fd` (device `dev`) and keeps an fd on it for
   // open_by_handle_at. REQUIRES: mu_.
   Errno AddFilesystem(int fd, uint64_t dev);
-  uint64_t Resolve(uint64_t fsid, const std::string& handle,
-                   std::map<std::string, uint64_t>* memo);
+  uint64_t Resolve(uint64_t fsid, const std::string& handle, std::map<std::string, uint64_t>* memo);
   // Adds the FAN_MODIFY ignore mark for `node` (see WriterClosed).
   void MaybeIgnoreModify(uint64_t fsid, const std::string& handle, uint64_t node);
   void Send(const Invalidations& inv);
@@ -157,10 +164,10 @@ class SourceWatcher {
   int32_t self_pid_ = 0;
   DeviceSet devs_;  // filled under mu_
   Mutex mu_;
-  std::map<uint64_t, bool> tried_ GUARDED_BY(mu_);         // dev -> covered
+  std::map<uint64_t, bool> tried_ GUARDED_BY(mu_);               // dev -> covered
   std::map<uint64_t, sys::UniqueFd> mount_fds_ GUARDED_BY(mu_);  // fsid -> fd
-  Invalidations pending_ GUARDED_BY(mu_);  // queued by WriterClosed
-  std::set<uint64_t> modify_ignored_ GUARDED_BY(mu_);  // nodes with the ignore mark
+  Invalidations pending_ GUARDED_BY(mu_);                        // queued by WriterClosed
+  std::set<uint64_t> modify_ignored_ GUARDED_BY(mu_);            // nodes with the ignore mark
   KernelNotifier* notifier_ = nullptr;
   NodeOf node_of_;
   WritesTracked writes_tracked_;

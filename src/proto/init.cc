@@ -31,10 +31,14 @@ InitOutcome NegotiateInit(std::span<const char> init_in, const InitConfig& confi
     offered |= static_cast<uint64_t>(in.flags2) << 32;
   }
   r.kernel_flags = offered;
-  uint64_t flags = offered & config.wanted_flags;
+  uint64_t wanted = config.wanted_flags;
+  if (config.request_timeout != 0) wanted |= FUSE_REQUEST_TIMEOUT;
+  uint64_t flags = offered & wanted;
   // flags2 can only be sent back when the kernel offered INIT_EXT.
-  if ((offered & FUSE_INIT_EXT) != 0) flags |= FUSE_INIT_EXT;
-  else flags &= 0xffffffffULL;
+  if ((offered & FUSE_INIT_EXT) != 0)
+    flags |= FUSE_INIT_EXT;
+  else
+    flags &= 0xffffffffULL;
   r.flags = flags;
 
   r.max_readahead = std::min(in.max_readahead, config.max_readahead);
@@ -62,28 +66,64 @@ InitOutcome NegotiateInit(std::span<const char> init_in, const InitConfig& confi
   out.time_gran = 1;
   out.max_pages = max_pages;
   if ((flags & FUSE_PASSTHROUGH) != 0) out.max_stack_depth = config.max_stack_depth;
+  if ((flags & FUSE_REQUEST_TIMEOUT) != 0) out.request_timeout = config.request_timeout;
   r.out_size = sizeof(fuse_init_out);
   r.kind = InitOutcome::Kind::kAccepted;
   return r;
 }
 
 std::string DescribeInitFlags(uint64_t flags) {
-  static constexpr const char* kNames[] = {
-      "ASYNC_READ", "POSIX_LOCKS", "FILE_OPS", "ATOMIC_O_TRUNC", "EXPORT_SUPPORT", "BIG_WRITES",
-      "DONT_MASK", "SPLICE_WRITE", "SPLICE_MOVE", "SPLICE_READ", "FLOCK_LOCKS", "HAS_IOCTL_DIR",
-      "AUTO_INVAL_DATA", "DO_READDIRPLUS", "READDIRPLUS_AUTO", "ASYNC_DIO", "WRITEBACK_CACHE",
-      "NO_OPEN_SUPPORT", "PARALLEL_DIROPS", "HANDLE_KILLPRIV", "POSIX_ACL", "ABORT_ERROR",
-      "MAX_PAGES", "CACHE_SYMLINKS", "NO_OPENDIR_SUPPORT", "EXPLICIT_INVAL_DATA",
-      "MAP_ALIGNMENT", "SUBMOUNTS", "HANDLE_KILLPRIV_V2", "SETXATTR_EXT", "INIT_EXT",
-      "INIT_RESERVED", "SECURITY_CTX", "HAS_INODE_DAX", "CREATE_SUPP_GROUP", "HAS_EXPIRE_ONLY",
-      "DIRECT_IO_ALLOW_MMAP", "PASSTHROUGH", "NO_EXPORT_SUPPORT", "HAS_RESEND", "ALLOW_IDMAP",
-      "OVER_IO_URING", "REQUEST_TIMEOUT"};
+  static constexpr const char* kNames[] = {"ASYNC_READ",
+                                           "POSIX_LOCKS",
+                                           "FILE_OPS",
+                                           "ATOMIC_O_TRUNC",
+                                           "EXPORT_SUPPORT",
+                                           "BIG_WRITES",
+                                           "DONT_MASK",
+                                           "SPLICE_WRITE",
+                                           "SPLICE_MOVE",
+                                           "SPLICE_READ",
+                                           "FLOCK_LOCKS",
+                                           "HAS_IOCTL_DIR",
+                                           "AUTO_INVAL_DATA",
+                                           "DO_READDIRPLUS",
+                                           "READDIRPLUS_AUTO",
+                                           "ASYNC_DIO",
+                                           "WRITEBACK_CACHE",
+                                           "NO_OPEN_SUPPORT",
+                                           "PARALLEL_DIROPS",
+                                           "HANDLE_KILLPRIV",
+                                           "POSIX_ACL",
+                                           "ABORT_ERROR",
+                                           "MAX_PAGES",
+                                           "CACHE_SYMLINKS",
+                                           "NO_OPENDIR_SUPPORT",
+                                           "EXPLICIT_INVAL_DATA",
+                                           "MAP_ALIGNMENT",
+                                           "SUBMOUNTS",
+                                           "HANDLE_KILLPRIV_V2",
+                                           "SETXATTR_EXT",
+                                           "INIT_EXT",
+                                           "INIT_RESERVED",
+                                           "SECURITY_CTX",
+                                           "HAS_INODE_DAX",
+                                           "CREATE_SUPP_GROUP",
+                                           "HAS_EXPIRE_ONLY",
+                                           "DIRECT_IO_ALLOW_MMAP",
+                                           "PASSTHROUGH",
+                                           "NO_EXPORT_SUPPORT",
+                                           "HAS_RESEND",
+                                           "ALLOW_IDMAP",
+                                           "OVER_IO_URING",
+                                           "REQUEST_TIMEOUT"};
   std::string s;
   for (unsigned bit = 0; bit < 64; ++bit) {
     if ((flags & (1ULL << bit)) == 0) continue;
     if (!s.empty()) s += ',';
-    if (bit < std::size(kNames)) s += kNames[bit];
-    else s += "bit" + std::to_string(bit);
+    if (bit < std::size(kNames))
+      s += kNames[bit];
+    else
+      s += "bit" + std::to_string(bit);
   }
   return s.empty() ? "none" : s;
 }

@@ -17,6 +17,9 @@ struct InitConfig {
   uint16_t max_background = 64;
   uint16_t congestion_threshold = 48;
   uint32_t max_stack_depth = 1;  // sent only with FUSE_PASSTHROUGH
+  // Seconds after which the kernel aborts the connection if a request is
+  // still unanswered (FUSE_REQUEST_TIMEOUT, 7.43); 0: none asked for.
+  uint16_t request_timeout = 0;
 };
 
 struct InitOutcome {

@@ -1,5 +1,6 @@
 #include "session/device_notifier.h"
 
+#include <algorithm>
 #include <array>
 
 #include "abi/fuse_abi.h"
@@ -27,7 +28,9 @@ Errno DeviceNotifier::InvalidateInode(NodeId node, int64_t offset, int64_t lengt
   arg.ino = node.value;
   arg.off = offset;
   arg.len = length;
-  struct iovec iov{&arg, sizeof(arg)};
+  struct iovec iov {
+    &arg, sizeof(arg)
+  };
   return Send(FUSE_NOTIFY_INVAL_INODE, {&iov, 1});
 }
 
@@ -40,6 +43,21 @@ Errno DeviceNotifier::InvalidateEntry(NodeId parent, std::string_view name) {
                                    {const_cast<char*>(name.data()), name.size()},
                                    {const_cast<char*>(&kNul), 1}}};
   return Send(FUSE_NOTIFY_INVAL_ENTRY, iov);
+}
+
+Errno DeviceNotifier::InvalidateAllEntries() { return Send(FUSE_NOTIFY_INC_EPOCH, {}); }
+
+Errno DeviceNotifier::Prune(std::span<const NodeId> nodes) {
+  static_assert(sizeof(NodeId) == sizeof(uint64_t), "sent as the kernel's u64 nodeids");
+  for (size_t at = 0; at < nodes.size(); at += kPruneBatch) {
+    const size_t n = std::min(kPruneBatch, nodes.size() - at);
+    fuse_notify_prune_out arg{};
+    arg.count = static_cast<uint32_t>(n);
+    std::array<struct iovec, 2> iov{
+        {{&arg, sizeof(arg)}, {const_cast<NodeId*>(nodes.data() + at), n * sizeof(NodeId)}}};
+    PTFS_TRY(Send(FUSE_NOTIFY_PRUNE, iov));
+  }
+  return Errno::Ok();
 }
 
 Errno DeviceNotifier::ResendUnanswered() { return Send(FUSE_NOTIFY_RESEND, {}); }

@@ -21,6 +21,11 @@ class DeviceNotifier final : public KernelNotifier {
       : channel_(std::move(channel)) {}
   Errno InvalidateInode(NodeId node, int64_t offset, int64_t length) override;
   Errno InvalidateEntry(NodeId parent, std::string_view name) override;
+  // FUSE_NOTIFY_INC_EPOCH (7.44, Linux 6.16): a header alone.
+  Errno InvalidateAllEntries() override;
+  // FUSE_NOTIFY_PRUNE (7.45, Linux 6.18), in batches of kPruneBatch.
+  Errno Prune(std::span<const NodeId> nodes) override;
+  static constexpr size_t kPruneBatch = 512;
   // FUSE_NOTIFY_RESEND (protocol 7.40): the kernel queues again every
   // request a server had read and not answered (a restarted server's first
   // word: the dead one's requests are not lost).

@@ -25,6 +25,7 @@ uint64_t DraftOpsMask(uint32_t inode_ops) {
   if (inode_ops & kInodeOpGetattr) mask |= draft::kOpGetattr;
   if (inode_ops & kInodeOpSetattr) mask |= draft::kOpSetattr;
   if (inode_ops & kInodeOpReaddir) mask |= draft::kOpReaddir;
+  if (inode_ops & kInodeOpData) mask |= draft::kOpRead | draft::kOpWrite;
   return mask;
 }
 
@@ -37,7 +38,7 @@ bool SendEntry2(Reply& reply, const Entry& e, BackingId backing, const abi::fuse
   o.backing_id = backing.value;
   o.attr_valid = e.attr_timeout.sec;
   o.attr_valid_nsec = e.attr_timeout.nsec;
-  proto::EncodeStatx(e.attr, &o.attr);
+  proto::EncodeStatx(e.attr, &o.statx);
   struct iovec iov[2] = {{&o, sizeof(o)},
                          {const_cast<abi::fuse_open_out*>(open), sizeof(abi::fuse_open_out)}};
   return reply.Send({iov, open != nullptr ? 2U : 1U});

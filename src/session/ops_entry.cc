@@ -29,11 +29,10 @@ void SendEntry(const OpCall& c, Result<Entry> entry, Reply reply,
     reply.SendError(entry.error());
     return;
   }
-  const bool negative_allowed = negative == Negative::kAllowed;
-  if (entry->node.value == 0 && (!negative_allowed || c.inode_passthrough)) {
-    // A negative entry answers LOOKUP only (and the draft reply has no form
-    // for it): a creating op that found nothing to return failed.
-    reply.SendError(Errno(negative_allowed ? ENOENT : EIO));
+  if (entry->node.value == 0 && negative != Negative::kAllowed) {
+    // A negative entry answers LOOKUP only: a creating op that found
+    // nothing to return failed.
+    reply.SendError(Errno(EIO));
     return;
   }
   bool taken;
@@ -96,14 +95,16 @@ void DoLink(const OpCall& c, Reply reply) {
 
 void DoCreate(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_create_in>();
-  SendCreated(c, c.fs.Create(c.ctx, c.node, c.req.name, OpenFlagsOf(in.flags, in.open_flags), in.mode,
+  SendCreated(c,
+              c.fs.Create(c.ctx, c.node, c.req.name, OpenFlagsOf(in.flags, in.open_flags), in.mode,
                           in.umask),
               std::move(reply));
 }
 
 void DoTmpFile(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_create_in>();
-  SendCreated(c, c.fs.TmpFile(c.ctx, c.node, OpenFlagsOf(in.flags, 0), in.mode, in.umask), std::move(reply));
+  SendCreated(c, c.fs.TmpFile(c.ctx, c.node, OpenFlagsOf(in.flags, 0), in.mode, in.umask),
+              std::move(reply));
 }
 
 void DoUnlink(const OpCall& c, Reply reply) {
@@ -121,8 +122,8 @@ void DoRename(const OpCall& c, Reply reply) {
 
 void DoRename2(const OpCall& c, Reply reply) {
   const auto in = c.req.Arg<fuse_rename2_in>();
-  reply.SendStatus(
-      c.fs.Rename(c.ctx, c.node, c.req.name, NodeId{in.newdir}, c.req.name2, RenameFlags{in.flags}));
+  reply.SendStatus(c.fs.Rename(c.ctx, c.node, c.req.name, NodeId{in.newdir}, c.req.name2,
+                               RenameFlags{in.flags}));
 }
 
 }  // namespace

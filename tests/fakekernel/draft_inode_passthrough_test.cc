@@ -1,21 +1,22 @@
 // The DRAFT inode-passthrough protocol (abi/fuse_draft_inode_passthrough.h)
 // against a model of its kernel side.
 //
-// KernelModel plays what the proposed series does in the kernel: once an
-// entry reply attached a backing whose ops mask names GETATTR, SETATTR or
-// READDIR, the kernel performs those ops on the backing inode itself and
-// never sends them to the server. Everything else goes to the server as
-// usual. The tests walk a tree through it and count, from the server's own
-// per-opcode counters, what reached the server.
+// KernelModel plays what the proposed series (v2) does in the kernel: once
+// an entry reply attached a backing whose ops mask names GETATTR or SETATTR,
+// the kernel performs those ops on the backing inode itself and never sends
+// them to the server; a directory whose OPENDIR reply carries
+// FOPEN_PASSTHROUGH and a backing with READDIR in its mask is listed from
+// that backing. Everything else goes to the server as usual. The tests walk
+// a tree through it and count, from the server's own per-opcode counters,
+// what reached the server.
 //
-// Model assumptions where the draft is silent (docs/inode-passthrough.md):
-// the root has no entry reply, so it gets no backing (the walk starts one
-// level down); a directory with READDIR passthrough is listed by the kernel
-// without OPENDIR.
+// Model assumption where the draft is silent: the root has no entry reply,
+// so it gets no backing (the walk starts one level down).
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,8 +46,13 @@ struct Seen {
 };
 
 Seen FromStat(const struct stat& sb) {
-  return Seen{sb.st_ino, sb.st_mode, static_cast<uint32_t>(sb.st_nlink), sb.st_uid, sb.st_gid,
-              static_cast<uint64_t>(sb.st_size), sb.st_mtim.tv_sec,
+  return Seen{sb.st_ino,
+              sb.st_mode,
+              static_cast<uint32_t>(sb.st_nlink),
+              sb.st_uid,
+              sb.st_gid,
+              static_cast<uint64_t>(sb.st_size),
+              sb.st_mtim.tv_sec,
               static_cast<uint32_t>(sb.st_mtim.tv_nsec)};
 }
 
@@ -93,20 +99,30 @@ class KernelModel {
     KernelReply r = k_.GetAttr(node);
     EXPECT_EQ(r.error(), 0);
     const auto a = r.As<fuse_attr_out>().attr;
-    return Seen{a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, static_cast<int64_t>(a.mtime),
+    return Seen{a.ino,      a.mode, a.nlink, a.uid, a.gid, a.size, static_cast<int64_t>(a.mtime),
                 a.mtimensec};
   }
 
   std::vector<std::string> List(uint64_t node) {
-    if (int fd = BackingFor(node, draft::kOpReaddir); fd >= 0) {
-      // A fresh open of the backing directory: its own offset.
-      return ListFd(::open(("/proc/self/fd/" + std::to_string(fd)).c_str(),
-                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    }
     KernelReply o = k_.OpenDir(node);
     EXPECT_EQ(o.error(), 0);
-    const uint64_t fh = o.As<fuse_open_out>().fh;
+    const auto open = o.As<fuse_open_out>();
+    const uint64_t fh = open.fh;
     std::vector<std::string> names;
+    if ((open.open_flags & FOPEN_PASSTHROUGH) != 0) {
+      EXPECT_EQ(open.open_flags & FOPEN_CACHE_DIR, 0u) << "passthrough and the listing cache";
+      auto [fd, mask] = k_.control().Backing(open.backing_id);
+      EXPECT_GE(fd, 0) << "OPENDIR named backing id " << open.backing_id << ", not registered";
+      EXPECT_NE(mask & draft::kOpReaddir, 0u) << "OPENDIR named a backing without READDIR";
+      if (fd >= 0 && (mask & draft::kOpReaddir) != 0) {
+        // A fresh open of the backing directory: its own offset.
+        names = ListFd(::open(("/proc/self/fd/" + std::to_string(fd)).c_str(),
+                              O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        ++listed_from_backing;
+        k_.Release(node, fh, FUSE_RELEASEDIR);
+        return names;
+      }
+    }
     uint64_t off = 0;
     for (;;) {
       KernelReply r = k_.ReadDir(FUSE_READDIR, node, fh, off, 64 * 1024);
@@ -125,6 +141,8 @@ class KernelModel {
     k_.Release(node, fh, FUSE_RELEASEDIR);
     return Sorted(names);
   }
+
+  int listed_from_backing = 0;
 
   void Chmod(uint64_t node, uint32_t mode) {
     if (int fd = BackingFor(node, draft::kOpSetattr); fd >= 0) {
@@ -156,9 +174,9 @@ void MakeTree(const std::string& src) {
 }
 
 struct Walk {
-  size_t entries = 0;             // names looked up (hard links twice)
-  std::set<uint64_t> inodes;      // distinct st_ino
-  std::map<uint64_t, uint64_t> node_of;  // st_ino -> nodeid the server gave
+  size_t entries = 0;                      // names looked up (hard links twice)
+  std::set<uint64_t> inodes;               // distinct st_ino
+  std::map<uint64_t, uint64_t> node_of;    // st_ino -> nodeid the server gave
   std::map<uint64_t, int32_t> backing_of;  // st_ino -> backing id attached
   std::set<uint64_t> dir_inos;
 };
@@ -195,12 +213,12 @@ struct Counts {
 };
 Counts CountsOf(FakeKernel& k) {
   auto c = [&](uint32_t op) { return k.session().RequestCount(op); };
-  return Counts{c(FUSE_LOOKUP),  c(FUSE_GETATTR),     c(FUSE_STATX), c(FUSE_SETATTR),
+  return Counts{c(FUSE_LOOKUP),  c(FUSE_GETATTR),     c(FUSE_STATX),  c(FUSE_SETATTR),
                 c(FUSE_READDIR), c(FUSE_READDIRPLUS), c(FUSE_OPENDIR)};
 }
 Counts Minus(const Counts& a, const Counts& b) {
-  return Counts{a.lookup - b.lookup,   a.getattr - b.getattr,         a.statx - b.statx,
-                a.setattr - b.setattr, a.readdir - b.readdir,         a.readdirplus - b.readdirplus,
+  return Counts{a.lookup - b.lookup,   a.getattr - b.getattr, a.statx - b.statx,
+                a.setattr - b.setattr, a.readdir - b.readdir, a.readdirplus - b.readdirplus,
                 a.opendir - b.opendir};
 }
 
@@ -224,13 +242,13 @@ Counts RunWalk(FakeKernel& k, Walk& w) {
 }
 
 void PrintCounts(const char* label, const Walk& w, const Counts& c) {
-  std::printf("[walk] %-34s entries=%zu inodes=%zu | server saw LOOKUP=%llu GETATTR=%llu "
-              "STATX=%llu READDIR=%llu READDIRPLUS=%llu OPENDIR=%llu\n",
-              label, w.entries, w.inodes.size(), static_cast<unsigned long long>(c.lookup),
-              static_cast<unsigned long long>(c.getattr), static_cast<unsigned long long>(c.statx),
-              static_cast<unsigned long long>(c.readdir),
-              static_cast<unsigned long long>(c.readdirplus),
-              static_cast<unsigned long long>(c.opendir));
+  std::printf(
+      "[walk] %-34s entries=%zu inodes=%zu | server saw LOOKUP=%llu GETATTR=%llu "
+      "STATX=%llu READDIR=%llu READDIRPLUS=%llu OPENDIR=%llu\n",
+      label, w.entries, w.inodes.size(), static_cast<unsigned long long>(c.lookup),
+      static_cast<unsigned long long>(c.getattr), static_cast<unsigned long long>(c.statx),
+      static_cast<unsigned long long>(c.readdir), static_cast<unsigned long long>(c.readdirplus),
+      static_cast<unsigned long long>(c.opendir));
 }
 
 FakeKernelOptions DraftOptions(uint32_t ops) {
@@ -255,7 +273,9 @@ TEST(DraftInodePassthrough, TreeWalkReachesTheServerOnlyForLookups) {
   EXPECT_EQ(c.statx, 0u);
   EXPECT_EQ(c.readdir, 0u);
   EXPECT_EQ(c.readdirplus, 0u);
-  EXPECT_EQ(c.opendir, 0u);
+  // The series lists a directory from its backing when OPENDIR names it:
+  // OPENDIR (and RELEASEDIR) still reach the server, READDIR never.
+  EXPECT_EQ(c.opendir, 3 * w.dir_inos.size()) << "each listing opens its directory";
 
   // nodeid == st_ino, one backing per inode with the requested mask.
   for (const auto& [ino, node] : w.node_of) EXPECT_EQ(node, ino);
@@ -265,8 +285,11 @@ TEST(DraftInodePassthrough, TreeWalkReachesTheServerOnlyForLookups) {
     EXPECT_EQ(static_cast<size_t>(k.control().backing_opens), w.inodes.size())
         << "one registration per inode, hard links and repeated lookups included";
     for (const auto& [ino, id] : w.backing_of) {
-      const uint64_t want = draft::kOpGetattr | draft::kOpSetattr |
-                            (w.dir_inos.count(ino) ? draft::kOpReaddir : 0);
+      // As the draft's server: a file's backing also carries its reads and
+      // writes; a directory's, its listing.
+      const uint64_t want =
+          draft::kOpGetattr | draft::kOpSetattr |
+          (w.dir_inos.count(ino) ? draft::kOpReaddir : draft::kOpRead | draft::kOpWrite);
       EXPECT_EQ(k.control().backing_ops[id], want) << "ino " << ino;
     }
   }
@@ -394,8 +417,8 @@ TEST(DraftInodePassthrough, InitReplyBytesCarryTheFlagOnlyWhenAsked) {
     FakeKernelOptions o = DraftOptions(asked ? static_cast<uint32_t>(kInodeOpsAll) : 0U);
     o.init = false;
     FakeKernel k(o);
-    KernelReply r = k.Init(kKernelVersion, kKernelMinorVersion,
-                           o.offered_flags | draft::FUSE_PASSTHROUGH_INO);
+    KernelReply r =
+        k.Init(kKernelVersion, kKernelMinorVersion, o.offered_flags | draft::FUSE_PASSTHROUGH_INO);
     ASSERT_EQ(r.error(), 0);
     const auto out = r.As<fuse_init_out>();
     // Bit 43 travels as bit 11 of flags2.
@@ -452,6 +475,102 @@ TEST(DraftInodePassthrough, PolicyLayerVetoesPerInode) {
   EXPECT_EQ(c.getattr, 10u) << "only the audited file's stats reach the server";
   EXPECT_EQ(audit->getattrs.load(), 10) << "and the policy layer sees each of them";
   k.ForgetAll();
+}
+
+// The entry reply's bytes, offset by offset, as the series' kernel reads
+// them (include/fuse_kernel.h of extended_passthrough_v2, 40c61f8). Built
+// from distinct values so that any two swapped fields show.
+uint64_t LoadLe(const std::vector<char>& bytes, size_t at, size_t width) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i) {
+    v |= static_cast<uint64_t>(static_cast<uint8_t>(bytes.at(at + i))) << (8 * i);
+  }
+  return v;
+}
+
+TEST(DraftInodePassthrough, EntryReplyBytesMatchThePostedLayout) {
+  FakeKernelOptions o = DraftOptions(kInodeOpGetattr | kInodeOpSetattr);
+  o.fs.entry_timeout = Timeout{7, 500000000};
+  o.fs.attr_timeout = Timeout{3, 250000000};
+  o.fs.timeouts_given = true;
+  FakeKernel k(o);
+  { std::ofstream(k.source() + "/f") << std::string(12345, 'x'); }
+  ASSERT_EQ(::chmod((k.source() + "/f").c_str(), 0640), 0);
+  struct stat sb;
+  ASSERT_EQ(::stat((k.source() + "/f").c_str(), &sb), 0);
+  KernelReply r = k.Lookup(kRootId, "f");
+  ASSERT_EQ(r.error(), 0);
+  const std::vector<char>& b = r.payload;
+  ASSERT_EQ(b.size(), 312u);
+  EXPECT_EQ(LoadLe(b, 0, 8), sb.st_ino) << "nodeid @0 (== st_ino)";
+  EXPECT_EQ(LoadLe(b, 16, 8), 7u) << "entry_valid @16";
+  EXPECT_EQ(LoadLe(b, 24, 8), 3u) << "attr_valid @24";
+  EXPECT_EQ(LoadLe(b, 32, 4), 500000000u) << "entry_valid_nsec @32";
+  EXPECT_EQ(LoadLe(b, 36, 4), 250000000u) << "attr_valid_nsec @36";
+  const int32_t backing = static_cast<int32_t>(LoadLe(b, 40, 4));
+  EXPECT_GT(backing, 0) << "backing_id @40";
+  EXPECT_EQ(LoadLe(b, 44, 4), 0u) << "flags @44";
+  EXPECT_EQ(LoadLe(b, 48, 8), 0u) << "reserved @48";
+  // struct fuse_statx at 56.
+  EXPECT_NE(LoadLe(b, 56 + 0, 4) & STATX_BASIC_STATS, 0u) << "statx.mask";
+  EXPECT_EQ(LoadLe(b, 56 + 16, 4), sb.st_nlink) << "statx.nlink";
+  EXPECT_EQ(LoadLe(b, 56 + 20, 4), sb.st_uid) << "statx.uid";
+  EXPECT_EQ(LoadLe(b, 56 + 24, 4), sb.st_gid) << "statx.gid";
+  EXPECT_EQ(LoadLe(b, 56 + 28, 2), S_IFREG | 0640u) << "statx.mode";
+  EXPECT_EQ(LoadLe(b, 56 + 32, 8), sb.st_ino) << "statx.ino";
+  EXPECT_EQ(LoadLe(b, 56 + 40, 8), 12345u) << "statx.size";
+  EXPECT_EQ(LoadLe(b, 56 + 48, 8), static_cast<uint64_t>(sb.st_blocks)) << "statx.blocks";
+  EXPECT_EQ(static_cast<int64_t>(LoadLe(b, 56 + 112, 8)), sb.st_mtim.tv_sec) << "statx.mtime";
+  EXPECT_EQ(LoadLe(b, 56 + 120, 4), static_cast<uint64_t>(sb.st_mtim.tv_nsec));
+  EXPECT_EQ(LoadLe(b, 56 + 136, 4), major(sb.st_dev)) << "statx.dev_major";
+  EXPECT_EQ(LoadLe(b, 56 + 140, 4), minor(sb.st_dev)) << "statx.dev_minor";
+  for (size_t at = 56 + 144; at < 312; ++at) EXPECT_EQ(b[at], 0) << "statx spare @" << at;
+  {
+    std::lock_guard<std::mutex> lock(k.control().mu);
+    EXPECT_EQ(k.control().backing_ops[backing],
+              draft::kOpGetattr | draft::kOpSetattr | draft::kOpRead | draft::kOpWrite)
+        << "ops_mask 0xC00C, the draft server's mask for a regular file";
+    EXPECT_EQ(draft::kOpGetattr | draft::kOpSetattr | draft::kOpRead | draft::kOpWrite, 0xC00Cu);
+    EXPECT_EQ(draft::kOpReaddir, 0x8000000u);
+  }
+  // CREATE: the entry, then fuse_open_out naming the same backing.
+  KernelReply cr = k.Create(kRootId, "g", O_RDWR);
+  ASSERT_EQ(cr.error(), 0);
+  ASSERT_EQ(cr.payload.size(), 312u + sizeof(fuse_open_out));
+  const int32_t created_backing = static_cast<int32_t>(LoadLe(cr.payload, 40, 4));
+  EXPECT_GT(created_backing, 0);
+  EXPECT_EQ(static_cast<int32_t>(LoadLe(cr.payload, 312 + 12, 4)), created_backing)
+      << "fuse_open_out.backing_id @12 after the entry";
+  EXPECT_NE(LoadLe(cr.payload, 312 + 8, 4) & FOPEN_PASSTHROUGH, 0u);
+  k.Release(LoadLe(cr.payload, 0, 8), LoadLe(cr.payload, 312, 8));
+  k.ForgetAll();
+}
+
+// A layer that answers "absent" with a negative entry (the kernel may
+// remember the name does not exist), as MirrorFs does on a watched SOURCE.
+class NegativeForAbsent final : public ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Result<Entry> Lookup(const Context& ctx, NodeId parent, std::string_view name) override {
+    if (name != "absent") return ForwardingFileSystem::Lookup(ctx, parent, name);
+    Entry negative;
+    negative.entry_timeout = Timeout{9, 0};
+    return negative;
+  }
+};
+
+TEST(DraftInodePassthrough, NegativeEntriesAreEntry2WithNodeidZero) {
+  FakeKernelOptions o = DraftOptions(kInodeOpsAll);
+  o.decorate = [](FileSystem* inner) { return std::make_unique<NegativeForAbsent>(inner); };
+  FakeKernel k(o);
+  KernelReply r = k.Lookup(kRootId, "absent");
+  ASSERT_EQ(r.error(), 0) << "a negative entry, not ENOENT, as the draft's libfuse sends it";
+  ASSERT_EQ(r.payload.size(), 312u);
+  EXPECT_EQ(LoadLe(r.payload, 0, 8), 0u) << "nodeid 0";
+  EXPECT_EQ(LoadLe(r.payload, 16, 8), 9u) << "entry_valid";
+  EXPECT_EQ(LoadLe(r.payload, 40, 4), 0u) << "no backing";
+  std::lock_guard<std::mutex> lock(k.control().mu);
+  EXPECT_EQ(k.control().backing_opens, 0);
 }
 
 }  // namespace

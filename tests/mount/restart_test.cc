@@ -453,6 +453,26 @@ TEST_F(Restartable, ARequestInTheDeadServersHandsIsResent) {
   EXPECT_GE(daemon().Stats()["requests_resent"], 1);
 }
 
+// A crash loses the source watch's events until the next server watches
+// again: a name created in SOURCE meanwhile would stay hidden behind the
+// kernel's negative entry (cached for a day with the watch). A server that
+// takes over starts a new entry epoch (FUSE_NOTIFY_INC_EPOCH, Linux 6.16):
+// every cached name is looked up again. Here the name is created while the
+// old server is stopped, so its event dies with it.
+TEST_F(Restartable, NamesCreatedWhileNoServerWatchedShowAfterARestart) {
+  struct stat sb;
+  ASSERT_NE(lstat(Mnt("late").c_str(), &sb), 0);
+  ASSERT_EQ(errno, ENOENT);  // and the kernel now caches that
+  const pid_t supervisor = daemon().pid();
+  const pid_t server = WaitForServer(supervisor, 0);
+  ASSERT_EQ(kill(server, SIGSTOP), 0);
+  ASSERT_TRUE(WriteFile(Src("late"), "x"));
+  ASSERT_EQ(kill(server, SIGKILL), 0);
+  ASSERT_NE(WaitForServer(supervisor, server), 0);
+  EXPECT_EQ(lstat(Mnt("late").c_str(), &sb), 0) << "still hidden: " << strerror(errno);
+  EXPECT_GE(daemon().Stats()["watch_entry_epochs"], 1);
+}
+
 // An upgrade hands the lock owners' open file descriptions to the next
 // server: the lock still conflicts, and the owner can still release it
 // through the new server.

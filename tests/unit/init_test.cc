@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -40,12 +41,11 @@ constexpr uint64_t kOffered745 =
 constexpr uint64_t kOffered799 = kOffered745 | (1ULL << 43) | (1ULL << 50) | (1ULL << 63);
 
 // A typical server.
-constexpr uint64_t kWanted = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC |
-                             FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
-                             FUSE_READDIRPLUS_AUTO | FUSE_WRITEBACK_CACHE |
-                             FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
-                             FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT | FUSE_INIT_EXT |
-                             FUSE_CREATE_SUPP_GROUP | FUSE_PASSTHROUGH;
+constexpr uint64_t kWanted =
+    FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT |
+    FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_WRITEBACK_CACHE |
+    FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_HANDLE_KILLPRIV_V2 |
+    FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_CREATE_SUPP_GROUP | FUSE_PASSTHROUGH;
 static_assert(kWanted == 0x00000024'70c5603bULL, "the wanted set, spelled out");
 
 // fuse_init_in as a kernel of `minor` sends it: 16 bytes before 7.36.
@@ -77,13 +77,13 @@ void ExpectUnusedZero(const fuse_init_out& out) {
 struct MinorCase {
   uint32_t minor;
   uint64_t offered;
-  bool full_init_in;  // 64-byte fuse_init_in (7.36+)
+  bool full_init_in;    // 64-byte fuse_init_in (7.36+)
   uint64_t want_flags;  // expected in force, written out
 };
 
 void PrintTo(const MinorCase& c, std::ostream* os) {
-  *os << "7." << c.minor << " offered=0x" << std::hex << c.offered << " in_size="
-      << std::dec << (c.full_init_in ? 64 : 16);
+  *os << "7." << c.minor << " offered=0x" << std::hex << c.offered << " in_size=" << std::dec
+      << (c.full_init_in ? 64 : 16);
 }
 
 class InitAcrossMinors : public testing::TestWithParam<MinorCase> {};
@@ -118,42 +118,41 @@ TEST_P(InitAcrossMinors, FlagsInForceAreOfferedAndWanted) {
   ExpectUnusedZero(r.out);
 }
 
-constexpr uint64_t kWanted731 = 0x00c5603b;  // kWanted minus what 7.31 lacks
-constexpr uint64_t kWanted736 = 0x70c5603b;  // + KILLPRIV_V2, SETXATTR_EXT, INIT_EXT
+constexpr uint64_t kWanted731 = 0x00c5603b;              // kWanted minus what 7.31 lacks
+constexpr uint64_t kWanted736 = 0x70c5603b;              // + KILLPRIV_V2, SETXATTR_EXT, INIT_EXT
 constexpr uint64_t kWanted738 = 0x00000004'70c5603bULL;  // + CREATE_SUPP_GROUP
 constexpr uint64_t kWanted740 = 0x00000024'70c5603bULL;  // + PASSTHROUGH
 
-INSTANTIATE_TEST_SUITE_P(
-    Minors, InitAcrossMinors,
-    testing::Values(MinorCase{31, kOffered731, false, kWanted731},
-                    MinorCase{36, kOffered736, true, kWanted736},
-                    MinorCase{38, kOffered738, true, kWanted738},
-                    MinorCase{40, kOffered740, true, kWanted740},
-                    MinorCase{45, kOffered745, true, kWanted740},
-                    MinorCase{99, kOffered799, true, kWanted740}),
-    [](const testing::TestParamInfo<MinorCase>& info) {
-      return "Minor" + std::to_string(info.param.minor);
-    });
+INSTANTIATE_TEST_SUITE_P(Minors, InitAcrossMinors,
+                         testing::Values(MinorCase{31, kOffered731, false, kWanted731},
+                                         MinorCase{36, kOffered736, true, kWanted736},
+                                         MinorCase{38, kOffered738, true, kWanted738},
+                                         MinorCase{40, kOffered740, true, kWanted740},
+                                         MinorCase{45, kOffered745, true, kWanted740},
+                                         MinorCase{99, kOffered799, true, kWanted740}),
+                         [](const testing::TestParamInfo<MinorCase>& info) {
+                           return "Minor" + std::to_string(info.param.minor);
+                         });
 
 TEST(Init, GoldenReplyBytesFor7_45) {
   const Bytes in = InitIn(7, 45, 0x20000, kOffered745);
   const InitOutcome r = NegotiateInit(in.span(), Config(kWanted));
   ASSERT_EQ(r.kind, InitOutcome::Kind::kAccepted);
   Bytes want;
-  want.U32(7)             // major
-      .U32(45)            // minor
-      .U32(0x20000)       // max_readahead = min(kernel, ours)
-      .U32(0x70c5603b)    // flags
-      .U16(64)            // max_background
-      .U16(48)            // congestion_threshold
-      .U32(1 << 20)       // max_write
-      .U32(1)             // time_gran
-      .U16(256)           // max_pages
-      .U16(0)             // map_alignment
-      .U32(0x24)          // flags2: CREATE_SUPP_GROUP | PASSTHROUGH
-      .U32(2)             // max_stack_depth
-      .U16(0)             // request_timeout
-      .Zeros(22);         // unused
+  want.U32(7)           // major
+      .U32(45)          // minor
+      .U32(0x20000)     // max_readahead = min(kernel, ours)
+      .U32(0x70c5603b)  // flags
+      .U16(64)          // max_background
+      .U16(48)          // congestion_threshold
+      .U32(1 << 20)     // max_write
+      .U32(1)           // time_gran
+      .U16(256)         // max_pages
+      .U16(0)           // map_alignment
+      .U32(0x24)        // flags2: CREATE_SUPP_GROUP | PASSTHROUGH
+      .U32(2)           // max_stack_depth
+      .U16(0)           // request_timeout
+      .Zeros(22);       // unused
   ASSERT_EQ(want.size(), 64u);
   ASSERT_EQ(r.out_size, 64u);
   EXPECT_EQ(Hex(ObjectBytes(r.out)), Hex(want.span()));
@@ -255,20 +254,20 @@ TEST(Init, MaxWriteAndMaxPages) {
       {true, 1 << 20, 1 << 20, 256},  // 1 MiB -> 256 pages
       {true, 2 << 20, 1 << 20, 256},  // capped at 256 pages
       {true, 128 << 10, 128 << 10, 32},
-      {true, 4097, 4097, 2},          // pages round up
+      {true, 4097, 4097, 2},  // pages round up
       {true, 4096, 4096, 1},
-      {true, 0, 4096, 1},             // at least one page
+      {true, 0, 4096, 1},              // at least one page
       {false, 1 << 20, 128 << 10, 0},  // without MAX_PAGES: 32 pages
       {false, 64 << 10, 64 << 10, 0},
       {false, 0, 4096, 0},
   };
   for (const Case& c : kCases) {
-    SCOPED_TRACE(testing::Message() << "max_pages=" << c.max_pages
-                                    << " max_write=" << c.config_max_write);
+    SCOPED_TRACE(testing::Message()
+                 << "max_pages=" << c.max_pages << " max_write=" << c.config_max_write);
     // Not in force once because it is not offered, once because not wanted.
     for (bool via_offer : {true, false}) {
-      const uint64_t offered = (c.max_pages || !via_offer) ? kOffered745
-                                                           : kOffered745 & ~FUSE_MAX_PAGES;
+      const uint64_t offered =
+          (c.max_pages || !via_offer) ? kOffered745 : kOffered745 & ~FUSE_MAX_PAGES;
       const uint64_t wanted = (c.max_pages || via_offer) ? kWanted : kWanted & ~FUSE_MAX_PAGES;
       InitConfig config = Config(wanted);
       config.max_write = c.config_max_write;
@@ -301,20 +300,18 @@ TEST(Init, MaxReadaheadIsTheSmaller) {
 
 TEST(Init, MaxStackDepthOnlyWithPassthrough) {
   {  // offered and wanted
-    const InitOutcome r =
-        NegotiateInit(InitIn(7, 40, 0, kOffered740).span(), Config(kWanted));
+    const InitOutcome r = NegotiateInit(InitIn(7, 40, 0, kOffered740).span(), Config(kWanted));
     EXPECT_NE(r.flags & FUSE_PASSTHROUGH, 0u);
     EXPECT_EQ(r.out.max_stack_depth, 2u);
   }
   {  // offered, not wanted
-    const InitOutcome r = NegotiateInit(InitIn(7, 40, 0, kOffered740).span(),
-                                        Config(kWanted & ~FUSE_PASSTHROUGH));
+    const InitOutcome r =
+        NegotiateInit(InitIn(7, 40, 0, kOffered740).span(), Config(kWanted & ~FUSE_PASSTHROUGH));
     EXPECT_EQ(r.flags & FUSE_PASSTHROUGH, 0u);
     EXPECT_EQ(r.out.max_stack_depth, 0u);
   }
   {  // wanted, not offered (7.38)
-    const InitOutcome r =
-        NegotiateInit(InitIn(7, 38, 0, kOffered738).span(), Config(kWanted));
+    const InitOutcome r = NegotiateInit(InitIn(7, 38, 0, kOffered738).span(), Config(kWanted));
     EXPECT_EQ(r.flags & FUSE_PASSTHROUGH, 0u);
     EXPECT_EQ(r.out.max_stack_depth, 0u);
   }
@@ -387,6 +384,28 @@ TEST(DescribeInitFlags, EveryNamedBit) {
   }
   EXPECT_EQ(mask, (1ULL << 43) - 1);
   EXPECT_EQ(DescribeInitFlags(mask), all);
+}
+
+// -o request_timeout=S: FUSE_REQUEST_TIMEOUT in flags2 (bit 10) and the
+// seconds at offset 40 of fuse_init_out, only when the kernel offers it.
+TEST(Init, RequestTimeoutSentOnlyWhenAskedAndOffered) {
+  const Bytes in = InitIn(7, 45, 0x20000, kOffered745 | FUSE_REQUEST_TIMEOUT);
+  InitConfig config = Config(kWanted);
+  InitOutcome none = NegotiateInit(in.span(), config);
+  EXPECT_EQ(none.flags & FUSE_REQUEST_TIMEOUT, 0u);
+  EXPECT_EQ(none.out.request_timeout, 0);
+  config.request_timeout = 90;
+  const InitOutcome asked = NegotiateInit(in.span(), config);
+  EXPECT_NE(asked.flags & FUSE_REQUEST_TIMEOUT, 0u);
+  EXPECT_EQ((asked.out.flags2 >> 10) & 1, 1u);
+  uint16_t at40;
+  std::memcpy(&at40, reinterpret_cast<const char*>(&asked.out) + 40, sizeof(at40));
+  EXPECT_EQ(at40, 90);
+  // A kernel without it (before 6.14) gets neither.
+  const Bytes old_kernel = InitIn(7, 45, 0x20000, kOffered745 & ~FUSE_REQUEST_TIMEOUT);
+  const InitOutcome refused = NegotiateInit(old_kernel.span(), config);
+  EXPECT_EQ(refused.flags & FUSE_REQUEST_TIMEOUT, 0u);
+  EXPECT_EQ(refused.out.request_timeout, 0);
 }
 
 }  // namespace

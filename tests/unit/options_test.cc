@@ -1,17 +1,18 @@
 // cmd/passthroughfs: the option table (both parsers and --help) and the
 // start-up plan resolved from options and host facts.
+#include "cmd/passthroughfs/options.h"
+
 #include <sys/mount.h>
 
 #include <algorithm>
 #include <map>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "abi/fuse_abi.h"
-#include "cmd/passthroughfs/options.h"
 #include "cmd/passthroughfs/plan.h"
 #include "gtest/gtest.h"
 
@@ -62,6 +63,7 @@ const std::map<std::string, Sample>& Samples() {
       {"locks", {"kernel", "kernel"}},
       {"readdirplus", {"all", "all"}},
       {"max_stack_depth", {"2", "2"}},
+      {"request_timeout", {"30", "30"}},
       {"transport", {"dev", "dev"}},
       {"stats_file", {"/tmp/stats", "/tmp/stats"}},
       {"state_dir", {"/var/lib/ptfs-test", "/var/lib/ptfs-test"}},
@@ -136,9 +138,9 @@ TEST(OptionTable, EveryLongOptionParsesInBothFormsToTheSameOptions) {
     EXPECT_TRUE(by_long == by_o_joined);
     if (s.short_name != 0) {
       const std::string short_name{'-', s.short_name};
-      Options by_short = s.value.empty()
-                             ? with_first({short_name})
-                             : with_first({short_name, Samples().at(std::string(s.key)).long_value});
+      Options by_short =
+          s.value.empty() ? with_first({short_name})
+                          : with_first({short_name, Samples().at(std::string(s.key)).long_value});
       EXPECT_TRUE(by_long == by_short) << short_name;
     }
     ++checked;
@@ -177,7 +179,8 @@ TEST(OptionTable, EveryMountOnlyOptionParses) {
     if (!s.value.empty()) opt += "=" + Samples().at(std::string(s.key)).o_value;
     if (KernelShown().contains(std::string(s.key))) {
       EXPECT_EQ(ParseError({"-o", opt}),
-                "-o " + std::string(s.key) + " is set by the kernel; it is accepted only with -o remount");
+                "-o " + std::string(s.key) +
+                    " is set by the kernel; it is accepted only with -o remount");
       opt = "remount," + opt;
     }
     EXPECT_EQ(ParseError({"-o", opt}), "") << opt;
@@ -187,8 +190,9 @@ TEST(OptionTable, EveryMountOnlyOptionParses) {
 // `mount -o remount,ro MNT` through mount.fuse3 runs the daemon with the
 // options /proc/mounts shows, remount among them.
 TEST(OptionTable, RemountTakesWhatMountPassesAndNeedsNoSource) {
-  const Options o = Parse({"-o", "ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0,"
-                                 "default_permissions,allow_other"});
+  const Options o = Parse({"-o",
+                           "ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0,"
+                           "default_permissions,allow_other"});
   EXPECT_TRUE(o.remount);
   EXPECT_TRUE(o.mount.read_only);
   EXPECT_EQ(o.mount.flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_RELATIME));
@@ -371,10 +375,10 @@ TEST(OptionTable, HelpListsEveryEntry) {
 
 // ---- Resolve: the plan from options and host facts
 
-constexpr HostFacts kRoot = {.cap_sys_admin = true, .fs_credentials = true, .fd_limit = 4096,
-                             .cpus = 8};
-constexpr HostFacts kUser = {.cap_sys_admin = false, .fs_credentials = false, .fd_limit = 1024,
-                             .cpus = 1};
+constexpr HostFacts kRoot = {
+    .cap_sys_admin = true, .fs_credentials = true, .fd_limit = 4096, .cpus = 8};
+constexpr HostFacts kUser = {
+    .cap_sys_admin = false, .fs_credentials = false, .fd_limit = 1024, .cpus = 1};
 
 bool Has(uint64_t flags, uint64_t flag) { return (flags & flag) == flag; }
 
@@ -410,8 +414,7 @@ TEST(Resolve, ExportAsksForExportSupportAndExcludesInodePassthrough) {
   }
   EXPECT_NE(ParseError({"--export", "--inode-passthrough=all"}).find("exclude each other"),
             std::string::npos);
-  EXPECT_NE(ParseError({"--export", "--no-handles"}).find("needs file handles"),
-            std::string::npos);
+  EXPECT_NE(ParseError({"--export", "--no-handles"}).find("needs file handles"), std::string::npos);
 }
 
 TEST(Resolve, RestartableExportsServesDevFuseAndRefusesUring) {
@@ -434,8 +437,8 @@ TEST(Resolve, NotRootNoPassthroughAndAllowOtherWarns) {
   EXPECT_FALSE(plan.passthrough);
   EXPECT_FALSE(Has(plan.session.init.wanted_flags, abi::FUSE_PASSTHROUGH));
   EXPECT_NE(plan.fs.no_passthrough_reason.find("CAP_SYS_ADMIN"), std::string::npos);
-  EXPECT_EQ(plan.threads, 2);                // at least 2
-  EXPECT_EQ(plan.fs.fd_cache_slots, 512u);   // half the fd limit
+  EXPECT_EQ(plan.threads, 2);               // at least 2
+  EXPECT_EQ(plan.fs.fd_cache_slots, 512u);  // half the fd limit
   ASSERT_EQ(plan.log.size(), 1u);
   EXPECT_EQ(plan.log[0].level, log::Level::kWarning);
   EXPECT_EQ(plan.log[0].text,
@@ -532,6 +535,24 @@ TEST(Resolve, Transport) {
   EXPECT_EQ(plan.transport_error, "--transport=uring: enable_uring is N");
 }
 
+// The kernel enforces a request timeout on /dev/fuse only: asked for, it
+// keeps the transport there unless io_uring was required (then a warning).
+TEST(Resolve, RequestTimeoutKeepsDevFuse) {
+  const transport::UringSupport offered{true, ""};
+  Plan plan;
+  plan.session.init.request_timeout = 30;
+  ResolveTransport(Options::Transport::kAuto, offered, &plan);
+  EXPECT_FALSE(plan.want_uring);
+  EXPECT_NE(plan.transport.why.find("--request-timeout"), std::string::npos);
+  EXPECT_TRUE(plan.log.empty());
+  plan = {};
+  plan.session.init.request_timeout = 30;
+  ResolveTransport(Options::Transport::kUring, offered, &plan);
+  EXPECT_TRUE(plan.want_uring);
+  ASSERT_EQ(plan.log.size(), 1u);
+  EXPECT_EQ(plan.log[0].level, log::Level::kWarning);
+}
+
 }  // namespace
 }  // namespace ptfs::cmd
 
@@ -539,8 +560,8 @@ namespace ptfs::cmd {
 namespace {
 
 TEST(PolicyOptions, OwnerMapsAreOneToOneAndNeedTheKernelsChecks) {
-  const Options o = Parse({"--map-owner=1000:2000", "--map-owner=root:3000", "-o",
-                           "map_group=1000:2000"});
+  const Options o =
+      Parse({"--map-owner=1000:2000", "--map-owner=root:3000", "-o", "map_group=1000:2000"});
   EXPECT_EQ(o.map_users, (std::vector<modules::IdMap>{{1000, 2000}, {0, 3000}}));
   EXPECT_EQ(o.map_groups, (std::vector<modules::IdMap>{{1000, 2000}}));
   EXPECT_EQ(o.modules, std::vector<std::string>{"map-owner"}) << "one module for both";
@@ -572,7 +593,8 @@ TEST(PolicyOptions, ReadOnlyPathsAreNormalisedAndMustNameSomethingBelowSource) {
   EXPECT_EQ(o.read_only_paths, (std::vector<std::string>{"a/b", "c"}));
   EXPECT_EQ(o.modules, (std::vector<std::string>{"read-only", "hide"})) << "command-line order";
   EXPECT_EQ(ParseError({"--read-only=/"}), "--read-only names SOURCE itself, got '/'");
-  EXPECT_EQ(ParseError({"--read-only=."}), "--read-only must not have '.' or '..' components, got '.'");
+  EXPECT_EQ(ParseError({"--read-only=."}),
+            "--read-only must not have '.' or '..' components, got '.'");
   EXPECT_EQ(ParseError({"-o", "read_only=a/../b"}),
             "-o read_only must not have '.' or '..' components, got 'a/../b'");
 }
