@@ -49,6 +49,7 @@
 #include "ptfs/module.h"
 #include "session/device_backing.h"
 #include "session/device_notifier.h"
+#include "session/init_during_mount.h"
 #include "session/memory_releaser.h"
 #include "session/restart_state.h"
 #include "session/server.h"
@@ -315,6 +316,7 @@ bool CreateRings(int dev_fd, Plan* plan, std::unique_ptr<transport::UringTranspo
   ucfg.dev_fd = dev_fd;
   ucfg.queues = transport::PossibleCpus();
   ucfg.entries_per_queue = kUringEntriesPerQueue;
+  ucfg.poll_us = plan->poll_us;
   ucfg.payload_size = session::kMaxWriteSupported;  // >= the kernel's max payload
   auto created = transport::UringTransport::Create(ucfg);
   if (created.ok()) {
@@ -486,6 +488,9 @@ StatusReport MakeStatus(const StatusSources& in) {
     r.Text("init_flags", proto::DescribeInitFlags(init.flags));
     r.Number("max_write", init.max_write);
     r.Number("request_timeout", init.out.request_timeout);
+    r.Text("init", in.plan.init_during_mount
+                       ? "answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT)"
+                       : "answered after mount(2)");
   } else {
     r.Text("protocol", "INIT not yet answered");
   }
@@ -597,6 +602,15 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     (void)transport::Unmount(o.mountpoint, mounted.method);
     return 1;
   }
+  if (plan.init_during_mount && uring == nullptr &&
+      (plan.init_during_mount->flags & abi::FUSE_OVER_IO_URING) != 0) {
+    // INIT told the kernel requests come over io_uring: without the rings
+    // every request would wait for ever.
+    LOG_ERROR("INIT (answered during mount(2)) chose io_uring, whose queues could not be "
+              "created; unmounting (--transport=dev or --sync-init=off avoid this)");
+    (void)transport::Unmount(o.mountpoint, mounted.method);
+    return 1;
+  }
   // Policy modules in front of the mirror, in command-line order; without
   // any the session serves the mirror directly.
   std::unique_ptr<ModuleChain> chain = MakeModuleChain(o, fs, audit);
@@ -677,6 +691,9 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
           "read stay unanswered",
           strerror(e.value()));
     }
+  }
+  if (plan.init_during_mount) {
+    session.AdoptInitAnsweredDuringMount(*plan.init_during_mount);
   }
   auto channel = std::make_unique<transport::FdChannel>(mounted.device.Release(), true);
   session::Server server(&session, &control, std::move(channel), plan.threads, plan.transport);
@@ -981,9 +998,39 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
              PTFS_GIT_REVISION, o.mountpoint.c_str());
     return Supervised(o, plan, fs->get(), mounted, signals, -1, audit.get(), log_where, take_over);
   }
+  // INIT during mount(2) (Linux 6.18, mount(2) as root): answered on a
+  // thread of the mount while mount(2) waits for it. /dev/fuse is open by
+  // then, so the fuse module is loaded and the transport can be decided
+  // first: INIT asks for io_uring only if the rings will be used. (Not with
+  // --restartable: its servers record INIT themselves.)
+  bool transport_resolved = false;
+  transport::InitAnswerer answer_init;
+  if (o.sync_init && !o.restartable) {
+    answer_init = [&](int dev_fd, const std::atomic<bool>& stop) {
+      ResolveTransport(o.transport,
+                       o.transport == Options::Transport::kDev ? transport::UringSupport{}
+                                                               : transport::ProbeUringSupport(),
+                       &plan);
+      transport_resolved = true;
+      // (A transport error is reported after mount(2): INIT is answered
+      // regardless, or mount(2) would wait for ever.)
+      proto::InitConfig config = plan.session.init;
+      if (plan.want_uring) config.wanted_flags |= abi::FUSE_OVER_IO_URING;
+      transport::FdChannel channel(dev_fd, /*owned=*/false);
+      auto outcome = session::AnswerInitDuringMount(channel, config, stop);
+      if (!outcome.ok()) return false;
+      plan.init_during_mount = *outcome;
+      return true;
+    };
+  }
+  const size_t logged = plan.log.size();
   std::string why;
-  auto mounted = transport::Mount(plan.mount, &why);
-  if (!mounted.ok()) Die(why);
+  auto mounted = transport::Mount(plan.mount, &why, answer_init);
+  if (!mounted.ok()) {
+    if (!plan.transport_error.empty()) Die(plan.transport_error);
+    Die(why);
+  }
+  if (!mounted->init_during_mount) plan.init_during_mount.reset();
   if (o.mount.auto_unmount) {
     if (Errno e = transport::StartUnmountGuard(&*mounted)) {
       LOG_WARN(
@@ -995,11 +1042,12 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
   // The transport is decided before INIT (which asks for FUSE_OVER_IO_URING
   // only when the rings can be used), and probed after the mount, which has
   // loaded the fuse module and with it /sys/module/fuse/parameters.
-  const size_t logged = plan.log.size();
-  ResolveTransport(o.transport,
-                   o.transport == Options::Transport::kDev ? transport::UringSupport{}
-                                                           : transport::ProbeUringSupport(),
-                   &plan);
+  if (!transport_resolved) {
+    ResolveTransport(o.transport,
+                     o.transport == Options::Transport::kDev ? transport::UringSupport{}
+                                                             : transport::ProbeUringSupport(),
+                     &plan);
+  }
   for (size_t i = logged; i < plan.log.size(); ++i) {
     if (log::Enabled(plan.log[i].level))
       log::Write(plan.log[i].level, "%s", plan.log[i].text.c_str());

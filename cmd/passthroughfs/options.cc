@@ -249,6 +249,16 @@ constexpr OptionSpec kOptions[] = {
      "/dev/fuse unless --transport=uring. Default 0: none (the system-wide "
      "/proc/sys/fs/fuse/default_request_timeout still applies)",
      [](Options& o, const OptionValue& v) { o.request_timeout = v.Int(0, 65535); }},
+    {"poll-us", 0, "poll_us", "N",
+     "with io_uring: after its last request a queue's thread keeps reaping its ring N "
+     "microseconds before it sleeps (0-1000; default 0: sleeps at once; docs/transport.md "
+     "has what polling measured here)",
+     [](Options& o, const OptionValue& v) { o.poll_us = v.Int(0, 1000); }},
+    {"sync-init", 0, "sync_init", "auto|off",
+     "answer INIT during mount(2) where the kernel offers it (Linux 6.18, mounting as root, "
+     "not with --restartable): the mount is complete when mount(2) returns, and a refused INIT "
+     "fails the mount instead of leaving a dead one (default auto; off: INIT after mount(2))",
+     [](Options& o, const OptionValue& v) { o.sync_init = v.Choice({"auto", "off"}) == 0; }},
     {"transport", 0, "transport", "dev|uring|auto",
      "how requests reach the daemon: reads of /dev/fuse (dev), FUSE over io_uring with one ring "
      "queue per CPU (uring: Linux 6.14+ with /sys/module/fuse/parameters/enable_uring = Y, else "

@@ -118,6 +118,7 @@ Plan Resolve(const Options& o, const HostFacts& facts) {
   plan.session.init.max_write = session::kMaxWriteSupported;
   plan.session.init.max_stack_depth = static_cast<uint32_t>(o.max_stack_depth);
   plan.session.init.request_timeout = static_cast<uint16_t>(o.request_timeout);
+  plan.poll_us = o.poll_us;
   return plan;
 }
 

@@ -5,11 +5,13 @@
 
 #include <sys/resource.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cmd/passthroughfs/options.h"
 #include "mirror/mirror_fs.h"
+#include "proto/init.h"
 #include "session/server.h"
 #include "session/session.h"
 #include "transport/mount.h"
@@ -41,10 +43,14 @@ struct Plan {
   int threads = 2;
   // Set by ResolveTransport once the mount has loaded the fuse module:
   bool want_uring = false;           // create the rings
+  int poll_us = 0;                   // UringConfig::poll_us
   session::TransportPlan transport;  // why, required (uring: set by Run)
   std::string transport_error;       // non-empty: unmount and fail with it
   // To log before the mount, in order.
   std::vector<LogLine> log;
+  // INIT as answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT); the session
+  // adopts it. Empty: INIT comes to the server after the mount.
+  std::optional<proto::InitOutcome> init_during_mount;
 };
 
 Plan Resolve(const Options& options, const HostFacts& facts);

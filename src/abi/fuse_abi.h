@@ -654,6 +654,9 @@ inline constexpr uint32_t kDevIocMagic = 229;
 inline constexpr unsigned long FUSE_DEV_IOC_CLONE = 0x8004e500UL;
 inline constexpr unsigned long FUSE_DEV_IOC_BACKING_OPEN = 0x4010e501UL;
 inline constexpr unsigned long FUSE_DEV_IOC_BACKING_CLOSE = 0x4004e502UL;
+// _IO(229, 3), Linux 6.18: INIT is sent during mount(2), which waits for its
+// answer. Issued on the /dev/fuse fd before mounting; ENOTTY before 6.18.
+inline constexpr unsigned long FUSE_DEV_IOC_SYNC_INIT = 0xe503UL;
 
 // FUSE over io_uring (protocol 7.42, Linux 6.14+; FUSE_OVER_IO_URING at INIT).
 // Each ring entry registers two buffers: a header buffer laid out as

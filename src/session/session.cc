@@ -124,10 +124,16 @@ void Session::HandleInit(const proto::Request& req, Reply reply) {
   reply.SendStruct(outcome.out, outcome.out_size);
 }
 
-void Session::Adopt(const proto::InitOutcome& outcome) {
-  LOG_INFO("taking over the connection: protocol 7.%u, %s", outcome.kernel_minor,
+void Session::Adopt(const proto::InitOutcome& outcome, const char* how) {
+  LOG_INFO("%s: protocol 7.%u, %s", how, outcome.kernel_minor,
            proto::DescribeInitFlags(outcome.flags).c_str());
   Begin(outcome);
+}
+
+void Session::AdoptInitAnsweredDuringMount(const proto::InitOutcome& outcome) {
+  request_counts_[FUSE_INIT].fetch_add(1, std::memory_order_relaxed);
+  if (options_.debug) LOG_DEBUG("<- INIT (answered during mount(2))");
+  Adopt(outcome, "INIT was answered during mount(2)");
 }
 
 void Session::Begin(const proto::InitOutcome& outcome) {

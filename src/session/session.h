@@ -94,10 +94,16 @@ class Session {
   void AbandonParked() { lock_waiters_.Abandon(); }
   size_t parked_locks() const { return lock_waiters_.parked(); }
 
-  // Restart: takes over a connection whose INIT another process answered
-  // with `outcome` (kept in the restart state). Instead of waiting for an
-  // INIT; before any request is handled.
-  void Adopt(const proto::InitOutcome& outcome);
+  // Takes over a connection whose INIT was answered elsewhere with
+  // `outcome`: by another process (restart; kept in the restart state), or
+  // during mount(2) (init_during_mount.h). Instead of waiting for an INIT;
+  // before any request is handled. `how` goes to the log.
+  void Adopt(const proto::InitOutcome& outcome,
+             const char* how = "taking over the connection");
+  // INIT answered during mount(2) by this process (init_during_mount.h):
+  // taken over as Adopt does, and counted (and logged under --debug) as the
+  // request it was.
+  void AdoptInitAnsweredDuringMount(const proto::InitOutcome& outcome);
 
   bool initialized() const { return initialized_.load(std::memory_order_acquire); }
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }

@@ -125,4 +125,12 @@ Errno IoUring::Submit(bool wait) {
   return Errno::Ok();
 }
 
+Errno IoUring::Poll() {
+  std::atomic_ref<unsigned>(*sq_tail_).store(sqe_tail_, std::memory_order_release);
+  const unsigned pending =
+      sqe_tail_ - std::atomic_ref<unsigned>(*sq_head_).load(std::memory_order_acquire);
+  if (SysEnter(fd_, pending, 0, IORING_ENTER_GETEVENTS) < 0) return Errno::Last();
+  return Errno::Ok();
+}
+
 }  // namespace ptfs::sys

@@ -36,6 +36,9 @@ class IoUring {
   // Submits every SQE taken so far and, with wait, blocks until at least one
   // completion is available. EINTR is returned to the caller.
   Errno Submit(bool wait);
+  // Submits every SQE taken so far and runs the ring's pending task work
+  // (which posts completions under DEFER_TASKRUN), without waiting.
+  Errno Poll();
   // Calls fn(const io_uring_cqe&) for every available completion, then
   // releases them to the kernel. Returns how many there were.
   template <typename Fn>

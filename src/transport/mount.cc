@@ -1,7 +1,10 @@
 #include "transport/mount.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,9 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <vector>
+
+#include "abi/fuse_abi.h"
 
 extern char** environ;
 
@@ -31,7 +38,47 @@ std::string MountData(const MountRequest& r, int fd, mode_t rootmode) {
   return d;
 }
 
-Result<Mounted> MountSyscall(const MountRequest& r, mode_t rootmode, std::string* why) {
+// Interrupts the INIT answerer's read when mount(2) failed before INIT.
+int InitInterruptSignal() { return SIGRTMIN + 2; }
+void IgnoreSignal(int) {}
+
+// Runs `answer_init` on its own thread while `mount` runs on this one.
+// Returns mount's result; `*answered`: INIT was answered and accepted.
+template <typename MountCall>
+int MountWhileAnsweringInit(int fd, const InitAnswerer& answer_init, MountCall mount,
+                            bool* answered) {
+  struct sigaction sa{};
+  sa.sa_handler = IgnoreSignal;  // no SA_RESTART: the read returns EINTR
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(InitInterruptSignal(), &sa, nullptr);
+  std::atomic<bool> stop{false}, done{false}, accepted{false};
+  std::thread answerer([&] {
+    sigset_t mine;
+    sigemptyset(&mine);
+    sigaddset(&mine, InitInterruptSignal());
+    ::pthread_sigmask(SIG_UNBLOCK, &mine, nullptr);
+    accepted = answer_init(fd, stop);
+    done = true;
+  });
+  const int rc = mount();
+  const int saved = errno;
+  if (rc < 0) {
+    // mount(2) failed; if it did so before sending INIT, the answerer is
+    // still waiting for it.
+    stop = true;
+    while (!done) {
+      ::pthread_kill(answerer.native_handle(), InitInterruptSignal());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  answerer.join();
+  *answered = rc == 0 && accepted;
+  errno = saved;
+  return rc;
+}
+
+Result<Mounted> MountSyscall(const MountRequest& r, mode_t rootmode, std::string* why,
+                             const InitAnswerer& answer_init) {
   int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     Errno e = Errno::Last();
@@ -42,12 +89,23 @@ Result<Mounted> MountSyscall(const MountRequest& r, mode_t rootmode, std::string
   const std::string type = r.subtype.empty() ? "fuse" : "fuse." + r.subtype;
   const std::string data = MountData(r, fd, rootmode);
   unsigned long flags = r.flags | (r.read_only ? MS_RDONLY : 0);
-  if (::mount(r.fsname.c_str(), r.mountpoint.c_str(), type.c_str(), flags, data.c_str()) < 0) {
+  auto mount = [&] {
+    return ::mount(r.fsname.c_str(), r.mountpoint.c_str(), type.c_str(), flags, data.c_str());
+  };
+  // ENOTTY before Linux 6.18: INIT comes after mount(2), to the server.
+  const bool sync_init =
+      answer_init != nullptr && ::ioctl(fd, abi::FUSE_DEV_IOC_SYNC_INIT) == 0;
+  bool answered = false;
+  const int rc = sync_init ? MountWhileAnsweringInit(fd, answer_init, mount, &answered) : mount();
+  if (rc < 0) {
     Errno e = Errno::Last();
     *why = "mount(2) on " + r.mountpoint + " failed: " + strerror(e.value());
+    if (sync_init) *why += " (INIT, answered during mount(2), was refused or failed)";
     return e;
   }
-  return Mounted{std::move(dev), MountMethod::kSyscall};
+  Mounted m{std::move(dev), MountMethod::kSyscall};
+  m.init_during_mount = answered;
+  return m;
 }
 
 // Receives one fd sent with SCM_RIGHTS.
@@ -170,7 +228,8 @@ Result<Mounted> MountFusermount(const MountRequest& r, std::string* why) {
 
 }  // namespace
 
-Result<Mounted> Mount(const MountRequest& request, std::string* why) {
+Result<Mounted> Mount(const MountRequest& request, std::string* why,
+                      const InitAnswerer& answer_init) {
   // AT_STATX_FORCE_SYNC: the attributes of a dead FUSE mount (its daemon
   // killed) may still be cached, and a plain stat() would succeed from the
   // cache and let a second mount stack on top; forced, it asks the dead
@@ -194,8 +253,9 @@ Result<Mounted> Mount(const MountRequest& request, std::string* why) {
     *why = "mountpoint " + request.mountpoint + " is not a directory";
     return Errno(ENOTDIR);
   }
-  Result<Mounted> mounted = ::geteuid() == 0 ? MountSyscall(request, stx.stx_mode, why)
-                                              : MountFusermount(request, why);
+  Result<Mounted> mounted = ::geteuid() == 0
+                                ? MountSyscall(request, stx.stx_mode, why, answer_init)
+                                : MountFusermount(request, why);
   if (mounted.ok()) {
     mounted->info = sys::FindMount(sys::ReadMountInfo(), sys::MountPointPath(request.mountpoint));
   }

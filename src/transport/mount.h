@@ -3,6 +3,8 @@
 // setuid helper fusermount3, which passes the device fd back over a socket.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -43,10 +45,24 @@ struct Mounted {
   // With -o auto_unmount: the write end of the unmount guard's pipe
   // (unmount_guard.h), held for as long as the mount is served.
   sys::UniqueFd unmount_guard;
+  // INIT was answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT): the mount
+  // was complete when mount(2) returned.
+  bool init_during_mount = false;
 };
 
+// Answers INIT during mount(2) (FUSE_DEV_IOC_SYNC_INIT, Linux 6.18), on a
+// thread of its own while mount(2) waits: reads INIT from `dev_fd`, answers
+// it, and returns whether it accepted it. `stop` is set (and the thread
+// signalled, so a blocked read returns EINTR) when mount(2) failed without
+// sending INIT: it must then return false.
+using InitAnswerer = std::function<bool(int dev_fd, const std::atomic<bool>& stop)>;
+
 // Mounts; on failure returns the errno and fills `why` with a one-line reason.
-Result<Mounted> Mount(const MountRequest& request, std::string* why);
+// With `answer_init`, where the kernel offers it and mount(2) is used (root),
+// INIT is answered during mount(2) (Mounted::init_during_mount); otherwise
+// it comes later, to the server, as before.
+Result<Mounted> Mount(const MountRequest& request, std::string* why,
+                      const InitAnswerer& answer_init = nullptr);
 // Changes the flags of the FUSE mount at request.mountpoint (ro/rw, nosuid,
 // nodev, noexec, sync, dirsync, lazytime) with mount(2) MS_REMOUNT, which the
 // kernel applies without asking the daemon; the daemon keeps serving. The

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -443,13 +444,26 @@ void UringQueue::Run(const UringHandler& handler) {
     if (!AddEntry()) break;
   }
   ArmEventfd();
+  const auto poll_window = std::chrono::microseconds(config_.poll_us);
   for (;;) {
     Errno e = ring_->Submit(/*wait=*/true);
     if (e && e.value() != EINTR && e.value() != EAGAIN && e.value() != EBUSY) {
       LOG_ERROR("queue %d: io_uring_enter failed: %s", qid_, strerror(e.value()));
       break;
     }
-    ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    unsigned handled =
+        ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    // --poll-us: stay awake for the next request a while (replies are
+    // submitted by each Poll) before sleeping in Submit(wait) again.
+    if (poll_window.count() > 0 && handled > 0 && !ended_) {
+      auto until = std::chrono::steady_clock::now() + poll_window;
+      while (std::chrono::steady_clock::now() < until && !ended_) {
+        if (ring_->Poll()) break;
+        handled = ring_->DrainCompletions(
+            [&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+        if (handled > 0) until = std::chrono::steady_clock::now() + poll_window;
+      }
+    }
     // Done when nothing is left in the kernel and either the connection ended
     // (replies still held elsewhere then fail with ENOTCONN) or no entry is
     // left at all (every registration failed: the kernel went back to

@@ -22,6 +22,42 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// `passthroughfs status MOUNTPOINT`, as text.
+std::string StatusReport(const std::string& mountpoint) {
+  std::string report;
+  if (FILE* p = popen((std::string(PTFS_DAEMON) + " status " + mountpoint).c_str(), "r")) {
+    char line[512];
+    while (fgets(line, sizeof line, p) != nullptr) report += line;
+    pclose(p);
+  }
+  return report;
+}
+
+// FUSE_DEV_IOC_SYNC_INIT (Linux 6.18): INIT is answered while mount(2)
+// waits, so the mount is complete when mount(2) returns (the harness mounts
+// as root, through mount(2)); --sync-init=off keeps the old order.
+class SyncInit : public MountTestBase {};
+class SyncInitOff : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--sync-init=off"}; }
+};
+
+TEST_F(SyncInit, InitIsAnsweredDuringMount) {
+  const std::string report = StatusReport(mnt());
+  EXPECT_NE(report.find("\ninit: answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT)\n"),
+            std::string::npos)
+      << report;
+  ASSERT_TRUE(WriteFile(Mnt("f"), "served"));
+  EXPECT_EQ(ReadFileOrError(Src("f")), "served");
+  EXPECT_EQ(daemon().Stats()["opcode_INIT"], 1) << "counted once, as the request it was";
+}
+
+TEST_F(SyncInitOff, InitIsAnsweredAfterMount) {
+  const std::string report = StatusReport(mnt());
+  EXPECT_NE(report.find("\ninit: answered after mount(2)\n"), std::string::npos) << report;
+  EXPECT_EQ(daemon().Stats()["opcode_INIT"], 1) << "the server answered INIT itself";
+}
+
 // -o request_timeout=1: a daemon that stops answering (here SIGSTOP) makes
 // the kernel abort the connection after 1 s, checked every 15 s, instead of
 // leaving its callers hanging for ever.
@@ -32,12 +68,7 @@ class RequestTimeout : public MountTestBase {
 
 TEST_F(RequestTimeout, AHungDaemonFailsItsCallersInsteadOfHangingThem) {
   // Negotiated at INIT (Linux 6.14+): the status report says what is in force.
-  std::string report;
-  if (FILE* p = popen((std::string(PTFS_DAEMON) + " status " + mnt()).c_str(), "r")) {
-    char line[512];
-    while (fgets(line, sizeof line, p) != nullptr) report += line;
-    pclose(p);
-  }
+  const std::string report = StatusReport(mnt());
   ASSERT_NE(report.find("\nrequest_timeout: 1\n"), std::string::npos) << report;
   ASSERT_NE(report.find("REQUEST_TIMEOUT"), std::string::npos) << report;
   const pid_t daemon_pid = daemon().pid();

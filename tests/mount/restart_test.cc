@@ -324,7 +324,12 @@ class Restartable : public MountTestBase {
     writer = sys::UniqueFd();
     reader = sys::UniqueFd();
     cwd = sys::UniqueFd();
-    stats = daemon().Stats();
+    // close(2) sends RELEASE without waiting for it: give it a moment.
+    for (int i = 0; i < 100; ++i) {
+      stats = daemon().Stats();
+      if (stats["open_files"] == 0 && stats["backing_open_now"] == stats["backing_idle_now"]) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     EXPECT_EQ(stats["backing_open_now"], stats["backing_idle_now"]);
     EXPECT_EQ(stats["open_files"], 0);
 

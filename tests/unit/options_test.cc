@@ -64,6 +64,8 @@ const std::map<std::string, Sample>& Samples() {
       {"readdirplus", {"all", "all"}},
       {"max_stack_depth", {"2", "2"}},
       {"request_timeout", {"30", "30"}},
+      {"sync_init", {"off", "off"}},
+      {"poll_us", {"50", "50"}},
       {"transport", {"dev", "dev"}},
       {"stats_file", {"/tmp/stats", "/tmp/stats"}},
       {"state_dir", {"/var/lib/ptfs-test", "/var/lib/ptfs-test"}},
