@@ -100,7 +100,7 @@ Result<Mounted> MountSyscall(const MountRequest& r, mode_t rootmode, std::string
   if (rc < 0) {
     Errno e = Errno::Last();
     *why = "mount(2) on " + r.mountpoint + " failed: " + strerror(e.value());
-    if (sync_init) *why += " (INIT, answered during mount(2), was refused or failed)";
+    if (sync_init) *why += " (INIT was to be answered during mount(2); see the log)";
     return e;
   }
   Mounted m{std::move(dev), MountMethod::kSyscall};
