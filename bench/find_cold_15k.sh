@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Cold find over a 15,031-entry tree (the size of the independent run quoted
+# in issue 22): native, ptfs and bindfs alternating, a fresh mount and
+# drop_caches before each; ptfs's requests from `passthroughfs status`.
+# Root only.  bench/find_cold_15k.sh tmpfs|ext4
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/scripts/build.sh" passthroughfs bench/metabench >/dev/null
+d=$here/build/passthroughfs; mb=$here/build/bench/metabench
+fs=$1  # tmpfs or ext4
+base=$(mktemp -d /var/tmp/ptfs-f15.XXXXXX); mkdir $base/src $base/mnt
+[ $fs = tmpfs ] && mount -t tmpfs tmpfs $base/src
+trap 'umount -l $base/mnt 2>/dev/null || true; [ '$fs' = tmpfs ] && umount $base/src; rm -rf $base' EXIT
+$mb mktree $base/src/tree 30 25 19 >/dev/null   # 1+30+750+14250 = 15031 entries
+t() { local s=$(date +%s%N); find "$1" > /dev/null; echo $(( ($(date +%s%N)-s)/1000 )); }
+for r in 1 2 3; do
+  sync; echo 3 > /proc/sys/vm/drop_caches; n=$(t $base/src/tree)
+  $d $base/src $base/mnt >/dev/null 2>&1; echo 3 > /proc/sys/vm/drop_caches; p=$(t $base/mnt/tree)
+  req=$($d status $base/mnt | awk '/^opcode_(LOOKUP|READDIR|READDIRPLUS|OPENDIR|GETATTR):/ && $2>0 {printf "%s=%s ", substr($1,8), $2}')
+  umount $base/mnt
+  bindfs $base/src $base/mnt; echo 3 > /proc/sys/vm/drop_caches; b=$(t $base/mnt/tree); umount $base/mnt
+  echo "round $r: native $n us, ptfs $p us ($req), bindfs $b us"
+done
