@@ -488,9 +488,8 @@ StatusReport MakeStatus(const StatusSources& in) {
     r.Text("init_flags", proto::DescribeInitFlags(init.flags));
     r.Number("max_write", init.max_write);
     r.Number("request_timeout", init.out.request_timeout);
-    r.Text("init", in.plan.init_during_mount
-                       ? "answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT)"
-                       : "answered after mount(2)");
+    r.Text("init", in.plan.init_during_mount ? "answered during mount(2) (FUSE_DEV_IOC_SYNC_INIT)"
+                                             : "answered after mount(2)");
   } else {
     r.Text("protocol", "INIT not yet answered");
   }
@@ -606,8 +605,9 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
       (plan.init_during_mount->flags & abi::FUSE_OVER_IO_URING) != 0) {
     // INIT told the kernel requests come over io_uring: without the rings
     // every request would wait for ever.
-    LOG_ERROR("INIT (answered during mount(2)) chose io_uring, whose queues could not be "
-              "created; unmounting (--transport=dev or --sync-init=off avoid this)");
+    LOG_ERROR(
+        "INIT (answered during mount(2)) chose io_uring, whose queues could not be "
+        "created; unmounting (--transport=dev or --sync-init=off avoid this)");
     (void)transport::Unmount(o.mountpoint, mounted.method);
     return 1;
   }
@@ -1003,15 +1003,22 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
   // then, so the fuse module is loaded and the transport can be decided
   // first: INIT asks for io_uring only if the rings will be used. (Not with
   // --restartable: its servers record INIT themselves.)
+  // The transport is decided once the fuse module is loaded (it holds
+  // /sys/module/fuse/parameters): before INIT during mount(2), else after
+  // the mount, before INIT reaches the server.
   bool transport_resolved = false;
+  auto resolve_transport = [&] {
+    if (transport_resolved) return;
+    ResolveTransport(o.transport,
+                     o.transport == Options::Transport::kDev ? transport::UringSupport{}
+                                                             : transport::ProbeUringSupport(),
+                     &plan);
+    transport_resolved = true;
+  };
   transport::InitAnswerer answer_init;
   if (o.sync_init && !o.restartable) {
     answer_init = [&](int dev_fd, const std::atomic<bool>& stop) {
-      ResolveTransport(o.transport,
-                       o.transport == Options::Transport::kDev ? transport::UringSupport{}
-                                                               : transport::ProbeUringSupport(),
-                       &plan);
-      transport_resolved = true;
+      resolve_transport();
       // (A transport error is reported after mount(2): INIT is answered
       // regardless, or mount(2) would wait for ever.)
       proto::InitConfig config = plan.session.init;
@@ -1039,15 +1046,7 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
           strerror(e.value()));
     }
   }
-  // The transport is decided before INIT (which asks for FUSE_OVER_IO_URING
-  // only when the rings can be used), and probed after the mount, which has
-  // loaded the fuse module and with it /sys/module/fuse/parameters.
-  if (!transport_resolved) {
-    ResolveTransport(o.transport,
-                     o.transport == Options::Transport::kDev ? transport::UringSupport{}
-                                                             : transport::ProbeUringSupport(),
-                     &plan);
-  }
+  resolve_transport();
   for (size_t i = logged; i < plan.log.size(); ++i) {
     if (log::Enabled(plan.log[i].level))
       log::Write(plan.log[i].level, "%s", plan.log[i].text.c_str());

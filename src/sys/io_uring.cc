@@ -50,8 +50,8 @@ Result<std::unique_ptr<IoUring>> IoUring::Create(unsigned entries, unsigned cq_e
   if (single_mmap) {
     r->sq_ring_size_ = r->cq_ring_size_ = std::max(r->sq_ring_size_, r->cq_ring_size_);
   }
-  r->sq_ring_ = ::mmap(nullptr, r->sq_ring_size_, PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_POPULATE, r->fd_, IORING_OFF_SQ_RING);
+  r->sq_ring_ = ::mmap(nullptr, r->sq_ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                       r->fd_, IORING_OFF_SQ_RING);
   if (r->sq_ring_ == MAP_FAILED) {
     r->sq_ring_ = nullptr;
     return Errno::Last();
@@ -98,8 +98,7 @@ struct io_uring_sqe* IoUring::GetSqe() {
   const unsigned head = std::atomic_ref<unsigned>(*sq_head_).load(std::memory_order_acquire);
   if (sqe_tail_ - head >= sq_entries_) return nullptr;
   const unsigned index = sqe_tail_ & sq_mask_;
-  auto* sqe = reinterpret_cast<struct io_uring_sqe*>(static_cast<char*>(sqes_) +
-                                                     index * sqe_size_);
+  auto* sqe = reinterpret_cast<struct io_uring_sqe*>(static_cast<char*>(sqes_) + index * sqe_size_);
   std::memset(sqe, 0, sqe_size_);
   sq_array_[index] = index;
   ++sqe_tail_;
@@ -113,12 +112,15 @@ Errno IoUring::EnableForThisThread() {
   return Errno::Ok();
 }
 
-Errno IoUring::Submit(bool wait) {
+unsigned IoUring::PublishSqes() {
   std::atomic_ref<unsigned>(*sq_tail_).store(sqe_tail_, std::memory_order_release);
   // Everything between the kernel's head and our tail, including SQEs an
   // earlier call left unconsumed.
-  const unsigned pending =
-      sqe_tail_ - std::atomic_ref<unsigned>(*sq_head_).load(std::memory_order_acquire);
+  return sqe_tail_ - std::atomic_ref<unsigned>(*sq_head_).load(std::memory_order_acquire);
+}
+
+Errno IoUring::Submit(bool wait) {
+  const unsigned pending = PublishSqes();
   if (pending == 0 && !wait) return Errno::Ok();
   const int rc = SysEnter(fd_, pending, wait ? 1 : 0, wait ? IORING_ENTER_GETEVENTS : 0);
   if (rc < 0) return Errno::Last();
@@ -126,10 +128,7 @@ Errno IoUring::Submit(bool wait) {
 }
 
 Errno IoUring::Poll() {
-  std::atomic_ref<unsigned>(*sq_tail_).store(sqe_tail_, std::memory_order_release);
-  const unsigned pending =
-      sqe_tail_ - std::atomic_ref<unsigned>(*sq_head_).load(std::memory_order_acquire);
-  if (SysEnter(fd_, pending, 0, IORING_ENTER_GETEVENTS) < 0) return Errno::Last();
+  if (SysEnter(fd_, PublishSqes(), 0, IORING_ENTER_GETEVENTS) < 0) return Errno::Last();
   return Errno::Ok();
 }
 

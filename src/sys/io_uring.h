@@ -60,6 +60,9 @@ class IoUring {
   unsigned cq_entries() const { return cq_entries_; }
 
  private:
+  // Hands the SQEs taken so far to the kernel's view of the queue; returns
+  // how many it has not consumed yet.
+  unsigned PublishSqes();
   IoUring() = default;
   int fd_ = -1;
   uint32_t flags_ = 0;

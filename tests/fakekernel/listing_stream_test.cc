@@ -74,15 +74,34 @@ std::vector<int> StreamFdsOn(const std::string& dir) {
   return fds;
 }
 
-TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBack) {
-  FakeKernel k;
-  for (const char* name : {"a", "b", "c"}) {
-    ASSERT_EQ(k.Create(kRootId, name, O_WRONLY | O_CREAT).error(), 0);
+// SOURCE's root holds a, b and c; each test lists it through handles of
+// its own and ends by releasing them.
+class FakeKernelListingStream : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"a", "b", "c"}) {
+      ASSERT_EQ(k.Create(kRootId, name, O_WRONLY | O_CREAT).error(), 0);
+    }
   }
+  // OPENDIR of the root: a fresh stream.
+  void OpenRoot(uint64_t* fh) {
+    KernelReply opened = k.OpenDir(kRootId);
+    ASSERT_EQ(opened.error(), 0);
+    *fh = opened.As<fuse_open_out>().fh;
+  }
+  void ReleaseAndShutDown(std::initializer_list<uint64_t> fhs) {
+    for (uint64_t fh : fhs) EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
+    k.ForgetAll();
+    EXPECT_TRUE(k.Shutdown().ok());
+  }
+
+  FakeKernel k;
   const std::vector<std::string> want = {".", "..", "a", "b", "c"};
-  KernelReply opened = k.OpenDir(kRootId);
-  ASSERT_EQ(opened.error(), 0);
-  const uint64_t fh = opened.As<fuse_open_out>().fh;
+};
+
+TEST_F(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBack) {
+  uint64_t fh = 0;
+  ASSERT_NO_FATAL_FAILURE(OpenRoot(&fh));
   // A first listing makes the stream read its directory.
   EXPECT_EQ(ListAll(k, kRootId, fh), want);
   EXPECT_EQ(k.fs().listings().misplaced_streams.load(), 0u);
@@ -90,9 +109,8 @@ TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBac
   // Another open: a fresh stream, recorded at offset 0 with nothing read.
   // Its host position is then moved to the end behind the daemon's back.
   const std::vector<int> before = StreamFdsOn(k.source());
-  KernelReply again = k.OpenDir(kRootId);
-  ASSERT_EQ(again.error(), 0);
-  const uint64_t fh2 = again.As<fuse_open_out>().fh;
+  uint64_t fh2 = 0;
+  ASSERT_NO_FATAL_FAILURE(OpenRoot(&fh2));
   int stream = -1;
   for (int fd : StreamFdsOn(k.source())) {
     if (std::find(before.begin(), before.end(), fd) == before.end()) stream = fd;
@@ -106,10 +124,7 @@ TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBac
   EXPECT_EQ(ListAll(k, kRootId, fh2), want);
   EXPECT_EQ(k.fs().listings().misplaced_streams.load(), 1u);
   EXPECT_EQ(k.fs().listings().empty_starts.load(), 0u);
-  EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
-  EXPECT_EQ(k.Release(kRootId, fh2, FUSE_RELEASEDIR).error(), 0);
-  k.ForgetAll();
-  EXPECT_TRUE(k.Shutdown().ok());
+  ReleaseAndShutDown({fh, fh2});
 }
 
 // The cause of the CI failure above. The kernel's readdir cache continues
@@ -122,15 +137,9 @@ TEST(FakeKernelListingStream, ListingFromTheStartRewindsAStreamMovedBehindItsBac
 // stream before it lists from the start. On a filesystem without the bug
 // (tmpfs) this passes either way; the fake kernel's SOURCE is under /tmp,
 // ext4 on the machines this project runs on.
-TEST(FakeKernelListingStream, StreamFirstReadAtTheEndStillListsFromTheStart) {
-  FakeKernel k;
-  for (const char* name : {"a", "b", "c"}) {
-    ASSERT_EQ(k.Create(kRootId, name, O_WRONLY | O_CREAT).error(), 0);
-  }
-  const std::vector<std::string> want = {".", "..", "a", "b", "c"};
-  KernelReply opened = k.OpenDir(kRootId);
-  ASSERT_EQ(opened.error(), 0);
-  const uint64_t fh = opened.As<fuse_open_out>().fh;
+TEST_F(FakeKernelListingStream, StreamFirstReadAtTheEndStillListsFromTheStart) {
+  uint64_t fh = 0;
+  ASSERT_NO_FATAL_FAILURE(OpenRoot(&fh));
   // The offset after the last entry: what the kernel asks for next.
   uint64_t end = 0;
   KernelReply whole = k.ReadDir(FUSE_READDIR, kRootId, fh, 0, 64 * 1024);
@@ -139,9 +148,8 @@ TEST(FakeKernelListingStream, StreamFirstReadAtTheEndStillListsFromTheStart) {
   std::sort(names.begin(), names.end());
   ASSERT_EQ(names, want);
 
-  KernelReply fresh = k.OpenDir(kRootId);
-  ASSERT_EQ(fresh.error(), 0);
-  const uint64_t fh2 = fresh.As<fuse_open_out>().fh;
+  uint64_t fh2 = 0;
+  ASSERT_NO_FATAL_FAILURE(OpenRoot(&fh2));
   KernelReply at_end = k.ReadDir(FUSE_READDIR, kRootId, fh2, end, 4096);
   ASSERT_EQ(at_end.error(), 0);
   EXPECT_TRUE(at_end.payload.empty());
@@ -152,10 +160,7 @@ TEST(FakeKernelListingStream, StreamFirstReadAtTheEndStillListsFromTheStart) {
   // Reopened once: the next listing from the start is a plain rewind.
   EXPECT_EQ(ListAll(k, kRootId, fh2), want);
   EXPECT_EQ(k.fs().listings().reopened_streams.load(), 1u);
-  EXPECT_EQ(k.Release(kRootId, fh, FUSE_RELEASEDIR).error(), 0);
-  EXPECT_EQ(k.Release(kRootId, fh2, FUSE_RELEASEDIR).error(), 0);
-  k.ForgetAll();
-  EXPECT_TRUE(k.Shutdown().ok());
+  ReleaseAndShutDown({fh, fh2});
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -460,6 +461,17 @@ testing::AssertionResult Daemon::Stop() {
   return reaped;
 }
 
+bool Daemon::SetFdLimit(rlim_t soft, struct rlimit* was) const {
+  if (prlimit(pid_, RLIMIT_NOFILE, nullptr, was) != 0) return false;
+  struct rlimit low = *was;
+  low.rlim_cur = soft;
+  return prlimit(pid_, RLIMIT_NOFILE, &low, nullptr) == 0;
+}
+
+bool Daemon::SetFdLimit(const struct rlimit& limits) const {
+  return prlimit(pid_, RLIMIT_NOFILE, &limits, nullptr) == 0;
+}
+
 int Daemon::CountOpenFds() const {
   if (pid_ <= 0) return -1;
   DIR* d = opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
@@ -519,8 +531,8 @@ testing::AssertionResult Daemon::RingCarriedTheRequests() {
   if (st["transport_uring"] != 1 || ring == 0 || ring < dev) {
     return testing::AssertionFailure()
            << "the io_uring transport did not carry the requests: transport_uring="
-           << st["transport_uring"] << " requests_via_uring=" << ring
-           << " requests_via_dev=" << dev << " uring_entries=" << st["uring_entries"];
+           << st["transport_uring"] << " requests_via_uring=" << ring << " requests_via_dev=" << dev
+           << " uring_entries=" << st["uring_entries"];
   }
   return testing::AssertionSuccess();
 }

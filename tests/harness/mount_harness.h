@@ -21,6 +21,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -98,6 +99,10 @@ class Daemon {
   pid_t pid() const { return pid_; }
   // Number of open fds of the daemon process (-1 if unknown).
   int CountOpenFds() const;
+  // Sets the daemon's soft limit on open files to `soft`, keeping the old
+  // limits in `*was` for SetFdLimit(*was) to restore; false on failure.
+  bool SetFdLimit(rlim_t soft, struct rlimit* was) const;
+  bool SetFdLimit(const struct rlimit& limits) const;
   // The daemon's log so far.
   std::string Log() const;
   // The daemon's counters (SIGUSR1 rewrites the --stats-file that Start

@@ -119,10 +119,7 @@ TEST_F(Prune, AtTheFdLimitTheKernelForgetsUnusedInodes) {
   auto before = daemon().Stats();
   ASSERT_GE(before["inodes"], kFiles);
   struct rlimit was;
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, nullptr, &was), 0);
-  struct rlimit low = was;
-  low.rlim_cur = static_cast<rlim_t>(before["process_fds"] + 100);
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &low, nullptr), 0);
+  ASSERT_TRUE(daemon().SetFdLimit(static_cast<rlim_t>(before["process_fds"] + 100), &was));
   std::vector<int> held;
   for (int i = 0; i < kHeld; ++i) {
     const int fd = open(Mnt("d/f" + std::to_string(i)).c_str(), O_RDONLY);
@@ -141,7 +138,7 @@ TEST_F(Prune, AtTheFdLimitTheKernelForgetsUnusedInodes) {
     EXPECT_EQ(pread(fd, &c, 1, 0), 1) << "a held file broke";
   }
   for (int fd : held) close(fd);
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &was, nullptr), 0);
+  ASSERT_TRUE(daemon().SetFdLimit(was));
   EXPECT_GT(after["fds_shed"], 0);
   EXPECT_GT(after["prune_asked"], 0) << "the kernel was not asked to prune";
   EXPECT_GT(after["nodeids_forgotten"], before["nodeids_forgotten"])

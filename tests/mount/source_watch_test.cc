@@ -738,10 +738,7 @@ TEST_F(FdLimit, OpensAtTheLimitCloseCachedFdsInstead) {
   auto before = daemon().Stats();
   ASSERT_GE(before["process_fds"], kFiles) << "each looked-up inode has a cached fd";
   struct rlimit was;
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, nullptr, &was), 0);
-  struct rlimit low = was;
-  low.rlim_cur = static_cast<rlim_t>(before["process_fds"] + 100);
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &low, nullptr), 0);
+  ASSERT_TRUE(daemon().SetFdLimit(static_cast<rlim_t>(before["process_fds"] + 100), &was));
   std::vector<int> held;
   int failed = 0;
   for (int i = 0; i < kHeld; ++i) {
@@ -757,7 +754,7 @@ TEST_F(FdLimit, OpensAtTheLimitCloseCachedFdsInstead) {
     EXPECT_EQ(c, 'x');
   }
   for (int fd : held) close(fd);
-  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_NOFILE, &was, nullptr), 0);
+  ASSERT_TRUE(daemon().SetFdLimit(was));
   EXPECT_EQ(failed, 0);
   EXPECT_GT(daemon().Stats()["fds_shed"], 0);
 }
