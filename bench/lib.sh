@@ -1,7 +1,8 @@
 # Mounting and unmounting for the bench scripts (sourced): one way to start a
 # FUSE server, wait for its mount, stop it and clean up after a failure.
 #   bench_mount MOUNTPOINT COMMAND...  runs COMMAND (a server in the
-#       foreground, e.g. passthroughfs -f or bindfs -f) in the background,
+#       foreground, e.g. passthroughfs -f or bindfs -f) in the background
+#       in a session of its own,
 #       waits up to 10 s for MOUNTPOINT to be mounted; BENCH_PID is its pid
 #   bench_umount MOUNTPOINT            unmounts and waits for the server
 #   bench_cleanup                      lazily unmounts what is left (trap EXIT)
@@ -11,7 +12,10 @@ BENCH_PID=
 
 bench_mount() {
   local mnt=$1; shift
-  "$@" >/dev/null 2>&1 &
+  # A session of its own, as a deployed daemon has (its own scheduling
+  # autogroup: docs/transport.md); a background job of a script is not a
+  # group leader, so setsid runs COMMAND itself (-w: or waits for it).
+  setsid -w "$@" >/dev/null 2>&1 &
   BENCH_PID=$!
   bench_pids[$mnt]=$BENCH_PID
   local _

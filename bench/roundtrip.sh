@@ -37,7 +37,7 @@ for r in $(seq "$rounds"); do
   mounted ptfs "$daemon" -f "$base/src" "$base/mnt"
   mounted ptfs-dev "$daemon" -f --transport=dev "$base/src" "$base/mnt"
   mounted ptfs-lockskernel "$daemon" -f --locks=kernel "$base/src" "$base/mnt"
-  mounted ptfs-poll20 "$daemon" -f --poll-us=20 "$base/src" "$base/mnt"
+  mounted ptfs-nopoll "$daemon" -f --poll-us=0 "$base/src" "$base/mnt"
   mounted ptfs-poll100 "$daemon" -f --poll-us=100 "$base/src" "$base/mnt"
   mounted bindfs bindfs -f "$base/src" "$base/mnt"
 done

@@ -18,6 +18,7 @@ PTFS_VARIANTS = [
     ("ptfs-ptoff", ["--passthrough=off"]),
     ("ptfs-dev", ["--transport=dev"]),  # /dev/fuse instead of io_uring (docs/transport.md)
     ("ptfs-nowatch", ["--watch-source=off"]),  # 1 s timeouts, OPENDIR per listing
+    ("ptfs-nopoll", ["--poll-us=0"]),  # queue threads sleep at once after a request
     # A policy module in front: name globs and a path glob that match none of
     # the workloads' files, so every name operation is checked (issue 19).
     ("ptfs-hide", ["--hide=*.key", "--hide=secret*", "--hide=build/*/cache"]),
@@ -175,10 +176,15 @@ class Ptfs(System):
     def mount(self, env):
         self.stats = os.path.join(env.base, f"stats.{self.name}")
         self.logf = os.path.join(env.logs, f"{self.name}.log")
+        # In a session of its own, as a daemon started by mount(8), systemd
+        # or a shell is (and as bindfs and mergerfs put themselves): the
+        # scheduler then keeps it in another group than the workload
+        # (autogroup), which changes where callers are woken and costs a
+        # round trip 2-3x here (docs/transport.md). -f only keeps the pid.
         with open(self.logf, "a") as lf:
             self.proc = subprocess.Popen(
                 [self.daemon, "-f", f"--stats-file={self.stats}", *self.options, env.source, env.mnt],
-                stdout=lf, stderr=lf)
+                stdout=lf, stderr=lf, start_new_session=True)
         deadline = time.time() + 10
         while not is_mounted(env.mnt):
             if self.proc.poll() is not None:

@@ -90,6 +90,8 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("requests_via_uring", static_cast<long long>(server.uring_requests()));
   line("uring_entries", static_cast<long long>(uring != nullptr ? uring->entries() : 0));
   line("uring_defer_taskrun", uring != nullptr && uring->defers_task_work() ? 1 : 0);
+  line("uring_poll_hits", static_cast<long long>(uring != nullptr ? uring->poll_hits() : 0));
+  line("uring_poll_misses", static_cast<long long>(uring != nullptr ? uring->poll_misses() : 0));
   line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
   // The source watch (fanotify): outside changes turned into invalidations.
   const mirror::SourceWatcher* w = fs.source_watcher();

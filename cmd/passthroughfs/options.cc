@@ -250,9 +250,11 @@ constexpr OptionSpec kOptions[] = {
      "/proc/sys/fs/fuse/default_request_timeout still applies)",
      [](Options& o, const OptionValue& v) { o.request_timeout = v.Int(0, 65535); }},
     {"poll-us", 0, "poll_us", "N",
-     "with io_uring: after its last request a queue's thread keeps reaping its ring N "
-     "microseconds before it sleeps (0-1000; default 0: sleeps at once; docs/transport.md "
-     "has what polling measured here)",
+     "with io_uring: after a request a queue's thread keeps reaping its ring, yielding its CPU "
+     "to anything runnable, for a window that adapts to how closely requests follow one "
+     "another, at most N microseconds, before it sleeps; this keeps callers from being woken "
+     "on an idle CPU (0-1000; default 200; 0: sleeps at once; docs/transport.md has the "
+     "measurements)",
      [](Options& o, const OptionValue& v) { o.poll_us = v.Int(0, 1000); }},
     {"sync-init", 0, "sync_init", "auto|off",
      "answer INIT during mount(2) where the kernel offers it (Linux 6.18, mounting as root, "

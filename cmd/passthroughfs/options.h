@@ -34,7 +34,7 @@ struct Options {
   int max_stack_depth = 1;     // sent with FUSE_PASSTHROUGH
   int request_timeout = 0;     // seconds; 0: none (FUSE_REQUEST_TIMEOUT)
   bool sync_init = true;       // INIT during mount(2) where offered
-  int poll_us = 0;             // io_uring queue threads poll this long before sleeping
+  int poll_us = 200;           // io_uring queue threads poll at most this long before sleeping
   std::string stats_file;      // rewritten on SIGUSR1
   // Where the log goes (--log): unset, stderr in the foreground and syslog
   // once daemonized (a file when there is no syslog: daemon.cc); or

@@ -43,7 +43,7 @@ struct Plan {
   int threads = 2;
   // Set by ResolveTransport once the mount has loaded the fuse module:
   bool want_uring = false;           // create the rings
-  int poll_us = 0;                   // UringConfig::poll_us
+  int poll_us = 200;                 // UringConfig::poll_us
   session::TransportPlan transport;  // why, required (uring: set by Run)
   std::string transport_error;       // non-empty: unmount and fail with it
   // To log before the mount, in order.

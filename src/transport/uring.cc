@@ -14,6 +14,7 @@
 
 #include "abi/fuse_abi.h"
 #include "sys/io_uring.h"
+#include "transport/adaptive_poll.h"
 #include "util/log.h"
 #include "util/thread_annotations.h"
 
@@ -171,8 +172,12 @@ class UringQueue {
 
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
   uint64_t registered() const { return registered_.load(std::memory_order_relaxed); }
+  uint64_t poll_hits() const { return poll_hits_.load(std::memory_order_relaxed); }
+  uint64_t poll_misses() const { return poll_misses_.load(std::memory_order_relaxed); }
 
  private:
+  void PollForMore(int64_t window_ns, const UringHandler& handler,
+                   std::chrono::steady_clock::time_point& last_request);
   bool AddEntry();
   void Prep(UringEntry* entry, uint32_t cmd);
   void ArmEventfd();
@@ -201,6 +206,8 @@ class UringQueue {
 
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> registered_{0};
+  std::atomic<uint64_t> poll_hits_{0};    // batches of requests found while polling
+  std::atomic<uint64_t> poll_misses_{0};  // poll windows that ended without one
 };
 
 namespace {
@@ -424,6 +431,32 @@ void UringQueue::OnCompletion(const struct io_uring_cqe& cqe, const UringHandler
   }
 }
 
+// Stays awake for up to `window_ns` after the last request (replies are
+// submitted by each Poll), yielding the CPU to anything runnable, so that the
+// CPU is not idle when the caller is woken: see adaptive_poll.h for why.
+void UringQueue::PollForMore(int64_t window_ns, const UringHandler& handler,
+                             std::chrono::steady_clock::time_point& last_request) {
+  using Clock = std::chrono::steady_clock;
+  if (window_ns <= 0) return;
+  const auto window = std::chrono::nanoseconds(window_ns);
+  while (!ended_) {
+    if (ring_->Poll()) return;
+    unsigned got =
+        ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    Clock::time_point now = Clock::now();
+    if (got > 0) {
+      poll_hits_.fetch_add(1, std::memory_order_relaxed);
+      last_request = now;
+      continue;
+    }
+    if (now - last_request >= window) {
+      poll_misses_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    ::sched_yield();
+  }
+}
+
 void UringQueue::Run(const UringHandler& handler) {
   tls_queue = this;
   cpu_set_t cpus;
@@ -444,7 +477,9 @@ void UringQueue::Run(const UringHandler& handler) {
     if (!AddEntry()) break;
   }
   ArmEventfd();
-  const auto poll_window = std::chrono::microseconds(config_.poll_us);
+  using Clock = std::chrono::steady_clock;
+  AdaptivePoll poll(int64_t{config_.poll_us} * 1000);
+  Clock::time_point last_request{};  // when the last batch of requests was handled
   for (;;) {
     Errno e = ring_->Submit(/*wait=*/true);
     if (e && e.value() != EINTR && e.value() != EAGAIN && e.value() != EBUSY) {
@@ -453,16 +488,11 @@ void UringQueue::Run(const UringHandler& handler) {
     }
     unsigned handled =
         ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
-    // --poll-us: stay awake for the next request a while (replies are
-    // submitted by each Poll) before sleeping in Submit(wait) again.
-    if (poll_window.count() > 0 && handled > 0 && !ended_) {
-      auto until = std::chrono::steady_clock::now() + poll_window;
-      while (std::chrono::steady_clock::now() < until && !ended_) {
-        if (ring_->Poll()) break;
-        handled = ring_->DrainCompletions(
-            [&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
-        if (handled > 0) until = std::chrono::steady_clock::now() + poll_window;
-      }
+    if (handled > 0 && poll.max_ns() > 0) {
+      Clock::time_point now = Clock::now();
+      if (last_request != Clock::time_point{}) poll.AfterSleep((now - last_request).count());
+      last_request = now;
+      PollForMore(poll.window_ns(), handler, last_request);
     }
     // Done when nothing is left in the kernel and either the connection ended
     // (replies still held elsewhere then fail with ENOTCONN) or no entry is
@@ -534,6 +564,18 @@ void UringTransport::Join() {
 uint64_t UringTransport::requests() const {
   uint64_t n = 0;
   for (const auto& q : queues_) n += q->requests();
+  return n;
+}
+
+uint64_t UringTransport::poll_hits() const {
+  uint64_t n = 0;
+  for (const auto& q : queues_) n += q->poll_hits();
+  return n;
+}
+
+uint64_t UringTransport::poll_misses() const {
+  uint64_t n = 0;
+  for (const auto& q : queues_) n += q->poll_misses();
   return n;
 }
 

@@ -73,9 +73,10 @@ struct UringConfig {
   // Payload buffer per entry; the kernel refuses smaller than
   // max(8 KiB, max_write, max_pages * page size) of the connection.
   size_t payload_size = 0;
-  // After its last request, a queue's thread keeps reaping its ring for this
-  // long before it sleeps (0: sleeps at once), so a request arriving
-  // meanwhile finds it awake. docs/transport.md has what it measured.
+  // The longest a queue's thread keeps reaping its ring after its last
+  // request before it sleeps (0: sleeps at once); the window itself adapts to
+  // how soon requests follow one another (adaptive_poll.h).
+  // docs/transport.md has what it measured.
   int poll_us = 0;
 };
 inline constexpr int kMaxEntriesPerQueue = 256;
@@ -108,6 +109,11 @@ class UringTransport {
   const UringConfig& config() const { return config_; }
   // Requests handed to the handler, over all queues.
   uint64_t requests() const;
+  // Over all queues: batches of requests a queue thread found while polling
+  // after a request (UringConfig::poll_us), and poll windows that ended
+  // without one.
+  uint64_t poll_hits() const;
+  uint64_t poll_misses() const;
   // Entries registered with the kernel, over all queues.
   uint64_t entries() const;
   // Whether the rings defer the kernel's task work to the queue threads' waits

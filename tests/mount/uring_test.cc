@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -239,6 +240,63 @@ TEST_F(UringTest, ForgetsOfABulkRemovalArriveInBatches) {
                                   << " messages";
   EXPECT_TRUE(daemon().RingCarriedTheRequests());
 }
+// The daemon's CPU time so far (user + system, all threads), in clock ticks.
+long CpuTicks(pid_t pid) {
+  std::string stat = ReadFileOrError("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  // After "pid (comm)": state is field 3; utime and stime are fields 14, 15.
+  std::istringstream in(stat.substr(paren + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+// Back-to-back requests from one caller: polling after each request (on by
+// default, --poll-us=200) catches most of the following ones, and once the
+// requests stop the threads go back to sleep: an idle daemon uses no CPU.
+TEST_F(UringTest, PollingCatchesBackToBackRequestsAndStopsWhenIdle) {
+  ASSERT_TRUE(WriteFile(Src("f"), "data"));
+  auto before = daemon().Stats();
+  struct stat st;
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(stat(Mnt("f").c_str(), &st), 0);  // --nocache: 2 each
+  auto after = daemon().Stats();
+  const long hits = after["uring_poll_hits"] - before["uring_poll_hits"];
+  EXPECT_GE(hits, 500) << "of 2000 requests in a row, most arrive while their queue's thread "
+                          "polls (the window opens after the first few)";
+  EXPECT_TRUE(daemon().RingCarriedTheRequests());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const long misses = daemon().Stats()["uring_poll_misses"];
+  const long ticks = CpuTicks(daemon().pid());
+  ASSERT_GE(ticks, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_LE(CpuTicks(daemon().pid()) - ticks, 1) << "an idle daemon burns no CPU polling";
+  EXPECT_EQ(daemon().Stats()["uring_poll_misses"], misses) << "no poll window opens when idle";
+}
+
+class UringPollOffTest : public UringTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    auto args = UringTest::DaemonArgs();
+    args.push_back("--poll-us=0");
+    return args;
+  }
+};
+
+TEST_F(UringPollOffTest, NoPollingWithPollUsZero) {
+  ASSERT_TRUE(WriteFile(Src("f"), "data"));
+  struct stat st;
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(stat(Mnt("f").c_str(), &st), 0);
+  auto s = daemon().Stats();
+  EXPECT_EQ(s["uring_poll_hits"], 0);
+  EXPECT_EQ(s["uring_poll_misses"], 0);
+  EXPECT_TRUE(daemon().RingCarriedTheRequests());
+}
+
 // Regression: the daemon blocked its signals only after mounting, so a
 // SIGUSR1 (stats) sent as soon as the mount showed up killed it and left
 // the mount behind. Each round asks for stats right after Start.
