@@ -15,7 +15,13 @@ bench_mount() {
   # A session of its own, as a deployed daemon has (its own scheduling
   # autogroup: docs/transport.md); a background job of a script is not a
   # group leader, so setsid runs COMMAND itself (-w: or waits for it).
-  setsid -w "$@" >/dev/null 2>&1 &
+  # BENCH_SAME_SESSION=1 keeps it in the caller's session instead (the
+  # comparison docs/transport.md makes).
+  if [[ ${BENCH_SAME_SESSION:-0} == 1 ]]; then
+    "$@" >/dev/null 2>&1 &
+  else
+    setsid -w "$@" >/dev/null 2>&1 &
+  fi
   BENCH_PID=$!
   bench_pids[$mnt]=$BENCH_PID
   local _

@@ -4,8 +4,10 @@
 # a tmpfs SOURCE; per system, `metabench xattrlat` (one GETXATTR round trip
 # per call, answered without a host call by ptfs) and `metabench openlat`,
 # with the caller pinned to CPU 0 and unpinned; ROUNDS alternating rounds.
-# Root only.
-#   bench/roundtrip.sh [ROUNDS]
+# Each server runs in a session of its own, as deployed; BENCH_SAME_SESSION=1
+# runs them in this script's session (docs/transport.md: the scheduler then
+# treats daemon and caller as one group). Root only.
+#   [BENCH_SAME_SESSION=1] bench/roundtrip.sh [ROUNDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-2}
