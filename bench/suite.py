@@ -553,6 +553,9 @@ def main():
     ap.add_argument("--ext4-dir", default="/var/tmp", help="ext4 directory for SOURCE")
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--keep", action="store_true", help="keep the data directories")
+    ap.add_argument("--baseline", metavar="PATH",
+                    help="another passthroughfs binary (e.g. an older commit's), run with "
+                         "default options as the system ptfs-baseline: before/after in one run")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")

@@ -245,10 +245,14 @@ def make_systems(args):
     for name, opts in PTFS_VARIANTS:
         table[name] = Ptfs(name, opts, daemon)
     order = ["native"] + [n for n, _ in PTFS_VARIANTS] + OTHER_SYSTEMS[1:]
+    if getattr(args, "baseline", None):
+        # Another build of passthroughfs with its defaults (suite --baseline).
+        table["ptfs-baseline"] = Ptfs("ptfs-baseline", [], os.path.abspath(args.baseline))
+        order.insert(1, "ptfs-baseline")
     if args.systems:
         wanted = args.systems.split(",")
         unknown = [w for w in wanted if w not in table]
         if unknown:
             sys.exit(f"unknown system(s) {unknown}; known: {order}")
-        order = [n for n in order if n in wanted or n == "native"]  # native: the ratios' base
+        order = [n for n in order if n in wanted or n in ("native", "ptfs-baseline")]  # native: the ratios' base
     return [table[n] for n in order]
