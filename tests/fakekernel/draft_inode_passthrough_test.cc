@@ -259,7 +259,7 @@ FakeKernelOptions DraftOptions(uint32_t ops) {
   return o;
 }
 
-TEST(DraftInodePassthrough, TreeWalkReachesTheServerOnlyForLookups) {
+TEST(DraftInodePassthrough, TreeWalkReachesTheServerOnlyForLookupsAndOpendirs) {
   FakeKernel k(DraftOptions(kInodeOpsAll));
   MakeTree(k.source());
   ASSERT_TRUE(k.entry2()) << "the server accepts FUSE_PASSTHROUGH_INO when offered and asked";
