@@ -17,8 +17,9 @@
 // nothing. The window starts closed; it opens (kGrowStart, then doubling up to
 // the maximum) when the gap between two requests was longer than the window
 // but within the maximum, i.e. when a longer window would have caught the
-// request, and halves when a gap was longer than the maximum. An idle daemon therefore polls at most one window after its
-// last request and then sleeps for good.
+// request, and halves when a gap was longer than the maximum. An idle daemon
+// therefore polls at most one window after its last request and then sleeps
+// for good.
 #pragma once
 
 #include <algorithm>
@@ -47,8 +48,8 @@ class AdaptivePoll {
       if (window_ns_ < kGrowStartNs) window_ns_ = 0;
     } else if (window_ns_ < max_ns_ && gap_ns > window_ns_) {
       // A window this long would have missed it; a longer one would not.
-      window_ns_ = std::min(max_ns_, window_ns_ == 0 ? std::min(kGrowStartNs, max_ns_)
-                                                     : window_ns_ * 2);
+      window_ns_ =
+          std::min(max_ns_, window_ns_ == 0 ? std::min(kGrowStartNs, max_ns_) : window_ns_ * 2);
     }
   }
 

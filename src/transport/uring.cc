@@ -6,8 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -56,8 +56,9 @@ UringSupport DescribeUringSupport(const char* enable_uring_param, Errno ring_set
         "the kernel has no FUSE io_uring support (no /sys/module/fuse/parameters/enable_uring; "
         "needs Linux 6.14+ built with CONFIG_FUSE_IO_URING)";
   } else if (std::string_view(enable_uring_param) != "Y") {
-    s.why_not = std::string("FUSE io_uring is disabled (/sys/module/fuse/parameters/enable_uring "
-                            "is ") +
+    s.why_not = std::string(
+                    "FUSE io_uring is disabled (/sys/module/fuse/parameters/enable_uring "
+                    "is ") +
                 enable_uring_param + "; as root: echo Y > that file)";
   } else if (ring_setup) {
     s.why_not = std::string("io_uring_setup with 128-byte SQEs failed: ") +
@@ -194,7 +195,7 @@ class UringQueue {
 
   // Queue-thread state.
   std::vector<std::unique_ptr<UringEntry>> entries_;
-  int in_kernel_ = 0;      // entries with an outstanding command
+  int in_kernel_ = 0;       // entries with an outstanding command
   int held_elsewhere_ = 0;  // entries whose reply another thread will send
   bool ended_ = false;      // the connection ended
   bool grow_warned_ = false;
@@ -225,8 +226,8 @@ Errno UringEntry::Send(std::span<const struct iovec> iov_in) {
   if (len > payload_size_) {
     // Cannot happen for replies sized by the kernel's own limits; answer
     // rather than leave the caller waiting.
-    LOG_ERROR("reply of %zu bytes to unique %llu does not fit the %zu-byte ring payload; EIO",
-              len, static_cast<unsigned long long>(out.unique), payload_size_);
+    LOG_ERROR("reply of %zu bytes to unique %llu does not fit the %zu-byte ring payload; EIO", len,
+              static_cast<unsigned long long>(out.unique), payload_size_);
     out.error = -EIO;
     len = 0;
     result = Errno(EIO);
@@ -360,9 +361,10 @@ void UringQueue::HandleRequest(UringEntry* entry, const UringHandler& handler) {
       in.len - fixed - io.payload_sz > abi::FUSE_URING_OP_IN_OUT_SZ) {
     LOG_ERROR("queue %d: malformed ring request (opcode %u, len %u, payload %u); EIO", qid_,
               in.opcode, in.len, io.payload_sz);
-    abi::fuse_out_header out{static_cast<uint32_t>(sizeof(abi::fuse_out_header)), -EIO,
-                             in.unique};
-    struct iovec v{&out, sizeof(out)};
+    abi::fuse_out_header out{static_cast<uint32_t>(sizeof(abi::fuse_out_header)), -EIO, in.unique};
+    struct iovec v {
+      &out, sizeof(out)
+    };
     (void)entry->Send({&v, 1});
     return;
   }
@@ -420,9 +422,10 @@ void UringQueue::OnCompletion(const struct io_uring_cqe& cqe, const UringHandler
       if (entry->last_cmd == abi::FUSE_IO_URING_CMD_REGISTER) {
         // The kernel turns io_uring off for the connection when a
         // registration fails: requests keep coming through /dev/fuse.
-        LOG_ERROR("queue %d: io_uring REGISTER failed: %s; the kernel serves this connection "
-                  "over /dev/fuse",
-                  qid_, strerror(err));
+        LOG_ERROR(
+            "queue %d: io_uring REGISTER failed: %s; the kernel serves this connection "
+            "over /dev/fuse",
+            qid_, strerror(err));
       } else {
         LOG_ERROR("queue %d: io_uring %s failed: %s", qid_, CmdName(entry->last_cmd),
                   strerror(err));
@@ -490,7 +493,10 @@ void UringQueue::Run(const UringHandler& handler) {
         ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
     if (handled > 0 && poll.max_ns() > 0) {
       Clock::time_point now = Clock::now();
-      if (last_request != Clock::time_point{}) poll.AfterSleep((now - last_request).count());
+      if (last_request != Clock::time_point{}) {
+        poll.AfterSleep(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_request).count());
+      }
       last_request = now;
       PollForMore(poll.window_ns(), handler, last_request);
     }
@@ -561,28 +567,15 @@ void UringTransport::Join() {
   }
 }
 
-uint64_t UringTransport::requests() const {
+uint64_t UringTransport::SumOverQueues(uint64_t (UringQueue::*counter)() const) const {
   uint64_t n = 0;
-  for (const auto& q : queues_) n += q->requests();
+  for (const auto& q : queues_) n += ((*q).*counter)();
   return n;
 }
 
-uint64_t UringTransport::poll_hits() const {
-  uint64_t n = 0;
-  for (const auto& q : queues_) n += q->poll_hits();
-  return n;
-}
-
-uint64_t UringTransport::poll_misses() const {
-  uint64_t n = 0;
-  for (const auto& q : queues_) n += q->poll_misses();
-  return n;
-}
-
-uint64_t UringTransport::entries() const {
-  uint64_t n = 0;
-  for (const auto& q : queues_) n += q->registered();
-  return n;
-}
+uint64_t UringTransport::requests() const { return SumOverQueues(&UringQueue::requests); }
+uint64_t UringTransport::poll_hits() const { return SumOverQueues(&UringQueue::poll_hits); }
+uint64_t UringTransport::poll_misses() const { return SumOverQueues(&UringQueue::poll_misses); }
+uint64_t UringTransport::entries() const { return SumOverQueues(&UringQueue::registered); }
 
 }  // namespace ptfs::transport

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "transport/channel.h"
 #include "ptfs/result.h"
+#include "transport/channel.h"
 
 namespace ptfs::transport {
 
@@ -122,6 +122,7 @@ class UringTransport {
 
  private:
   explicit UringTransport(const UringConfig& config);
+  uint64_t SumOverQueues(uint64_t (UringQueue::*counter)() const) const;
   UringConfig config_;
   std::vector<std::unique_ptr<UringQueue>> queues_;
   std::vector<std::thread> threads_;

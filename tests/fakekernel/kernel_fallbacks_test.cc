@@ -3,9 +3,8 @@
 // EINVAL). At the fd limit the daemon still sheds its cached fds, asks the
 // kernel once, and never again after the refusal.
 #include <dirent.h>
-#include <sys/resource.h>
-
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <fstream>
