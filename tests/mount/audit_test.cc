@@ -275,7 +275,12 @@ class AuditFull : public Audit {
   }
   void TearDown() override {
     Audit::TearDown();
-    if (mounted_) umount2(AuditDir().c_str(), MNT_DETACH);
+    // The base could not remove the test's directory while the tmpfs was
+    // mounted in it; remove what is left once it is gone.
+    if (mounted_) {
+      umount2(AuditDir().c_str(), MNT_DETACH);
+      RemoveTree(root());
+    }
   }
   std::string AuditDir() const { return root() + "/auditfs"; }
   std::string AuditFile() const { return AuditDir() + "/audit.jsonl"; }
