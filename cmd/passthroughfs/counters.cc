@@ -107,6 +107,7 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
     line("watch_entry_epochs", static_cast<long long>(c.entry_epochs.load()));
     line("watch_modify_ignored", static_cast<long long>(c.modify_ignored.load()));
     line("watch_own_mounts", static_cast<long long>(c.own_mounts.load()));
+    line("watch_raced_entries", static_cast<long long>(c.raced_entries.load()));
   }
   // The audit file (--audit; docs/audit.md): lines written, and those
   // held back or lost while it could not be written.

@@ -430,15 +430,26 @@ Result<MirrorFs::DirFd> MirrorFs::DirOf(NodeId parent) {
 }
 
 Result<Entry> MirrorFs::EntryFor(sys::UniqueFd path_fd, uint64_t refs) {
+  // An outside change the watch resolves between this statx and the
+  // insertion finds no node and is dropped (SourceWatcher::ResolutionsStarted).
+  const uint64_t changes_before = watcher_ ? watcher_->ResolutionsStarted() : 0;
   PTFS_ASSIGN_OR_RETURN(struct statx stx, sys::StatxFd(path_fd.get(), kStatxMask));
   // An inode on another filesystem (a mount inside SOURCE): watch that one too.
   if (watcher_) watcher_->Watch(path_fd.get(), DevOf(stx));
   if (S_ISDIR(stx.stx_mode)) confinement_->Watch(path_fd.get(), DevOf(stx));
+  if (entry_race_hook_) entry_race_hook_();
   InodePtr replaced;
   PTFS_ASSIGN_OR_RETURN(InodePtr inode,
                         inodes_->Insert(std::move(path_fd), stx, refs, &replaced));
   ReleaseInodeBacking(replaced);
-  return MakeEntry(*inode, stx);
+  Entry entry = MakeEntry(*inode, stx);
+  if (watcher_ && watcher_->ResolutionsStarted() != changes_before) {
+    // The attributes may predate a change the kernel will not be told of:
+    // let it ask again at their next use (the name stays cached).
+    entry.attr_timeout = Timeout{};
+    watcher_->NoteRacedEntry();
+  }
+  return entry;
 }
 
 Result<Entry> MirrorFs::LookupAt(int dir_fd, std::string_view name, uint64_t refs) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -265,6 +266,12 @@ class MirrorFs final : public FileSystem {
   void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
   // The source watch, if SOURCE's filesystem can be watched (for stats).
   const SourceWatcher* source_watcher() const { return watcher_.get(); }
+  // Tests only: called while a new node is made, between the statx of its
+  // attributes and its insertion in the table (the window of the race in
+  // SourceWatcher::ResolutionsStarted). Set before serving.
+  void SetEntryRaceHookForTesting(std::function<void()> hook) {
+    entry_race_hook_ = std::move(hook);
+  }
   // Outside changes may have gone unseen (a restarted server: the previous
   // one's watch is gone): the kernel looks every cached name up again.
   void CachedNamesMayBeStale(const char* why) {
@@ -403,6 +410,7 @@ class MirrorFs final : public FileSystem {
   KernelNotifier* notifier_ = nullptr;
   // Declared after inodes_: its thread (which reads the table) stops first.
   std::unique_ptr<SourceWatcher> watcher_;
+  std::function<void()> entry_race_hook_;  // SetEntryRaceHookForTesting
   // PathOfRecent's cache of paths. An entry holds while
   // path_epoch_ is unchanged: it moves after every rename and rmdir through
   // the mount (once done) and whenever the source watch reads an outside

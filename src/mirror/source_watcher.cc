@@ -241,6 +241,8 @@ uint64_t SourceWatcher::Resolve(uint64_t fsid, const std::string& handle,
                                 std::map<std::string, uint64_t>* memo) {
   if (handle.size() < sizeof(struct file_handle)) return 0;
   if (auto it = memo->find(handle); it != memo->end()) return it->second;
+  // Counted before the node table is asked (ResolutionsStarted).
+  counters_.resolutions.fetch_add(1);
   uint64_t node = 0;
   int mount_fd = -1;
   {

@@ -86,6 +86,13 @@ struct WatcherCounters {
   std::atomic<uint64_t> entry_epochs{0};    // FUSE_NOTIFY_INC_EPOCH sent and taken
   std::atomic<uint64_t> modify_ignored{0};  // FAN_MODIFY ignore marks added
   std::atomic<uint64_t> own_mounts{0};      // the daemon's mounts whose writes go unreported
+  // Handles of changed objects (and of directories whose entries changed)
+  // that started to be resolved to a node, counted before the node table is
+  // asked (ResolutionsStarted).
+  std::atomic<uint64_t> resolutions{0};
+  // Entry replies whose attributes were not cached because an outside
+  // change was being resolved while the node was made (NoteRacedEntry).
+  std::atomic<uint64_t> raced_entries{0};
 };
 
 class SourceWatcher {
@@ -139,6 +146,22 @@ class SourceWatcher {
   void StartNewEntryEpoch(const char* why);
 
   const WatcherCounters& counters() const { return counters_; }
+
+  // The race this closes: a LOOKUP reads an inode's attributes, an outside
+  // change follows (chmod of the file, or a name made in the directory),
+  // the watch resolves its event before the LOOKUP has put the new node in
+  // the table, finds no node and drops it; the reply then hands the kernel
+  // the old attributes for the long timeout, and the kernel never hears of
+  // the change (none is sent, and the kernel has no inode to apply one to
+  // yet). A node that is made reads this before its statx and again after
+  // it is in the table: if it moved, a change may have been dropped, so its
+  // attributes must not be cached. A resolution that starts after the
+  // insertion finds the node and is sent; one counted before the first
+  // read belongs to a change made before the statx, which saw it. The count
+  // is taken before the node table is asked, which is what makes "equal" a
+  // proof.
+  uint64_t ResolutionsStarted() const { return counters_.resolutions.load(); }
+  void NoteRacedEntry() { counters_.raced_entries.fetch_add(1, std::memory_order_relaxed); }
 
   // How long a burst of changes gathers before it is sent, and when each
   // invalidation is sent again (after any racing reply reached the kernel).
