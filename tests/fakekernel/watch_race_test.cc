@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -44,121 +46,114 @@ class RecordingKernel final : public KernelNotifier {
   std::set<uint64_t> inodes_;
 };
 
-// A change made by another process: the watch skips the daemon's own
+// Runs `change` in another process: the watch skips the daemon's own
 // changes, and in the fake kernel the daemon is this process.
-void ChmodElsewhere(const std::string& path, mode_t mode) {
+void Elsewhere(const std::function<int()>& change) {
   const pid_t pid = ::fork();
-  if (pid == 0) _exit(::chmod(path.c_str(), mode) == 0 ? 0 : 1);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-void MkdirElsewhere(const std::string& path) {
-  const pid_t pid = ::fork();
-  if (pid == 0) _exit(::mkdir(path.c_str(), 0755) == 0 ? 0 : 1);
+  if (pid == 0) _exit(change() == 0 ? 0 : 1);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-TEST(WatchRace, AChangeResolvedWhileANodeIsMadeKeepsItsAttributesFromBeingCached) {
-  RecordingKernel kernel;
-  mirror::MirrorFs* fs = nullptr;
-  std::string source;
-  std::atomic<int> hook_calls{0};
-  std::atomic<bool> race_now{false};
-  std::atomic<bool> resolved_in_window{false};
-  FakeKernelOptions o;
-  o.fs.watch_source = true;
-  o.before_serving = [&](session::Session&, mirror::MirrorFs& f) {
-    fs = &f;
-    f.SetNotifier(&kernel);
-    f.SetEntryRaceHookForTesting([&] {
-      ++hook_calls;
-      if (!race_now.exchange(false)) return;
-      // Between the LOOKUP's statx and the node's insertion: change the
-      // file on the host and wait until the watch has dealt with the event.
-      const uint64_t unknown_before = f.source_watcher()->counters().unknown.load();
-      ChmodElsewhere(source + "/f", 0600);
-      resolved_in_window = Eventually(
-          [&] { return f.source_watcher()->counters().unknown.load() > unknown_before; });
-    });
-  };
-  FakeKernel k(o);
-  source = k.source();
-  ASSERT_NE(fs, nullptr);
-  ASSERT_NE(fs->source_watcher(), nullptr) << "the watch runs (root, fanotify)";
-  std::ofstream(source + "/f") << "x";
-  std::ofstream(source + "/g") << "y";
-  ASSERT_EQ(::chmod((source + "/f").c_str(), 0644), 0);
-  ASSERT_EQ(::chmod((source + "/g").c_str(), 0644), 0);
+// A fake kernel whose server runs the source watch and, when armed, makes
+// an outside change in the window of the next new node: after the node's
+// statx, before its insertion, waiting until the watch has resolved the
+// event (and found no node).
+class WatchRace : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FakeKernelOptions o;
+    o.fs.watch_source = true;
+    o.before_serving = [this](session::Session&, mirror::MirrorFs& f) {
+      f.SetNotifier(&kernel_);
+      f.SetEntryRaceHookForTesting([this, &f] {
+        ++hook_calls_;
+        std::function<int()> change;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          change.swap(armed_);
+        }
+        if (!change) return;
+        const uint64_t unknown_before = f.source_watcher()->counters().unknown.load();
+        Elsewhere(change);
+        resolved_in_window_ = Eventually(
+            [&] { return f.source_watcher()->counters().unknown.load() > unknown_before; });
+      });
+    };
+    k_ = std::make_unique<FakeKernel>(o);
+    ASSERT_NE(k_->fs().source_watcher(), nullptr) << "the watch runs (root, fanotify)";
+  }
+  void TearDown() override {
+    if (k_) k_->ForgetAll();
+  }
+  // The next new node's LOOKUP meets `change`.
+  void Arm(std::function<int()> change) {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = std::move(change);
+  }
+  std::string Src(const std::string& rel) const { return k_->source() + "/" + rel; }
+  uint64_t RacedEntries() { return k_->fs().source_watcher()->counters().raced_entries.load(); }
+
+  RecordingKernel kernel_;
+  std::unique_ptr<FakeKernel> k_;
+  std::mutex mu_;
+  std::function<int()> armed_;
+  std::atomic<int> hook_calls_{0};
+  std::atomic<bool> resolved_in_window_{false};
+};
+
+TEST_F(WatchRace, AChangeResolvedWhileANodeIsMadeKeepsItsAttributesFromBeingCached) {
+  std::ofstream(Src("f")) << "x";
+  std::ofstream(Src("g")) << "y";
+  ASSERT_EQ(::chmod(Src("f").c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(Src("g").c_str(), 0644), 0);
 
   // Without a change in the window, a new node's attributes are cached for
   // the watch's long timeout.
-  KernelReply quiet = k.Lookup(kRootId, "g");
+  KernelReply quiet = k_->Lookup(kRootId, "g");
   ASSERT_EQ(quiet.error(), 0);
   EXPECT_EQ(quiet.As<fuse_entry_out>().attr_valid, 86400u);
 
-  race_now = true;
-  KernelReply raced = k.Lookup(kRootId, "f");
+  const std::string f = Src("f");
+  Arm([f] { return ::chmod(f.c_str(), 0600); });
+  KernelReply raced = k_->Lookup(kRootId, "f");
   ASSERT_EQ(raced.error(), 0);
-  ASSERT_TRUE(resolved_in_window) << "the watch did not resolve the chmod within 2 s";
+  ASSERT_TRUE(resolved_in_window_) << "the watch did not resolve the chmod within 2 s";
   const auto e = raced.As<fuse_entry_out>();
   EXPECT_EQ(e.attr.mode & 07777, 0644u) << "the reply's attributes predate the chmod";
-  EXPECT_FALSE(kernel.Invalidated(e.nodeid))
+  EXPECT_FALSE(kernel_.Invalidated(e.nodeid))
       << "the watch found no node, so the kernel is never told of the chmod";
   EXPECT_EQ(e.attr_valid, 0u) << "so the stale attributes must not be cached";
   EXPECT_EQ(e.attr_valid_nsec, 0u);
   EXPECT_EQ(e.entry_valid, 86400u) << "the name itself stays cached";
-  EXPECT_EQ(fs->source_watcher()->counters().raced_entries.load(), 1u);
+  EXPECT_EQ(RacedEntries(), 1u);
 
   // The next GETATTR the kernel sends sees the change.
-  KernelReply fresh = k.GetAttr(e.nodeid);
+  KernelReply fresh = k_->GetAttr(e.nodeid);
   ASSERT_EQ(fresh.error(), 0);
   EXPECT_EQ(fresh.As<fuse_attr_out>().attr.mode & 07777, 0600u);
-  EXPECT_GE(hook_calls.load(), 2);
-  k.ForgetAll();
+  EXPECT_GE(hook_calls_.load(), 2);
 }
 
 // The same for a directory: a name made in it on the host while its node
 // is made leaves its old link count and times in the reply, and the event
 // names the directory, which the watch cannot find yet.
-TEST(WatchRace, ANameMadeInADirectoryWhileItsNodeIsMadeKeepsItsAttributesFromBeingCached) {
-  RecordingKernel kernel;
-  mirror::MirrorFs* fs = nullptr;
-  std::string source;
-  std::atomic<bool> race_now{false};
-  std::atomic<bool> resolved_in_window{false};
-  FakeKernelOptions o;
-  o.fs.watch_source = true;
-  o.before_serving = [&](session::Session&, mirror::MirrorFs& f) {
-    fs = &f;
-    f.SetNotifier(&kernel);
-    f.SetEntryRaceHookForTesting([&] {
-      if (!race_now.exchange(false)) return;
-      const uint64_t unknown_before = f.source_watcher()->counters().unknown.load();
-      MkdirElsewhere(source + "/d/sub");
-      resolved_in_window = Eventually(
-          [&] { return f.source_watcher()->counters().unknown.load() > unknown_before; });
-    });
-  };
-  FakeKernel k(o);
-  source = k.source();
-  ASSERT_NE(fs->source_watcher(), nullptr) << "the watch runs (root, fanotify)";
-  ASSERT_EQ(::mkdir((source + "/d").c_str(), 0755), 0);
-  race_now = true;
-  KernelReply raced = k.Lookup(kRootId, "d");
+TEST_F(WatchRace, ANameMadeInADirectoryWhileItsNodeIsMadeKeepsItsAttributesFromBeingCached) {
+  ASSERT_EQ(::mkdir(Src("d").c_str(), 0755), 0);
+  const std::string sub = Src("d/sub");
+  Arm([sub] { return ::mkdir(sub.c_str(), 0755); });
+  KernelReply raced = k_->Lookup(kRootId, "d");
   ASSERT_EQ(raced.error(), 0);
-  ASSERT_TRUE(resolved_in_window) << "the watch did not resolve the mkdir within 2 s";
+  ASSERT_TRUE(resolved_in_window_) << "the watch did not resolve the mkdir within 2 s";
   const auto e = raced.As<fuse_entry_out>();
   EXPECT_EQ(e.attr.nlink, 2u) << "the reply's attributes predate the mkdir inside";
   EXPECT_EQ(e.attr_valid, 0u) << "so they must not be cached";
   EXPECT_EQ(e.attr_valid_nsec, 0u);
-  EXPECT_EQ(fs->source_watcher()->counters().raced_entries.load(), 1u);
-  KernelReply fresh = k.GetAttr(e.nodeid);
+  EXPECT_EQ(RacedEntries(), 1u);
+  KernelReply fresh = k_->GetAttr(e.nodeid);
   ASSERT_EQ(fresh.error(), 0);
   EXPECT_EQ(fresh.As<fuse_attr_out>().attr.nlink, 3u);
-  k.ForgetAll();
 }
 
 }  // namespace
