@@ -12,6 +12,7 @@ tests=(
   libgtest-dev                                  # unit / fakekernel / mount tests
   attr acl                                      # setfattr/getfattr/setfacl used by tests
   python3                                       # status test (JSON), bench/suite
+  strace                                        # cli_test: the daemon made to end before it serves
   git                                           # the real-tree acceptance test
   systemd                                       # systemd-analyze verify of docs/systemd
   groff-base man-db                             # passthroughfs(8) checked as man shows it

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -261,13 +262,47 @@ HostFacts GatherHostFacts() {
   return facts;
 }
 
+// The daemon `pid` ended its ready pipe without saying it serves: says in
+// one line how it ended (its own error is in its log), and removes the mount
+// a daemon killed by a signal leaves behind, dead (its connection went with
+// it). Without this the command failed with no word at all.
+void ReportDaemonEndedBeforeServing(pid_t pid, const std::string& mountpoint,
+                                    transport::MountMethod method, unsigned mount_id,
+                                    const std::string& log_where) {
+  int status = 0;
+  pid_t ended = 0;
+  // It closed the pipe by ending; allow it a moment to be reaped.
+  for (int i = 0; i < 500 && ended == 0; ++i) {
+    ended = ::waitpid(pid, &status, WNOHANG);
+    if (ended < 0 && errno == EINTR) ended = 0;
+    if (ended == 0) ::usleep(10000);
+  }
+  if (ended == pid && WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const bool removed = !transport::Unmount(mountpoint, method, mount_id);
+    fprintf(stderr,
+            "passthroughfs: the daemon was killed by signal %d (%s) before it served %s%s\n", sig,
+            strsignal(sig), mountpoint.c_str(), removed ? "; its dead mount is removed" : "");
+  } else if (ended == pid && WIFEXITED(status)) {
+    fprintf(stderr,
+            "passthroughfs: the daemon ended (exit status %d) before it served %s; why is in its "
+            "log (%s)\n",
+            WEXITSTATUS(status), mountpoint.c_str(), log_where.c_str());
+  } else {
+    fprintf(stderr,
+            "passthroughfs: the daemon (pid %d) did not say it serves %s; see its log (%s)\n",
+            static_cast<int>(pid), mountpoint.c_str(), log_where.c_str());
+  }
+}
+
 // Forks the daemon. The parent waits until the daemon says it serves (a byte
 // 0 on the returned pipe end, then the summary line) and exits with the
-// outcome, printing the summary unless `quiet`. The daemon gets its own
-// session and / as its directory; its stdin and stdout become /dev/null, and
-// its stderr too unless the log is stderr (`keep_stderr`).
-int Daemonize(const std::string& mountpoint, transport::MountMethod method, bool quiet,
-              bool keep_stderr) {
+// outcome, printing the summary unless `quiet`, or how the daemon ended
+// (ReportDaemonEndedBeforeServing). The daemon gets its own session and / as
+// its directory; its stdin and stdout become /dev/null, and its stderr too
+// unless the log is stderr (`keep_stderr`).
+int Daemonize(const std::string& mountpoint, transport::MountMethod method, unsigned mount_id,
+              bool quiet, bool keep_stderr, const std::string& log_where) {
   int ready_pipe[2] = {-1, -1};
   if (::pipe2(ready_pipe, O_CLOEXEC) < 0) Die(std::string("pipe: ") + strerror(errno));
   fflush(nullptr);
@@ -291,6 +326,7 @@ int Daemonize(const std::string& mountpoint, transport::MountMethod method, bool
       fputs(said.c_str() + 1, stdout);
       fflush(stdout);
     }
+    if (!serving) ReportDaemonEndedBeforeServing(pid, mountpoint, method, mount_id, log_where);
     _exit(serving ? 0 : 1);
   }
   ::close(ready_pipe[0]);
@@ -1057,7 +1093,9 @@ int Run(Options o, const std::optional<TakeOver>& take_over) {
   }
   if (!log_warning.empty()) LOG_WARN("%s", log_warning.c_str());
   const int ready_fd =
-      o.foreground ? -1 : Daemonize(o.mountpoint, mounted->method, o.quiet, log_is_stderr);
+      o.foreground ? -1
+                   : Daemonize(o.mountpoint, mounted->method, mounted->info ? mounted->info->id : 0,
+                               o.quiet, log_is_stderr, log_where);
   if (o.restartable)
     return Supervised(o, plan, fs->get(), *mounted, signals, ready_fd, audit.get(), log_where,
                       std::nullopt);

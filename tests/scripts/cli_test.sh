@@ -239,6 +239,44 @@ else
   log "dead mount (uring): not tried, /sys/module/fuse/parameters/enable_uring is not Y"
 fi
 
+# --- the daemon ending after the mount and before it serves: the command
+# said nothing and exited 1, and a daemon killed there left its dead mount
+# behind (seen once under fstests: a mount that failed with no word). strace
+# makes it happen: SIGKILL at the forked daemon's setsid(2) (which only the
+# daemon calls), and ENOMEM from every io_uring_setup(2) after the first (the
+# parent's probe) with --transport=uring, which the daemon cannot serve
+# without. Each must fail with one line saying how the daemon ended, and
+# leave nothing mounted.
+# daemon_ends_before_serving WHAT PATTERN "STRACE OPTIONS" [DAEMON OPTIONS...]
+daemon_ends_before_serving() {
+  local what=$1 pattern=$2 strace_options=$3
+  shift 3
+  # shellcheck disable=SC2086  # the strace options are words
+  run strace -f -qq -o /dev/null $strace_options "$DAEMON" "$@" --log="$TMP/ended.log" "$SRC" "$MNT"
+  local left=no
+  if is_mounted "$MNT"; then
+    left=yes
+    umount -l "$MNT" 2>/dev/null || true
+  fi
+  ((RC != 0)) && [[ $left == no ]] || fail "$what: exit $RC, a mount left behind: $left; stderr: $(cat "$ERR")"
+
+  [[ $(wc -l <"$ERR") -eq 1 ]] && grep -Eq "$pattern" "$ERR" ||
+    fail "$what: expected one line matching '$pattern', got: $(cat "$ERR")"
+  log "$what: exit $RC, '$(cat "$ERR")', nothing mounted"
+}
+daemon_ends_before_serving "daemon killed before serving" \
+  "^passthroughfs: the daemon was killed by signal 9 \(Killed\) before it served $MNT; its dead mount is removed$" \
+  "-e trace=setsid -e inject=setsid:signal=SIGKILL"
+if [[ $(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null) == Y ]]; then
+  daemon_ends_before_serving "daemon failing before serving" \
+    "^passthroughfs: the daemon ended \(exit status 1\) before it served $MNT; why is in its log \($TMP/ended.log\)$" \
+    "-e trace=io_uring_setup -e inject=io_uring_setup:error=ENOMEM:when=2+" --transport=uring
+  grep -q "error: --transport=uring: creating the io_uring queues failed: Cannot allocate memory" "$TMP/ended.log" ||
+    fail "daemon failing before serving: its log lacks the reason: $(tail -3 "$TMP/ended.log")"
+else
+  log "daemon failing before serving: not tried, /sys/module/fuse/parameters/enable_uring is not Y"
+fi
+
 # --- issue 20: relative SOURCE and MOUNTPOINT (SIGTERM could not unmount
 # after the daemon's chdir("/"), and /proc/mounts showed the fsname as
 # typed); the summary line on stdout, -q, and --log=FILE (relative too).
