@@ -768,6 +768,11 @@ int Serve(const Options& o, Plan plan, mirror::MirrorFs* fs, transport::Mounted 
     fflush(nullptr);
     _exit(kExitHandedOver);
   }
+  // The mount is gone: free the status socket's name now, not after the
+  // teardown below (up to half a second): a new mount may already have this
+  // device number, and its daemon wants the name. (Joined, not detached: an
+  // answer being made reads what the teardown frees.)
+  status.reset();
   fs->Destroy();  // stops the source watch before the notifier goes
   if (e) {
     LOG_ERROR("stopped: %s", strerror(e.value()));

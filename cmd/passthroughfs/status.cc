@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -123,8 +124,10 @@ std::string StatusSocketName(unsigned major, unsigned minor) {
   return "passthroughfs/status/" + std::to_string(major) + ":" + std::to_string(minor);
 }
 
-Result<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& name, uid_t owner,
-                                                          std::function<StatusReport()> make) {
+namespace {
+
+// A socket listening on the abstract `name`, or the errno.
+Result<sys::UniqueFd> Listen(const std::string& name) {
   sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return Errno::Last();
   socklen_t len;
@@ -133,30 +136,99 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& nam
       ::listen(fd.get(), 8) < 0) {
     return Errno::Last();
   }
-  return std::unique_ptr<StatusServer>(new StatusServer(std::move(fd), owner, std::move(make)));
+  return fd;
 }
 
-StatusServer::StatusServer(sys::UniqueFd listener, uid_t owner, std::function<StatusReport()> make)
-    : listener_(std::move(listener)), owner_(owner), make_(std::move(make)) {
+}  // namespace
+
+Result<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& name, uid_t owner,
+                                                          std::function<StatusReport()> make,
+                                                          std::chrono::milliseconds wait_for_name) {
+  auto listener = Listen(name);
+  sys::UniqueFd fd;
+  if (listener.ok()) {
+    fd = std::move(*listener);
+  } else if (listener.error().value() != EADDRINUSE || wait_for_name.count() <= 0) {
+    return listener.error();
+  }
+  return std::unique_ptr<StatusServer>(
+      new StatusServer(name, std::move(fd), owner, std::move(make), wait_for_name));
+}
+
+StatusServer::StatusServer(std::string name, sys::UniqueFd listener, uid_t owner,
+                           std::function<StatusReport()> make,
+                           std::chrono::milliseconds wait_for_name)
+    : name_(std::move(name)),
+      listener_(std::move(listener)),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      owner_(owner),
+      make_(std::move(make)),
+      wait_for_name_(wait_for_name) {
+  listening_ = listener_.valid();
   thread_ = std::thread([this] { Loop(); });
 }
 
 void StatusServer::StopListening() {
+  stop_ = true;
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof(one));
+  thread_.detach();  // it ends on its own; the process ends anyway
+  std::lock_guard<std::mutex> lock(mu_);
   ::shutdown(listener_.get(), SHUT_RDWR);
-  thread_.detach();  // it ends on its own (the accept fails); the process ends anyway
-  listener_.Reset();
+  listener_.Reset();  // the name is free from here
+  listening_ = false;
 }
 
 StatusServer::~StatusServer() {
-  ::shutdown(listener_.get(), SHUT_RDWR);  // ends the accept below
+  stop_ = true;
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
 }
 
-void StatusServer::Loop() {
+bool StatusServer::WaitForName() {
+  const auto deadline = std::chrono::steady_clock::now() + wait_for_name_;
   for (;;) {
-    const int conn = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    auto listener = Listen(name_);
+    if (listener.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return false;
+      listener_ = std::move(*listener);
+      listening_ = true;
+      LOG_DEBUG("status socket @%s: free now", name_.c_str());
+      return true;
+    }
+    if (listener.error().value() != EADDRINUSE || std::chrono::steady_clock::now() >= deadline) {
+      LOG_WARN("no status command: socket @%s: %s", name_.c_str(),
+               strerror(listener.error().value()));
+      return false;
+    }
+    pollfd wake{wake_.get(), POLLIN, 0};
+    if (::poll(&wake, 1, 20) > 0 || stop_) return false;
+  }
+}
+
+void StatusServer::Loop() {
+  int listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = listener_.get();
+  }
+  if (listener < 0) {
+    if (!WaitForName()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = listener_.get();
+  }
+  for (;;) {
+    pollfd fds[2] = {{listener, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0 || stop_) return;
+    const int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) continue;
       return;  // shut down
     }
     Answer(conn);
@@ -235,7 +307,8 @@ int RunStatus(const std::vector<std::string>& args) {
     if (a == "--json") {
       json = true;
     } else if (a.starts_with("-") && a != "-") {
-      return Fail("status: unknown option '" + a + "' (usage: passthroughfs status [--json] MOUNTPOINT)");
+      return Fail("status: unknown option '" + a +
+                  "' (usage: passthroughfs status [--json] MOUNTPOINT)");
     } else if (given.empty()) {
       given = a;
     } else {
@@ -275,8 +348,9 @@ int RunUpgrade(const std::vector<std::string>& args) {
   if (!before) return Fail(why);
   const long supervisor = std::atol(Field(*before, "supervisor_pid").c_str());
   if (supervisor <= 0) {
-    return Fail(given + ": not mounted with --restartable: there is no supervisor to hand the "
-                        "connection to a new server (unmount and mount again instead)");
+    return Fail(given +
+                ": not mounted with --restartable: there is no supervisor to hand the "
+                "connection to a new server (unmount and mount again instead)");
   }
   const std::string old_pid = Field(*before, "pid");
   const auto t0 = std::chrono::steady_clock::now();
@@ -299,8 +373,9 @@ int RunUpgrade(const std::vector<std::string>& args) {
            Field(*now, "git_revision").c_str(), ms);
     return 0;
   }
-  return Fail(given + ": no new server answered within 30 s: the upgrade was refused or failed "
-                      "(the daemon's log says why; the running server goes on)");
+  return Fail(given +
+              ": no new server answered within 30 s: the upgrade was refused or failed "
+              "(the daemon's log says why; the running server goes on)");
 }
 
 }  // namespace ptfs::cmd

@@ -15,8 +15,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -59,25 +62,42 @@ std::string StatusSocketName(unsigned major, unsigned minor);
 // in a thread of its own, until destroyed.
 class StatusServer {
  public:
-  // Listens on `name`; only root and `owner` are answered. Errno on failure
-  // (EADDRINUSE: someone holds the name).
-  static Result<std::unique_ptr<StatusServer>> Start(const std::string& name, uid_t owner,
-                                                     std::function<StatusReport()> make);
+  // Listens on `name`; only root and `owner` are answered. Errno on failure.
+  // A name held by another process (EADDRINUSE) is waited for, in the
+  // background, for up to `wait_for_name`: the kernel gives a new mount the
+  // device number of one just unmounted, whose daemon may still be ending
+  // and holding the name (seen under fstests, which remounts at once), and
+  // an upgraded server's predecessor frees it as it exits. If it stays
+  // taken, a warning says there is no status command.
+  static Result<std::unique_ptr<StatusServer>> Start(
+      const std::string& name, uid_t owner, std::function<StatusReport()> make,
+      std::chrono::milliseconds wait_for_name = std::chrono::seconds(5));
   ~StatusServer();
-  // Frees the socket's name at once (a server handing over, which exits
-  // right after): no join of the answering thread.
+  // Frees the socket's name at once (a daemon whose mount is gone, or a
+  // server handing over, which exits right after): no join of the
+  // answering thread.
   void StopListening();
+  // Whether the name is held (false while it is still waited for).
+  bool listening() const { return listening_.load(); }
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 
  private:
-  StatusServer(sys::UniqueFd listener, uid_t owner, std::function<StatusReport()> make);
+  StatusServer(std::string name, sys::UniqueFd listener, uid_t owner,
+               std::function<StatusReport()> make, std::chrono::milliseconds wait_for_name);
   void Loop();
+  bool WaitForName();
   void Answer(int conn);
 
-  sys::UniqueFd listener_;
+  const std::string name_;
+  std::mutex mu_;
+  sys::UniqueFd listener_;  // set once, by Start or WaitForName (mu_)
+  sys::UniqueFd wake_;      // eventfd: stop
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> listening_{false};
   uid_t owner_;
   std::function<StatusReport()> make_;
+  const std::chrono::milliseconds wait_for_name_;
   std::thread thread_;
 };
 

@@ -156,3 +156,49 @@ expect_refusal "status of a plain directory" "not a mount point" "$DAEMON" statu
 expect_refusal "status of /proc" "a proc mount, not passthroughfs" "$DAEMON" status /proc
 expect_refusal "status without MOUNTPOINT" "usage: passthroughfs status" "$DAEMON" status
 expect_refusal "status with an unknown option" "unknown option '--xml'" "$DAEMON" status --xml "$MNT"
+
+# --- a new mount given the device number of one whose daemon still holds
+# the status name: fstests unmounts and mounts again at once, and the new
+# daemon had no status command for its whole life ("no status command:
+# socket @...: Address already in use" in its log). It now waits for the
+# name. Here the names are held (bound, not listening, as by a daemon still
+# ending) for 1.5 s after the first mount is gone; the next mount gets the
+# lowest free device number, the first one's.
+run "$DAEMON" -q --log="$TMP/first.log" "$SRC" "$MNT"
+((RC == 0)) || fail "first mount: exit $RC: $ERR"
+first_pid=$(daemon_pid_for "$MNT")
+first_dev=$(awk -v m="$MNT" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+umount "$MNT"
+wait_gone "$first_pid" 10 || fail "the first daemon did not end after umount"
+/usr/bin/python3 -c '
+import socket, sys, time
+major, minor = sys.argv[1].split(":")
+held = []
+for m in range(int(minor), int(minor) + 8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind("\0passthroughfs/status/%s:%d" % (major, m))
+        held.append(s)
+    except OSError:
+        pass
+print("bound", len(held), flush=True); time.sleep(1.5)' "$first_dev" >"$TMP/hold.out" &
+holder=$!
+at_cleanup "kill $holder 2>/dev/null"
+for _ in $(seq 50); do grep -q bound "$TMP/hold.out" && break; sleep 0.1; done
+grep -q "bound [1-9]" "$TMP/hold.out" || fail "could not hold the status names after $first_dev"
+run "$DAEMON" -q --log="$TMP/second.log" "$SRC" "$MNT"
+((RC == 0)) || fail "second mount: exit $RC: $ERR"
+second_pid=$(daemon_pid_for "$MNT")
+second_dev=$(awk -v m="$MNT" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+kill -0 "$holder" 2>/dev/null || fail "the names were let go before the second mount was up"
+started=$(now)
+for _ in $(seq 60); do
+  run "$DAEMON" status "$MNT"
+  ((RC == 0)) && break
+  sleep 0.1
+done
+((RC == 0)) && [[ $(value pid) == "$second_pid" ]] ||
+  fail "status of a mount whose name was held (device $second_dev after $first_dev): exit $RC: $ERR; log: $(cat "$TMP/second.log")"
+! grep -q "no status command" "$TMP/second.log" || fail "the second daemon gave up the name: $(cat "$TMP/second.log")"
+log "a mount whose status name was still held (device $second_dev, the first was $first_dev): status answered $(since "$started") s after the mount"
+umount "$MNT"
