@@ -128,7 +128,9 @@ namespace {
 
 // A socket listening on the abstract `name`, or the errno.
 Result<sys::UniqueFd> Listen(const std::string& name) {
-  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking: the answering thread polls it with the stop eventfd, and a
+  // connection gone between the poll and the accept must not block it.
+  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return Errno::Last();
   socklen_t len;
   const sockaddr_un addr = AbstractAddress(name, &len);
@@ -164,7 +166,6 @@ StatusServer::StatusServer(std::string name, sys::UniqueFd listener, uid_t owner
       owner_(owner),
       make_(std::move(make)),
       wait_for_name_(wait_for_name) {
-  listening_ = listener_.valid();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -176,7 +177,6 @@ void StatusServer::StopListening() {
   std::lock_guard<std::mutex> lock(mu_);
   ::shutdown(listener_.get(), SHUT_RDWR);
   listener_.Reset();  // the name is free from here
-  listening_ = false;
 }
 
 StatusServer::~StatusServer() {
@@ -186,25 +186,24 @@ StatusServer::~StatusServer() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool StatusServer::WaitForName() {
+int StatusServer::WaitForName() {
   const auto deadline = std::chrono::steady_clock::now() + wait_for_name_;
   for (;;) {
     auto listener = Listen(name_);
     if (listener.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return false;
+      if (stop_) return -1;
       listener_ = std::move(*listener);
-      listening_ = true;
       LOG_DEBUG("status socket @%s: free now", name_.c_str());
-      return true;
+      return listener_.get();
     }
     if (listener.error().value() != EADDRINUSE || std::chrono::steady_clock::now() >= deadline) {
       LOG_WARN("no status command: socket @%s: %s", name_.c_str(),
                strerror(listener.error().value()));
-      return false;
+      return -1;
     }
     pollfd wake{wake_.get(), POLLIN, 0};
-    if (::poll(&wake, 1, 20) > 0 || stop_) return false;
+    if (::poll(&wake, 1, 20) > 0 || stop_) return -1;
   }
 }
 
@@ -214,11 +213,7 @@ void StatusServer::Loop() {
     std::lock_guard<std::mutex> lock(mu_);
     listener = listener_.get();
   }
-  if (listener < 0) {
-    if (!WaitForName()) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    listener = listener_.get();
-  }
+  if (listener < 0 && (listener = WaitForName()) < 0) return;
   for (;;) {
     pollfd fds[2] = {{listener, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {

@@ -73,12 +73,9 @@ class StatusServer {
       const std::string& name, uid_t owner, std::function<StatusReport()> make,
       std::chrono::milliseconds wait_for_name = std::chrono::seconds(5));
   ~StatusServer();
-  // Frees the socket's name at once (a daemon whose mount is gone, or a
-  // server handing over, which exits right after): no join of the
-  // answering thread.
+  // Frees the socket's name at once (a server handing over, which exits
+  // right after): no join of the answering thread.
   void StopListening();
-  // Whether the name is held (false while it is still waited for).
-  bool listening() const { return listening_.load(); }
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 
@@ -86,7 +83,9 @@ class StatusServer {
   StatusServer(std::string name, sys::UniqueFd listener, uid_t owner,
                std::function<StatusReport()> make, std::chrono::milliseconds wait_for_name);
   void Loop();
-  bool WaitForName();
+  // Binds the name once it is free: the listening fd, or -1 (stopped, or
+  // still taken after wait_for_name_).
+  int WaitForName();
   void Answer(int conn);
 
   const std::string name_;
@@ -94,7 +93,6 @@ class StatusServer {
   sys::UniqueFd listener_;  // set once, by Start or WaitForName (mu_)
   sys::UniqueFd wake_;      // eventfd: stop
   std::atomic<bool> stop_{false};
-  std::atomic<bool> listening_{false};
   uid_t owner_;
   std::function<StatusReport()> make_;
   const std::chrono::milliseconds wait_for_name_;

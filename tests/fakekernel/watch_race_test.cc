@@ -92,6 +92,15 @@ class WatchRace : public ::testing::Test {
     std::lock_guard<std::mutex> lock(mu_);
     armed_ = std::move(change);
   }
+  // LOOKUP of `name` in the root with `change` armed for its window; the
+  // entry, once the watch has resolved the change.
+  fuse_entry_out LookupMeeting(const std::string& name, std::function<int()> change) {
+    Arm(std::move(change));
+    KernelReply raced = k_->Lookup(kRootId, name);
+    EXPECT_EQ(raced.error(), 0);
+    EXPECT_TRUE(resolved_in_window_) << "the watch did not resolve the change within 2 s";
+    return raced.As<fuse_entry_out>();
+  }
   std::string Src(const std::string& rel) const { return k_->source() + "/" + rel; }
   uint64_t RacedEntries() { return k_->fs().source_watcher()->counters().raced_entries.load(); }
 
@@ -116,11 +125,8 @@ TEST_F(WatchRace, AChangeResolvedWhileANodeIsMadeKeepsItsAttributesFromBeingCach
   EXPECT_EQ(quiet.As<fuse_entry_out>().attr_valid, 86400u);
 
   const std::string f = Src("f");
-  Arm([f] { return ::chmod(f.c_str(), 0600); });
-  KernelReply raced = k_->Lookup(kRootId, "f");
-  ASSERT_EQ(raced.error(), 0);
-  ASSERT_TRUE(resolved_in_window_) << "the watch did not resolve the chmod within 2 s";
-  const auto e = raced.As<fuse_entry_out>();
+  const fuse_entry_out e = LookupMeeting("f", [f] { return ::chmod(f.c_str(), 0600); });
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(e.attr.mode & 07777, 0644u) << "the reply's attributes predate the chmod";
   EXPECT_FALSE(kernel_.Invalidated(e.nodeid))
       << "the watch found no node, so the kernel is never told of the chmod";
@@ -142,11 +148,8 @@ TEST_F(WatchRace, AChangeResolvedWhileANodeIsMadeKeepsItsAttributesFromBeingCach
 TEST_F(WatchRace, ANameMadeInADirectoryWhileItsNodeIsMadeKeepsItsAttributesFromBeingCached) {
   ASSERT_EQ(::mkdir(Src("d").c_str(), 0755), 0);
   const std::string sub = Src("d/sub");
-  Arm([sub] { return ::mkdir(sub.c_str(), 0755); });
-  KernelReply raced = k_->Lookup(kRootId, "d");
-  ASSERT_EQ(raced.error(), 0);
-  ASSERT_TRUE(resolved_in_window_) << "the watch did not resolve the mkdir within 2 s";
-  const auto e = raced.As<fuse_entry_out>();
+  const fuse_entry_out e = LookupMeeting("d", [sub] { return ::mkdir(sub.c_str(), 0755); });
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(e.attr.nlink, 2u) << "the reply's attributes predate the mkdir inside";
   EXPECT_EQ(e.attr_valid, 0u) << "so they must not be cached";
   EXPECT_EQ(e.attr_valid_nsec, 0u);
