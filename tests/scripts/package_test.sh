@@ -165,9 +165,13 @@ log "mount.sh's dependencies (install-deps.sh --runtime): $asked"
 cmake -S "$SOURCE_DIR" -B "$TMP/runtime-build" -G Ninja -DPTFS_TESTS=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON >"$TMP/configure.log" 2>&1 ||
   fail "configure with PTFS_TESTS=OFF and no GTest/benchmark failed: $(tail -5 "$TMP/configure.log")"
-ninja -C "$TMP/runtime-build" -t targets all | grep -q '^passthroughfs:' ||
+# The target list is read whole first: with pipefail, "ninja ... | grep -q"
+# fails whenever grep's early exit leaves ninja writing into a closed pipe.
+targets=$(ninja -C "$TMP/runtime-build" -t targets all) ||
+  fail "ninja -t targets failed on the tests-off configure"
+grep -q '^passthroughfs:' <<<"$targets" ||
   fail "the tests-off configure has no passthroughfs target"
-! ninja -C "$TMP/runtime-build" -t targets all | grep -qE '^(tests/unit/)?unit_test:' ||
+! grep -qE '^(tests/unit/)?unit_test:' <<<"$targets" ||
   fail "the tests-off configure still has the unit tests"
 log "configure with PTFS_TESTS=OFF, GoogleTest and Google Benchmark hidden: ok"
 
