@@ -309,7 +309,7 @@ struct flock ToFlock(const LockIn& l) {
   fl.l_type = static_cast<short>(l.type);
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(l.start);
-  // The wire's end is inclusive with UINT64_MAX meaning "to EOF" (len 0).
+  // The wire's end is inclusive; the kernel sends OFFSET_MAX (INT64_MAX) for "to EOF" (len 0).
   fl.l_len = l.end == UINT64_MAX || l.end >= static_cast<uint64_t>(INT64_MAX)
                  ? 0
                  : static_cast<off_t>(l.end - l.start + 1);
@@ -328,7 +328,10 @@ Result<LockIn> MirrorFs::GetLk(const Context&, NodeId node, FileHandle fh, uint6
   out.type = static_cast<uint32_t>(fl.l_type);
   if (fl.l_type != F_UNLCK) {
     out.start = static_cast<uint64_t>(fl.l_start);
-    out.end = fl.l_len == 0 ? UINT64_MAX : static_cast<uint64_t>(fl.l_start + fl.l_len - 1);
+    // To the end of the file is OFFSET_MAX on the wire, as in the kernel's
+    // requests: the kernel fails a GETLK reply whose end exceeds it with EIO.
+    out.end = fl.l_len == 0 ? static_cast<uint64_t>(INT64_MAX)
+                            : static_cast<uint64_t>(fl.l_start + fl.l_len - 1);
     out.pid = 0;  // OFD locks have no owning pid
   }
   return out;

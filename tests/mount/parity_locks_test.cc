@@ -251,6 +251,14 @@ TEST_P(ParityLockTest, PosixRecordLocksBetweenProcesses) {
     fl = Range(F_RDLCK, 0, 1);
     TCALL(t, fcntl(o2, F_OFD_GETLK, &fl));
     t.Note("F_OFD_GETLK", LockText(fl));
+    // A lock to the end of the file is reported as one (l_len 0). Regression:
+    // the mount answered EIO (the reply's end was past the kernel's
+    // OFFSET_MAX).
+    fl = Range(F_WRLCK, 20, 0);
+    TCALL(t, fcntl(o1, F_OFD_SETLK, &fl));
+    fl = Range(F_RDLCK, 30, 1);
+    TCALL(t, fcntl(o2, F_OFD_GETLK, &fl));
+    t.Note("F_OFD_GETLK of a lock to the end", LockText(fl));
     TCALL(t, close(o1));
     fl = Range(F_WRLCK, 5, 10);
     // Released by RELEASE, asynchronously on the mount: see RetryNonBlocking.
