@@ -93,6 +93,12 @@ Counters CollectCounters(const session::Session& s, const mirror::MirrorFs& fs,
   line("uring_poll_hits", static_cast<long long>(uring != nullptr ? uring->poll_hits() : 0));
   line("uring_poll_misses", static_cast<long long>(uring != nullptr ? uring->poll_misses() : 0));
   line("requests_offloaded", static_cast<long long>(server.offloaded_requests()));
+  // Lock conflicts that waited for earlier requests on other queues
+  // (session/lock_order.h, docs/transport.md).
+  line("lock_conflicts_settled", static_cast<long long>(s.lock_order().conflicts_settled.load()));
+  line("lock_conflicts_cleared", static_cast<long long>(s.lock_order().conflicts_cleared.load()));
+  line("uring_settle_timeouts",
+       static_cast<long long>(uring != nullptr ? uring->settle_timeouts() : 0));
   // The source watch (fanotify): outside changes turned into invalidations.
   const mirror::SourceWatcher* w = fs.source_watcher();
   line("watch_on", w != nullptr ? 1 : 0);

@@ -38,6 +38,7 @@ struct OpCall {
   // fuse_entry2_out and carry the inode's backing.
   bool inode_passthrough;
   LockWaiters& lock_waiters;     // SETLKW parks a conflicting lock here
+  LockOrder& lock_order;         // GETLK/SETLK settle other queues on a conflict
   std::atomic<bool>& destroyed;  // set by DESTROY
 };
 

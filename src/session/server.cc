@@ -40,7 +40,14 @@ bool IsForget(std::span<const char> msg) {
 Server::Server(Session* session, transport::DeviceControl* control,
                std::unique_ptr<transport::Channel> main_channel, int threads, TransportPlan plan)
     : session_(session), control_(control), main_(std::move(main_channel)),
-      threads_(std::max(1, threads)), plan_(std::move(plan)) {}
+      threads_(std::max(1, threads)), plan_(std::move(plan)) {
+  // Over io_uring a lock request may overtake the RELEASE of an earlier close
+  // sent on another CPU's queue (session/lock_order.h); it is a no-op on the
+  // /dev/fuse readers, whose requests come in order.
+  if (transport::UringTransport* uring = plan_.uring) {
+    session_->lock_order().settle_earlier_requests = [uring] { return uring->SettleOtherQueues(); };
+  }
+}
 
 void Server::DecideTransport() {
   std::call_once(decided_, [this] {

@@ -181,7 +181,7 @@ void Session::Dispatch(const proto::Request& req, const Context& ctx, Reply repl
     return;
   }
   handler(OpCall{req, ctx, NodeId{req.header.nodeid}, *fs_, bufs, inode_passthrough_, lock_waiters_,
-                 destroyed_},
+                 lock_order_, destroyed_},
           std::move(reply));
 }
 

@@ -19,6 +19,7 @@
 #include "proto/init.h"
 #include "proto/request.h"
 #include "ptfs/filesystem.h"
+#include "session/lock_order.h"
 #include "session/lock_waiters.h"
 #include "session/reply.h"
 #include "transport/channel.h"
@@ -93,6 +94,10 @@ class Session {
   // Called by the Server before it destroys its channels.
   void AbandonParked() { lock_waiters_.Abandon(); }
   size_t parked_locks() const { return lock_waiters_.parked(); }
+  // How lock requests wait for earlier closes on other queues (lock_order.h):
+  // the transport sets its settle function before serving.
+  LockOrder& lock_order() { return lock_order_; }
+  const LockOrder& lock_order() const { return lock_order_; }
 
   // Takes over a connection whose INIT was answered elsewhere with
   // `outcome`: by another process (restart; kept in the restart state), or
@@ -137,6 +142,7 @@ class Session {
 
   // SETLKW requests waiting for their lock without holding a worker.
   LockWaiters lock_waiters_;
+  LockOrder lock_order_;
 };
 
 }  // namespace ptfs::session

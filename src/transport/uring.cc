@@ -6,7 +6,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstring>
 #include <deque>
@@ -24,6 +26,14 @@ namespace {
 
 constexpr size_t kPage = 4096;
 constexpr uint64_t kEventfdTag = ~uint64_t{0};
+// A settle marker another queue's thread sent this ring (IORING_OP_MSG_RING,
+// UringTransport::SettleOtherQueues): this tag in the top 16 bits of its
+// user_data, its ticket below. Entries' user_data are user-space pointers,
+// which stay below 2^47.
+constexpr uint64_t kMarkerTag = uint64_t{0xfffe} << 48;
+constexpr uint64_t kMarkerTagMask = uint64_t{0xffff} << 48;
+// The sending side of a marker: its completion is posted only on failure.
+constexpr uint64_t kMarkerSentTag = ~uint64_t{1};
 // The command area of a 128-byte SQE starts where addr3 is.
 constexpr size_t kSqeCmdOffset = offsetof(struct io_uring_sqe, addr3);
 static_assert(kSqeCmdOffset == 48);
@@ -176,12 +186,25 @@ class UringQueue {
   uint64_t poll_hits() const { return poll_hits_.load(std::memory_order_relaxed); }
   uint64_t poll_misses() const { return poll_misses_.load(std::memory_order_relaxed); }
 
+  // On this queue's thread, from a handler: sends every other serving queue
+  // a marker and waits until each has handled it (or is settling itself, or
+  // stops), at most `limit`. False if one did not answer in time.
+  bool SettleOthers(const std::vector<std::unique_ptr<UringQueue>>& all,
+                    std::chrono::nanoseconds limit);
+
  private:
   void PollForMore(int64_t window_ns, const UringHandler& handler,
                    std::chrono::steady_clock::time_point& last_request);
   bool AddEntry();
   void Prep(UringEntry* entry, uint32_t cmd);
   void ArmEventfd();
+  struct io_uring_sqe* TakeSqe();
+  // Acknowledges the markers the last batch held, once the replies prepared
+  // meanwhile are submitted and what that hands over is handled too.
+  void AckMarkers(const UringHandler& handler);
+  // Wakes the threads waiting in SettleOthers for this queue, after a change
+  // of what they wait for (settle_acked_, settling_, serving_).
+  void NotifySettleWaiters();
   void DrainHandedBack();
   void OnCompletion(const struct io_uring_cqe& cqe, const UringHandler& handler);
   void HandleRequest(UringEntry* entry, const UringHandler& handler);
@@ -209,6 +232,16 @@ class UringQueue {
   std::atomic<uint64_t> registered_{0};
   std::atomic<uint64_t> poll_hits_{0};    // batches of requests found while polling
   std::atomic<uint64_t> poll_misses_{0};  // poll windows that ended without one
+
+  // Settling (SettleOthers). Tickets are given out to the other queues'
+  // threads; settle_acked_ is the highest whose marker this thread handled.
+  std::atomic<uint64_t> settle_asked_{0};
+  std::atomic<uint64_t> settle_acked_{0};
+  std::atomic<bool> settling_{false};  // this thread waits in SettleOthers
+  std::atomic<bool> serving_{false};   // the ring is enabled and its loop runs
+  std::mutex settle_mu_;               // with settle_cv_: for the waiters
+  std::condition_variable settle_cv_;
+  uint64_t marker_seen_ = 0;  // queue-thread state: highest ticket not yet acknowledged
 };
 
 namespace {
@@ -280,13 +313,18 @@ bool UringQueue::AddEntry() {
   return true;
 }
 
-void UringQueue::Prep(UringEntry* entry, uint32_t cmd) {
+struct io_uring_sqe* UringQueue::TakeSqe() {
   struct io_uring_sqe* sqe = ring_->GetSqe();
   while (sqe == nullptr) {
     // Full: hand what is queued to the kernel to make room.
     (void)ring_->Submit(/*wait=*/false);
     sqe = ring_->GetSqe();
   }
+  return sqe;
+}
+
+void UringQueue::Prep(UringEntry* entry, uint32_t cmd) {
+  struct io_uring_sqe* sqe = TakeSqe();
   sqe->opcode = IORING_OP_URING_CMD;
   sqe->fd = config_.dev_fd;
   sqe->cmd_op = cmd;
@@ -306,17 +344,76 @@ void UringQueue::Prep(UringEntry* entry, uint32_t cmd) {
 }
 
 void UringQueue::ArmEventfd() {
-  struct io_uring_sqe* sqe = ring_->GetSqe();
-  while (sqe == nullptr) {
-    (void)ring_->Submit(/*wait=*/false);
-    sqe = ring_->GetSqe();
-  }
+  struct io_uring_sqe* sqe = TakeSqe();
   sqe->opcode = IORING_OP_READ;
   sqe->fd = eventfd_;
   sqe->addr = reinterpret_cast<uint64_t>(&eventfd_value_);
   sqe->len = sizeof(eventfd_value_);
   sqe->off = ~uint64_t{0};  // no offset: the fd's own position (eventfds have none)
   sqe->user_data = kEventfdTag;
+}
+
+bool UringQueue::SettleOthers(const std::vector<std::unique_ptr<UringQueue>>& all,
+                              std::chrono::nanoseconds limit) {
+  // Sequentially consistent with the loads of the others' flags below: of
+  // two threads settling at once, at least one sees the other's flag and
+  // does not wait for it, so two queues never wait for each other.
+  settling_.store(true);
+  NotifySettleWaiters();
+  struct Asked {
+    UringQueue* queue;
+    uint64_t ticket;
+  };
+  std::vector<Asked> asked;
+  for (const auto& other : all) {
+    UringQueue* q = other.get();
+    if (q == this || !q->serving_.load() || q->settling_.load()) continue;
+    const uint64_t ticket = q->settle_asked_.fetch_add(1) + 1;
+    struct io_uring_sqe* sqe = TakeSqe();
+    sqe->opcode = IORING_OP_MSG_RING;
+    sqe->fd = q->ring_->fd();
+    sqe->addr = IORING_MSG_DATA;
+    sqe->len = 0;                    // the marker's res
+    sqe->off = kMarkerTag | ticket;  // the marker's user_data
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+    sqe->user_data = kMarkerSentTag;
+    asked.push_back({q, ticket});
+  }
+  bool answered = true;
+  if (!asked.empty()) {
+    (void)ring_->Submit(/*wait=*/false);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (const Asked& a : asked) {
+      UringQueue* q = a.queue;
+      std::unique_lock<std::mutex> lock(q->settle_mu_);
+      answered &= q->settle_cv_.wait_until(lock, deadline, [&] {
+        return q->settle_acked_.load() >= a.ticket || q->settling_.load() || !q->serving_.load();
+      });
+    }
+  }
+  settling_.store(false);
+  return answered;
+}
+
+void UringQueue::NotifySettleWaiters() {
+  { std::lock_guard<std::mutex> lock(settle_mu_); }  // a waiter is either waiting or re-checks
+  settle_cv_.notify_all();
+}
+
+void UringQueue::AckMarkers(const UringHandler& handler) {
+  while (marker_seen_ != 0) {
+    const uint64_t ticket = marker_seen_;
+    marker_seen_ = 0;
+    // A request the kernel held back for want of a free entry is handed over
+    // when an entry is committed: submit the replies prepared in the batch
+    // and handle what that brings before saying the marker is reached.
+    (void)ring_->Poll();
+    (void)ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    uint64_t acked = settle_acked_.load();
+    while (acked < ticket && !settle_acked_.compare_exchange_weak(acked, ticket)) {
+    }
+    NotifySettleWaiters();
+  }
 }
 
 void UringQueue::DrainHandedBack() {
@@ -389,6 +486,18 @@ void UringQueue::OnCompletion(const struct io_uring_cqe& cqe, const UringHandler
     if (!ended_) ArmEventfd();
     return;
   }
+  if ((cqe.user_data & kMarkerTagMask) == kMarkerTag) {
+    // Markers are tickets in the order they were given out, not always in
+    // the order they arrive: a later ticket reached covers an earlier one,
+    // whose requests were sent before it too.
+    marker_seen_ = std::max<uint64_t>(marker_seen_, cqe.user_data & ~kMarkerTagMask);
+    return;
+  }
+  if (cqe.user_data == kMarkerSentTag) {
+    // Sending a marker failed (its waiter times out).
+    LOG_DEBUG("queue %d: sending a settle marker failed: %s", qid_, strerror(-cqe.res));
+    return;
+  }
   auto* entry = reinterpret_cast<UringEntry*>(cqe.user_data);
   --in_kernel_;
   entry->state = UringEntry::State::kIdle;
@@ -446,6 +555,7 @@ void UringQueue::PollForMore(int64_t window_ns, const UringHandler& handler,
     if (ring_->Poll()) return;
     unsigned got =
         ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    AckMarkers(handler);
     Clock::time_point now = Clock::now();
     if (got > 0) {
       poll_hits_.fetch_add(1, std::memory_order_relaxed);
@@ -480,6 +590,7 @@ void UringQueue::Run(const UringHandler& handler) {
     if (!AddEntry()) break;
   }
   ArmEventfd();
+  serving_.store(true);
   using Clock = std::chrono::steady_clock;
   AdaptivePoll poll(int64_t{config_.poll_us} * 1000);
   Clock::time_point last_request{};  // when the last batch of requests was handled
@@ -491,6 +602,7 @@ void UringQueue::Run(const UringHandler& handler) {
     }
     unsigned handled =
         ring_->DrainCompletions([&](const struct io_uring_cqe& c) { OnCompletion(c, handler); });
+    AckMarkers(handler);
     if (handled > 0 && poll.max_ns() > 0) {
       Clock::time_point now = Clock::now();
       if (last_request != Clock::time_point{}) {
@@ -506,6 +618,8 @@ void UringQueue::Run(const UringHandler& handler) {
     // /dev/fuse).
     if (in_kernel_ == 0 && (ended_ || held_elsewhere_ == 0)) break;
   }
+  serving_.store(false);
+  NotifySettleWaiters();
   MutexLock lock(&mu_);
   stopped_ = true;
   handed_back_.clear();
@@ -577,5 +691,17 @@ uint64_t UringTransport::requests() const { return SumOverQueues(&UringQueue::re
 uint64_t UringTransport::poll_hits() const { return SumOverQueues(&UringQueue::poll_hits); }
 uint64_t UringTransport::poll_misses() const { return SumOverQueues(&UringQueue::poll_misses); }
 uint64_t UringTransport::entries() const { return SumOverQueues(&UringQueue::registered); }
+
+bool UringTransport::SettleOtherQueues(std::chrono::nanoseconds limit) {
+  UringQueue* self = tls_queue;
+  const bool ours = std::any_of(queues_.begin(), queues_.end(),
+                                [self](const auto& q) { return q.get() == self; });
+  if (!ours || !defers_task_work_) return false;
+  if (queues_.size() < 2) return true;
+  settles_.fetch_add(1, std::memory_order_relaxed);
+  if (self->SettleOthers(queues_, limit)) return true;
+  settle_timeouts_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
 
 }  // namespace ptfs::transport

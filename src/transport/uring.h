@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -116,6 +117,22 @@ class UringTransport {
   uint64_t poll_misses() const;
   // Entries registered with the kernel, over all queues.
   uint64_t entries() const;
+
+  // From a request's handler on a queue's thread: returns once every other
+  // queue's thread has handled the requests the kernel had handed to it
+  // before this call (at most `limit` later). The kernel delivers a request
+  // to a queue as task work of its ring; this sends each other ring a marker
+  // (IORING_OP_MSG_RING), which the kernel queues as task work of that ring
+  // behind them, so a queue's thread reaches the marker only after those
+  // requests. A queue whose thread is itself settling (it waits for this one)
+  // or not serving is not waited for. False if some queue did not answer in
+  // time, or if the order cannot be known: called from another thread, or
+  // rings without DEFER_TASKRUN (their task work is not queued on the ring).
+  // Used by conflicting lock requests (session/lock_order.h).
+  bool SettleOtherQueues(std::chrono::nanoseconds limit = std::chrono::milliseconds(50));
+  // Settles asked, and those some queue did not answer in time.
+  uint64_t settles() const { return settles_.load(std::memory_order_relaxed); }
+  uint64_t settle_timeouts() const { return settle_timeouts_.load(std::memory_order_relaxed); }
   // Whether the rings defer the kernel's task work to the queue threads' waits
   // (IORING_SETUP_DEFER_TASKRUN, Linux 6.1+) rather than signalling them.
   bool defers_task_work() const { return defers_task_work_; }
@@ -127,6 +144,8 @@ class UringTransport {
   std::vector<std::unique_ptr<UringQueue>> queues_;
   std::vector<std::thread> threads_;
   bool defers_task_work_ = true;
+  std::atomic<uint64_t> settles_{0};
+  std::atomic<uint64_t> settle_timeouts_{0};
 };
 
 }  // namespace ptfs::transport

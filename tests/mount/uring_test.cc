@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,10 +37,10 @@ int CountLines(const std::string& text, const std::string& needle) {
   return n;
 }
 
-void PinToCpu0() {
+void PinTo(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(0, &set);
+  CPU_SET(cpu, &set);
   sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -81,7 +82,7 @@ TEST_F(UringTest, ParkedLockWaitsDoNotStarveTheQueue) {
   pid_t holder = fork();
   ASSERT_GE(holder, 0);
   if (holder == 0) {
-    PinToCpu0();
+    PinTo(0);
     int fd = open(path.c_str(), O_RDWR);
     struct flock lk{};
     lk.l_type = F_WRLCK;
@@ -102,7 +103,7 @@ TEST_F(UringTest, ParkedLockWaitsDoNotStarveTheQueue) {
     pid_t w = fork();
     ASSERT_GE(w, 0);
     if (w == 0) {
-      PinToCpu0();
+      PinTo(0);
       int fd = open(path.c_str(), O_RDWR);
       struct flock lk{};
       lk.l_type = F_WRLCK;
@@ -295,6 +296,133 @@ TEST_F(UringPollOffTest, NoPollingWithPollUsZero) {
   EXPECT_EQ(s["uring_poll_hits"], 0);
   EXPECT_EQ(s["uring_poll_misses"], 0);
   EXPECT_TRUE(daemon().RingCarriedTheRequests());
+}
+
+// How a closed holder's lock is looked at by the other process.
+enum class LockProbe { kOfdGetlk, kOfdSetlk, kFlock };
+
+// `rounds` times: a child on CPU 0 takes a lock on `path` (an OFD write lock,
+// or flock) through an fd of its own, closes it and tells this process, which
+// (on CPU 1) at once asks for the same lock through `mine`. Natively the lock
+// is gone when close() has returned. Returns the rounds that still saw it,
+// or -1 if a child failed.
+int RoundsThatSawAClosedLock(const std::string& path, int mine, LockProbe probe, int rounds) {
+  cpu_set_t was;
+  sched_getaffinity(0, sizeof(was), &was);
+  PinTo(1);
+  struct Unpin {
+    cpu_set_t* was;
+    ~Unpin() { sched_setaffinity(0, sizeof(*was), was); }
+  } unpin{&was};
+  int saw = 0;
+  for (int i = 0; i < rounds; ++i) {
+    int done[2];
+    if (pipe(done) != 0) return -1;
+    const pid_t child = fork();
+    if (child == 0) {
+      PinTo(0);
+      const int fd = open(path.c_str(), O_RDWR);
+      struct flock fl {};
+      fl.l_type = F_WRLCK;
+      fl.l_whence = SEEK_SET;
+      const bool locked = probe == LockProbe::kFlock ? flock(fd, LOCK_EX | LOCK_NB) == 0
+                                                     : fcntl(fd, F_OFD_SETLK, &fl) == 0;
+      close(fd);
+      const char c = 'x';
+      _exit(locked && write(done[1], &c, 1) == 1 ? 0 : 1);
+    }
+    close(done[1]);
+    char c;
+    const bool told = read(done[0], &c, 1) == 1;
+    close(done[0]);
+    if (told) {
+      struct flock fl {};
+      fl.l_type = F_WRLCK;
+      fl.l_whence = SEEK_SET;
+      switch (probe) {
+        case LockProbe::kOfdGetlk:
+          if (fcntl(mine, F_OFD_GETLK, &fl) != 0 || fl.l_type != F_UNLCK) ++saw;
+          break;
+        case LockProbe::kOfdSetlk:
+          if (fcntl(mine, F_OFD_SETLK, &fl) != 0) {
+            ++saw;
+          } else {
+            fl.l_type = F_UNLCK;
+            fcntl(mine, F_OFD_SETLK, &fl);
+          }
+          break;
+        case LockProbe::kFlock:
+          if (flock(mine, LOCK_EX | LOCK_NB) != 0) {
+            ++saw;
+          } else {
+            flock(mine, LOCK_UN);
+          }
+          break;
+      }
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!told || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  }
+  return saw;
+}
+
+// Regression (fstests generic/478): an OFD lock or flock ends at the RELEASE
+// of its file's last close, which the kernel sends on the queue of the CPU
+// where the close ran. A lock request another process makes right after
+// arrives on its own CPU's queue and used to be answered before that RELEASE
+// was handled: it saw the lock of a closed file (in most rounds here). A
+// conflict now first lets the other queues handle what was sent before it.
+TEST_F(UringTest, ALockIsGoneOnceItsFileIsClosedWhateverQueueItsReleaseTook) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs (two queues)";
+  ASSERT_TRUE(WriteFile(Src("lock"), "x"));
+  const std::string path = Mnt("lock");
+  const int mine = open(path.c_str(), O_RDWR);
+  ASSERT_GE(mine, 0);
+  constexpr int kRounds = 200;
+  EXPECT_EQ(RoundsThatSawAClosedLock(path, mine, LockProbe::kOfdGetlk, kRounds), 0)
+      << "F_OFD_GETLK reported the lock of a closed file";
+  EXPECT_EQ(RoundsThatSawAClosedLock(path, mine, LockProbe::kOfdSetlk, kRounds), 0)
+      << "F_OFD_SETLK was refused for the lock of a closed file";
+  EXPECT_EQ(RoundsThatSawAClosedLock(path, mine, LockProbe::kFlock, kRounds), 0)
+      << "flock(LOCK_NB) was refused for the lock of a closed file";
+  auto s = daemon().Stats();
+  EXPECT_TRUE(daemon().RingCarriedTheRequests());
+  // The races did happen, and the wait is what cleared them.
+  EXPECT_GE(s["lock_conflicts_cleared"], 1) << "no round found the closed lock still held";
+  EXPECT_EQ(s["lock_conflicts_cleared"], s["lock_conflicts_settled"]);
+  EXPECT_EQ(s["uring_settle_timeouts"], 0);
+
+  // A lock that is really held is still reported, after a wait bounded by
+  // how long the other queue takes to answer, not by the 50 ms limit.
+  const int holder = open(path.c_str(), O_RDWR);
+  ASSERT_GE(holder, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(holder, F_OFD_SETLK, &fl), 0);
+  const auto t0 = Clock::now();
+  constexpr int kProbes = 50;
+  for (int i = 0; i < kProbes; ++i) {
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    ASSERT_EQ(fcntl(mine, F_OFD_GETLK, &probe), 0);
+    EXPECT_EQ(probe.l_type, F_WRLCK);
+    probe = {};  // F_OFD_SETLK wants l_pid 0; F_OFD_GETLK set it to -1
+    probe.l_type = F_RDLCK;
+    probe.l_whence = SEEK_SET;
+    EXPECT_EQ(fcntl(mine, F_OFD_SETLK, &probe), -1);
+    EXPECT_EQ(errno, EAGAIN);
+  }
+  const auto per_probe = (Clock::now() - t0) / (2 * kProbes);
+  EXPECT_LT(per_probe, std::chrono::milliseconds(5));
+  auto after = daemon().Stats();
+  EXPECT_EQ(after["lock_conflicts_settled"] - s["lock_conflicts_settled"], 2 * kProbes);
+  EXPECT_EQ(after["lock_conflicts_cleared"], s["lock_conflicts_cleared"]);
+  EXPECT_EQ(after["uring_settle_timeouts"], 0);
+  close(holder);
+  close(mine);
 }
 
 // Regression: the daemon blocked its signals only after mounting, so a
