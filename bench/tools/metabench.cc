@@ -9,6 +9,9 @@
 //   metabench xattrlat FILE N    N x lgetxattr(FILE, "security.selinux") (same warm-up);
 //                                ENODATA counts as an answer: on a mount, one round trip
 //                                per call (FUSE caches no xattrs), the cheapest there is
+//   metabench getlkfree FILE N   N x F_OFD_GETLK on FILE (same warm-up), nobody holding it
+//   metabench getlkheld FILE N   the same while another open of FILE holds a write lock on
+//                                all of it: the conflict a non-blocking lock request meets
 //   metabench pingpong same|cross N
 //                                N one-byte round trips over two pipes between this
 //                                thread and a partner thread, both pinned to CPU 0
@@ -130,6 +133,33 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     for (long i = 0; i < n; ++i) one();
     calls = n;
+  } else if (cmd == "getlkfree" || cmd == "getlkheld") {
+    const bool held = cmd == "getlkheld";
+    const int mine = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    const int holder = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    Check(mine >= 0 && holder >= 0, "open", path);
+    if (mine < 0 || holder < 0) return 1;
+    struct flock all {};
+    all.l_type = F_WRLCK;
+    all.l_whence = SEEK_SET;
+    if (held) Check(fcntl(holder, F_OFD_SETLK, &all) == 0, "F_OFD_SETLK", path);
+    auto one = [&] {
+      struct flock fl {};
+      fl.l_type = F_WRLCK;
+      fl.l_whence = SEEK_SET;
+      Check(fcntl(mine, F_OFD_GETLK, &fl) == 0, "F_OFD_GETLK", path);
+      Check((fl.l_type == F_WRLCK) == held, "F_OFD_GETLK answer", path);
+    };
+    for (long i = 0; i < n / 10; ++i) one();
+    t0 = Clock::now();
+    for (long i = 0; i < n; ++i) one();
+    calls = n;
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    close(holder);
+    close(mine);
+    printf("%s seconds %.6f calls %ld ns_per_call %.1f failures %ld\n", cmd.c_str(), s, calls,
+           s * 1e9 / static_cast<double>(calls), failures);
+    return failures == 0 ? 0 : 1;
   } else if (cmd == "pingpong") {
     if (path != "same" && path != "cross") return Usage();
     const double s = PingPong(path == "same", n);

@@ -24,9 +24,11 @@ namespace ptfs::session {
 struct LockOrder {
   // Returns once the other queues' threads have handled every request the
   // kernel handed them before the call; false if it could not say so (timed
-  // out, or not called from a queue's thread). Empty: requests arrive in
-  // order (one queue), nothing to wait for. Set before any request.
+  // out, or not called from a queue's thread). Set before any request.
   std::function<bool()> settle_earlier_requests;
+  // Whether lock requests call it: set once the io_uring queues serve (over
+  // /dev/fuse requests arrive in order, nothing to wait for).
+  std::atomic<bool> active{false};
 
   // Conflicts that waited for the other queues, and those of them that were
   // gone afterwards (the lock of a file whose close was still on its way).

@@ -18,7 +18,7 @@ LockIn ToLockIn(const fuse_file_lock& lk) { return LockIn{lk.start, lk.end, lk.t
 // the requests sent before this one be handled, then say whether to ask
 // again.
 bool SettleConflict(const OpCall& c) {
-  if (!c.lock_order.settle_earlier_requests) return false;
+  if (!c.lock_order.active.load(std::memory_order_acquire)) return false;
   c.lock_order.conflicts_settled.fetch_add(1, std::memory_order_relaxed);
   c.lock_order.settle_earlier_requests();
   return true;  // asked again even after a timeout: the wait may still have helped

@@ -42,8 +42,8 @@ Server::Server(Session* session, transport::DeviceControl* control,
     : session_(session), control_(control), main_(std::move(main_channel)),
       threads_(std::max(1, threads)), plan_(std::move(plan)) {
   // Over io_uring a lock request may overtake the RELEASE of an earlier close
-  // sent on another CPU's queue (session/lock_order.h); it is a no-op on the
-  // /dev/fuse readers, whose requests come in order.
+  // sent on another CPU's queue (session/lock_order.h). Turned on when the
+  // rings start (DecideTransport).
   if (transport::UringTransport* uring = plan_.uring) {
     session_->lock_order().settle_earlier_requests = [uring] { return uring->SettleOtherQueues(); };
   }
@@ -71,6 +71,7 @@ void Server::DecideTransport() {
         uring_scratch_.push_back(std::make_unique<WorkerBuffers>(kRequestBufferSize));
       }
       blocking_ = std::make_unique<BlockingOps>(session_, kBlockingThreads);
+      session_->lock_order().active.store(true, std::memory_order_release);
       uring->Start([this](int qid, std::span<const char> msg, transport::Channel& channel,
                           std::span<char> reply_area) {
         abi::fuse_in_header in;

@@ -425,6 +425,37 @@ TEST_F(UringTest, ALockIsGoneOnceItsFileIsClosedWhateverQueueItsReleaseTook) {
   close(mine);
 }
 
+// Over /dev/fuse requests come through one queue in order: a conflict is
+// answered at once, without waiting for queues that do not exist.
+class DevTransportLockTest : public MountTestBase {
+ protected:
+  std::vector<std::string> DaemonArgs() const override { return {"--transport=dev"}; }
+};
+
+TEST_F(DevTransportLockTest, ConflictsAreAnsweredWithoutSettling) {
+  ASSERT_TRUE(WriteFile(Src("lock"), "x"));
+  const int holder = open(Mnt("lock").c_str(), O_RDWR);
+  const int mine = open(Mnt("lock").c_str(), O_RDWR);
+  ASSERT_GE(holder, 0);
+  ASSERT_GE(mine, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(holder, F_OFD_SETLK, &fl), 0);
+  for (int i = 0; i < 10; ++i) {
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    ASSERT_EQ(fcntl(mine, F_OFD_GETLK, &probe), 0);
+    EXPECT_EQ(probe.l_type, F_WRLCK);
+  }
+  auto s = daemon().Stats();
+  EXPECT_EQ(s["transport_uring"], 0);
+  EXPECT_EQ(s["lock_conflicts_settled"], 0);
+  close(holder);
+  close(mine);
+}
+
 // Regression: the daemon blocked its signals only after mounting, so a
 // SIGUSR1 (stats) sent as soon as the mount showed up killed it and left
 // the mount behind. Each round asks for stats right after Start.
