@@ -169,10 +169,14 @@ StatusServer::StatusServer(std::string name, sys::UniqueFd listener, uid_t owner
   thread_ = std::thread([this] { Loop(); });
 }
 
-void StatusServer::StopListening() {
+void StatusServer::WakeToStop() {
   stop_ = true;
   const uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof(one));
+}
+
+void StatusServer::StopListening() {
+  WakeToStop();
   thread_.detach();  // it ends on its own; the process ends anyway
   std::lock_guard<std::mutex> lock(mu_);
   ::shutdown(listener_.get(), SHUT_RDWR);
@@ -180,9 +184,7 @@ void StatusServer::StopListening() {
 }
 
 StatusServer::~StatusServer() {
-  stop_ = true;
-  const uint64_t one = 1;
-  (void)!::write(wake_.get(), &one, sizeof(one));
+  WakeToStop();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -83,6 +83,8 @@ class StatusServer {
   StatusServer(std::string name, sys::UniqueFd listener, uid_t owner,
                std::function<StatusReport()> make, std::chrono::milliseconds wait_for_name);
   void Loop();
+  // Tells the answering thread to end (stop_ and the eventfd it polls).
+  void WakeToStop();
   // Binds the name once it is free: the listening fd, or -1 (stopped, or
   // still taken after wait_for_name_).
   int WaitForName();

@@ -35,7 +35,7 @@ constexpr uint64_t kMarkerTagMask = uint64_t{0xffff} << 48;
 // The sending side of a marker: its completion is posted only on failure.
 constexpr uint64_t kMarkerSentTag = ~uint64_t{1};
 // How long a settling thread yields, waiting for the markers' answers,
-// before it sleeps (bench/lock_probe.sh measured it).
+// before it sleeps (`bench/roundtrip.sh 3 locks` measured it).
 constexpr auto kSettleSpin = std::chrono::microseconds(200);
 // The command area of a 128-byte SQE starts where addr3 is.
 constexpr size_t kSqeCmdOffset = offsetof(struct io_uring_sqe, addr3);

@@ -44,6 +44,14 @@ void PinTo(int cpu) {
   sched_setaffinity(0, sizeof(set), &set);
 }
 
+// A lock of `type` on the whole file (l_pid 0, as the F_OFD_* commands want).
+struct flock WholeFile(short type) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  return fl;
+}
+
 class UringTest : public MountTestBase {
  protected:
   std::vector<std::string> DaemonArgs() const override {
@@ -84,9 +92,7 @@ TEST_F(UringTest, ParkedLockWaitsDoNotStarveTheQueue) {
   if (holder == 0) {
     PinTo(0);
     int fd = open(path.c_str(), O_RDWR);
-    struct flock lk{};
-    lk.l_type = F_WRLCK;
-    lk.l_whence = SEEK_SET;
+    struct flock lk = WholeFile(F_WRLCK);
     char ok = fd >= 0 && fcntl(fd, F_SETLK, &lk) == 0 ? 'L' : 'E';
     (void)!write(from_holder[1], &ok, 1);
     char c;
@@ -105,9 +111,7 @@ TEST_F(UringTest, ParkedLockWaitsDoNotStarveTheQueue) {
     if (w == 0) {
       PinTo(0);
       int fd = open(path.c_str(), O_RDWR);
-      struct flock lk{};
-      lk.l_type = F_WRLCK;
-      lk.l_whence = SEEK_SET;
+      struct flock lk = WholeFile(F_WRLCK);
       char r = fd >= 0 && fcntl(fd, F_SETLKW, &lk) == 0 ? 'A' : 'E';
       (void)!write(acquired[1], &r, 1);
       close(fd);
@@ -322,9 +326,7 @@ int RoundsThatSawAClosedLock(const std::string& path, int mine, LockProbe probe,
     if (child == 0) {
       PinTo(0);
       const int fd = open(path.c_str(), O_RDWR);
-      struct flock fl {};
-      fl.l_type = F_WRLCK;
-      fl.l_whence = SEEK_SET;
+      struct flock fl = WholeFile(F_WRLCK);
       const bool locked = probe == LockProbe::kFlock ? flock(fd, LOCK_EX | LOCK_NB) == 0
                                                      : fcntl(fd, F_OFD_SETLK, &fl) == 0;
       close(fd);
@@ -336,9 +338,7 @@ int RoundsThatSawAClosedLock(const std::string& path, int mine, LockProbe probe,
     const bool told = read(done[0], &c, 1) == 1;
     close(done[0]);
     if (told) {
-      struct flock fl {};
-      fl.l_type = F_WRLCK;
-      fl.l_whence = SEEK_SET;
+      struct flock fl = WholeFile(F_WRLCK);
       switch (probe) {
         case LockProbe::kOfdGetlk:
           if (fcntl(mine, F_OFD_GETLK, &fl) != 0 || fl.l_type != F_UNLCK) ++saw;
@@ -397,21 +397,15 @@ TEST_F(UringTest, ALockIsGoneOnceItsFileIsClosedWhateverQueueItsReleaseTook) {
   // how long the other queue takes to answer, not by the 50 ms limit.
   const int holder = open(path.c_str(), O_RDWR);
   ASSERT_GE(holder, 0);
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
+  struct flock fl = WholeFile(F_WRLCK);
   ASSERT_EQ(fcntl(holder, F_OFD_SETLK, &fl), 0);
   const auto t0 = Clock::now();
   constexpr int kProbes = 50;
   for (int i = 0; i < kProbes; ++i) {
-    struct flock probe {};
-    probe.l_type = F_WRLCK;
-    probe.l_whence = SEEK_SET;
+    struct flock probe = WholeFile(F_WRLCK);
     ASSERT_EQ(fcntl(mine, F_OFD_GETLK, &probe), 0);
     EXPECT_EQ(probe.l_type, F_WRLCK);
-    probe = {};  // F_OFD_SETLK wants l_pid 0; F_OFD_GETLK set it to -1
-    probe.l_type = F_RDLCK;
-    probe.l_whence = SEEK_SET;
+    probe = WholeFile(F_RDLCK);  // F_OFD_GETLK set l_pid to -1
     EXPECT_EQ(fcntl(mine, F_OFD_SETLK, &probe), -1);
     EXPECT_EQ(errno, EAGAIN);
   }
@@ -438,14 +432,10 @@ TEST_F(DevTransportLockTest, ConflictsAreAnsweredWithoutSettling) {
   const int mine = open(Mnt("lock").c_str(), O_RDWR);
   ASSERT_GE(holder, 0);
   ASSERT_GE(mine, 0);
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
+  struct flock fl = WholeFile(F_WRLCK);
   ASSERT_EQ(fcntl(holder, F_OFD_SETLK, &fl), 0);
   for (int i = 0; i < 10; ++i) {
-    struct flock probe {};
-    probe.l_type = F_WRLCK;
-    probe.l_whence = SEEK_SET;
+    struct flock probe = WholeFile(F_WRLCK);
     ASSERT_EQ(fcntl(mine, F_OFD_GETLK, &probe), 0);
     EXPECT_EQ(probe.l_type, F_WRLCK);
   }
